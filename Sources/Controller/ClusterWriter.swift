@@ -1,0 +1,42 @@
+import KubeClient
+import KubeModel
+import Render
+
+/// The writes a reconcile makes. `KubeClient` does them against the API server; unit tests
+/// use an in-memory fake.
+public protocol ClusterWriter: Sendable {
+    /// Server-side apply; returns the live object.
+    func apply(_ object: DesiredObject) async throws -> Unstructured
+    /// Server-side apply of the status subresource; returns the live stack.
+    func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack
+    func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws
+    func createEvent(_ event: Event) async throws
+}
+
+extension KubeClient: ClusterWriter {
+    public func apply(_ object: DesiredObject) async throws -> Unstructured {
+        let live = try await apply(object.body, resource: object.resource, namespace: object.namespace, name: object.name)
+        return try Unstructured(object: live)
+    }
+
+    public func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        let body: JSONValue = [
+            "apiVersion": .string(ObservabilityStack.resource.apiVersion),
+            "kind": .string(ObservabilityStack.resource.kind),
+            "metadata": ["name": .string(stack.metadata.name ?? ""), "namespace": .string(stack.metadata.namespace ?? "")],
+            "status": try jsonValue(of: status),
+        ]
+        let live = try await apply(
+            body, resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "", subresource: "status"
+        )
+        return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
+    }
+
+    public func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws {
+        try await delete(resource: resource, namespace: namespace, name: name, propagation: .background, ignoreNotFound: true)
+    }
+
+    public func createEvent(_ event: Event) async throws {
+        _ = try await create(event)
+    }
+}

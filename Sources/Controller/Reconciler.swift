@@ -1,0 +1,175 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import Render
+
+/// What a reconcile asks of the queue.
+public enum ReconcileResult: Sendable, Hashable {
+    /// Converged; nothing scheduled.
+    case done
+    /// Converged; look again after this many seconds (a deadline).
+    case requeueAfter(Double)
+    /// The spec is invalid: recorded in status, not retried until the spec changes.
+    case terminal(String)
+}
+
+/// A kind Vigil creates for stacks, with the cache of the live objects.
+public struct OwnedKind: Sendable {
+    public var resource: ResourceDescriptor
+    public var store: Store<Unstructured>
+    public init(resource: ResourceDescriptor, store: Store<Unstructured>) {
+        self.resource = resource
+        self.store = store
+    }
+}
+
+/// Condition types of a stack's status.
+public enum ConditionType {
+    public static let ready = "Ready"
+    public static let configValid = "ConfigValid"
+}
+
+/// The level-based reconcile of one stack: read the stack and what it owns from the
+/// caches, compute the desired objects, apply only those that differ, prune what is no
+/// longer desired, and write status only when it changed. A steady state issues no writes.
+public final class StackReconciler: Sendable {
+    let stacks: Store<ObservabilityStack>
+    let owned: [OwnedKind]
+    let writer: any ClusterWriter
+    let events: EventRecorder
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+    ) {
+        self.stacks = stacks
+        self.owned = owned
+        self.writer = writer
+        self.events = events
+        self.now = now
+        self.logger = logger
+    }
+
+    public func reconcile(_ key: String) async throws -> ReconcileResult {
+        guard let stack = stacks.get(key) else { return .done }
+        // Deletion cascades through owner references; nothing to converge.
+        if stack.metadata.deletionTimestamp != nil { return .done }
+        var log = logger
+        log[metadataKey: "stack"] = "\(key)"
+
+        let errors = StackValidator.validate(stack)
+        if !errors.isEmpty {
+            let message = errors.map(\.description).joined(separator: "; ")
+            let status = nextStatus(
+                stack,
+                conditions: [
+                    (ConditionType.configValid, false, "InvalidSpec", message),
+                    (ConditionType.ready, false, "InvalidSpec", "the spec is invalid; running collectors are left untouched"),
+                ],
+                configHash: stack.status?.configHash
+            )
+            if try await writeStatus(status, of: stack) {
+                log.warning("invalid spec", metadata: ["reason": "\(message)"])
+                await events.record(stack, type: .warning, reason: "InvalidSpec", message: message)
+            }
+            return .terminal(message)
+        }
+
+        let rendered = try DesiredState.render(stack)
+        let live = ownedObjects(of: stack)
+        var applied = 0
+        for object in rendered.objects {
+            let current = live[object.key]
+            guard Self.needsApply(object, live: current) else { continue }
+            let result = try await writer.apply(object)
+            store(for: object.resource)?.upsert(result)
+            applied += 1
+        }
+        let desiredKeys = Set(rendered.objects.map(\.key))
+        for (k, object) in live where !desiredKeys.contains(k) {
+            guard let kind = owned.first(where: { k.hasPrefix($0.resource.plural + "/") }) else { continue }
+            try await writer.delete(kind.resource, namespace: object.metadata.namespace, name: object.metadata.name ?? "")
+            kind.store.remove(object.metadata.key)
+            log.info("pruned", metadata: ["object": "\(k)"])
+        }
+        if applied > 0 { log.info("applied", metadata: ["objects": "\(applied)"]) }
+
+        let status = nextStatus(
+            stack,
+            conditions: [
+                (ConditionType.configValid, true, "Rendered", "the collector config is valid"),
+                (ConditionType.ready, true, "Reconciled", "all objects are applied"),
+            ],
+            configHash: rendered.configHash
+        )
+        if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready)?.status != "True" {
+            await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
+        }
+        return .done
+    }
+
+    /// The cache of one owned kind.
+    func store(for resource: ResourceDescriptor) -> Store<Unstructured>? {
+        owned.first { $0.resource == resource }?.store
+    }
+
+    /// Live objects whose controller is this stack, keyed like `DesiredObject.key`.
+    func ownedObjects(of stack: ObservabilityStack) -> [String: Unstructured] {
+        var result: [String: Unstructured] = [:]
+        guard let uid = stack.metadata.uid else { return result }
+        for kind in owned {
+            for o in kind.store.filter({ $0.metadata.namespace == stack.metadata.namespace && $0.metadata.controllerOwner?.uid == uid }) {
+                result["\(kind.resource.plural)/\(o.metadata.namespace ?? "")/\(o.metadata.name ?? "")"] = o
+            }
+        }
+        return result
+    }
+
+    /// Apply when the object is missing, when the desired object changed since it was last
+    /// applied (its hash annotation), or when someone edited a field Vigil owns.
+    public static func needsApply(_ desired: DesiredObject, live: Unstructured?) -> Bool {
+        guard let live else { return true }
+        if live.metadata.annotations?[Labels.desiredHashAnnotation] != desired.hash { return true }
+        guard case .object(var body) = desired.body else { return true }
+        // Lists may omit apiVersion and kind on their items.
+        body["apiVersion"] = nil
+        body["kind"] = nil
+        return !JSONValue.object(body).isSubset(of: live.object)
+    }
+
+    /// The status to write: conditions keep their transition time while their status holds.
+    func nextStatus(_ stack: ObservabilityStack, conditions: [(String, Bool, String, String)], configHash: String?) -> StackStatus {
+        let old = stack.status
+        var status = old ?? StackStatus()
+        let time = now().formatted(.iso8601)
+        let gen = stack.metadata.generation
+        var merged = old?.conditions ?? []
+        for (type, ok, reason, message) in conditions {
+            let s = ok ? "True" : "False"
+            let previous = merged.first { $0.type == type }
+            let transition = previous?.status == s ? previous!.lastTransitionTime : time
+            let c = Condition(type: type, status: s, reason: reason, message: message, lastTransitionTime: transition, observedGeneration: gen)
+            if let i = merged.firstIndex(where: { $0.type == type }) { merged[i] = c } else { merged.append(c) }
+        }
+        status.conditions = merged.sorted { $0.type < $1.type }
+        status.observedGeneration = gen
+        status.configHash = configHash
+        let name = stack.metadata.name ?? ""
+        let ns = stack.metadata.namespace ?? ""
+        let scheme = EffectiveSpec(stack.spec).tlsEnabled ? "https" : "http"
+        let host = "\(Naming.collector(name)).\(ns).svc"
+        status.endpoints = EndpointsStatus(grpc: "\(scheme)://\(host):\(CollectorPorts.otlpGRPC)", http: "\(scheme)://\(host):\(CollectorPorts.otlpHTTP)")
+        return status
+    }
+
+    /// Writes status if it differs from the cached one; returns whether it wrote.
+    func writeStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> Bool {
+        if stack.status == status { return false }
+        let live = try await writer.applyStatus(status, of: stack)
+        stacks.upsert(live)
+        return true
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import Render
+import ServiceLifecycle
+
+/// Options of `vigil run`.
+public struct ControllerOptions: Sendable {
+    /// Watch one namespace, or all with nil.
+    public var namespace: String?
+    public var workers: Int
+    /// Every stack is reconciled again this often (seconds), which writes nothing when nothing changed.
+    public var resyncPeriod: Double
+    /// Watch reconnect backoff bounds (seconds).
+    public var reconnectBase: Double
+    public var reconnectMax: Double
+
+    public init(namespace: String? = nil, workers: Int = 2, resyncPeriod: Double = 600, reconnectBase: Double = 0.2, reconnectMax: Double = 30) {
+        self.namespace = namespace
+        self.workers = workers
+        self.resyncPeriod = resyncPeriod
+        self.reconnectBase = reconnectBase
+        self.reconnectMax = reconnectMax
+    }
+}
+
+/// The operator: informers for stacks and the kinds they own, a work queue, and workers
+/// running the reconciler. A `Service`: it stops on graceful shutdown (SIGTERM).
+public final class StackController: Service, Sendable {
+    public static let ownedKinds: [ResourceDescriptor] = [ConfigMap.resource]
+
+    let client: KubeClient
+    let options: ControllerOptions
+    let logger: Logger
+    public let queue: WorkQueue
+    public let stackInformer: Informer<ObservabilityStack>
+    public let ownedInformers: [Informer<Unstructured>]
+    public let reconciler: StackReconciler
+
+    public init(client: KubeClient, options: ControllerOptions, logger: Logger) {
+        self.client = client
+        self.options = options
+        self.logger = logger
+        let queue = WorkQueue()
+        self.queue = queue
+        stackInformer = Informer(
+            client: client, resource: ObservabilityStack.resource, namespace: options.namespace,
+            reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax, logger: logger
+        ) { event in
+            switch event {
+            case .upserted(let s): queue.add(s.metadata.key)
+            case .deleted(let s): queue.add(s.metadata.key)
+            }
+        }
+        ownedInformers = Self.ownedKinds.map { resource in
+            Informer<Unstructured>(
+                client: client, resource: resource, namespace: options.namespace, labelSelector: Labels.managedSelector,
+                reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax, logger: logger
+            ) { event in
+                // A change to an owned object wakes its owner.
+                let o: Unstructured
+                switch event {
+                case .upserted(let x): o = x
+                case .deleted(let x): o = x
+                }
+                if let owner = o.metadata.controllerOwner, owner.kind == ObservabilityStack.resource.kind, let ns = o.metadata.namespace {
+                    queue.add("\(ns)/\(owner.name)")
+                }
+            }
+        }
+        reconciler = StackReconciler(
+            stacks: stackInformer.store,
+            owned: ownedInformers.map { OwnedKind(resource: $0.resource, store: $0.store) },
+            writer: client,
+            events: EventRecorder(writer: client, logger: logger),
+            logger: logger
+        )
+    }
+
+    /// True once every informer has listed.
+    public var hasSynced: Bool {
+        stackInformer.hasSynced && ownedInformers.allSatisfy(\.hasSynced)
+    }
+
+    public func run() async throws {
+        logger.info("starting", metadata: ["namespace": "\(options.namespace ?? "<all>")", "workers": "\(options.workers)"])
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.stackInformer.run() }
+                for informer in self.ownedInformers {
+                    group.addTask { await informer.run() }
+                }
+                group.addTask { await self.queue.runTimer() }
+                group.addTask { await self.resyncLoop() }
+                group.addTask {
+                    // Reconciling before every cache is filled would re-create what exists.
+                    while !self.hasSynced {
+                        do { try await Task.sleep(nanoseconds: 50_000_000) } catch { return }
+                    }
+                    self.logger.info("caches synced", metadata: ["stacks": "\(self.stackInformer.store.count)"])
+                    await withDiscardingTaskGroup { workers in
+                        for _ in 0..<max(1, self.options.workers) {
+                            workers.addTask { await self.worker() }
+                        }
+                    }
+                }
+            }
+        }
+        queue.shutdown()
+        logger.info("stopped")
+    }
+
+    func worker() async {
+        while let key = await queue.get() {
+            let result: ReconcileResult
+            do {
+                result = try await reconciler.reconcile(key)
+            } catch let e as KubeAPIError where e.isConflict {
+                // Someone else wrote first: look again soon, without counting a failure.
+                logger.debug("conflict; requeueing", metadata: ["stack": "\(key)"])
+                queue.done(key)
+                queue.addAfter(key, delay: 0.05)
+                continue
+            } catch is CancellationError {
+                queue.done(key)
+                return
+            } catch {
+                if Task.isCancelled {
+                    queue.done(key)
+                    return
+                }
+                logger.error("reconcile failed", metadata: ["stack": "\(key)", "error": "\(error)", "failures": "\(queue.failures(key) + 1)"])
+                queue.done(key)
+                queue.addRateLimited(key)
+                continue
+            }
+            queue.forget(key)
+            queue.done(key)
+            if case .requeueAfter(let d) = result { queue.addAfter(key, delay: d) }
+        }
+    }
+
+    /// Periodically queues every cached stack; a converged stack costs no request.
+    func resyncLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(nanoseconds: UInt64(options.resyncPeriod * 1e9)) } catch { return }
+            for s in stackInformer.store.all { queue.add(s.metadata.key) }
+        }
+    }
+}

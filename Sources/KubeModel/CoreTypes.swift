@@ -1,0 +1,153 @@
+/// `v1.ConfigMap`.
+public struct ConfigMap: KubeResource, Hashable {
+    public static let resource = ResourceDescriptor(group: "", version: "v1", kind: "ConfigMap", plural: "configmaps")
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var data: [String: String]?
+
+    public init(metadata: ObjectMeta, data: [String: String]? = nil) {
+        self.apiVersion = Self.resource.apiVersion
+        self.kind = Self.resource.kind
+        self.metadata = metadata
+        self.data = data
+    }
+}
+
+/// `v1.Secret`. Its `description` never shows the data.
+public struct Secret: KubeResource, Hashable, CustomStringConvertible {
+    public static let resource = ResourceDescriptor(group: "", version: "v1", kind: "Secret", plural: "secrets")
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var type: String?
+    /// Base64-encoded values, as on the wire.
+    public var data: [String: String]?
+    public var stringData: [String: String]?
+
+    public init(metadata: ObjectMeta, type: String? = nil, data: [String: String]? = nil) {
+        self.apiVersion = Self.resource.apiVersion
+        self.kind = Self.resource.kind
+        self.metadata = metadata
+        self.type = type
+        self.data = data
+    }
+
+    public var description: String {
+        "Secret(\(metadata.namespace ?? "")/\(metadata.name ?? ""), keys: \((data ?? [:]).keys.sorted()))"
+    }
+}
+
+/// `v1.Namespace`.
+public struct Namespace: KubeResource, Hashable {
+    public static let resource = ResourceDescriptor(group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false)
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+
+    public init(name: String, labels: [String: String]? = nil) {
+        self.apiVersion = Self.resource.apiVersion
+        self.kind = Self.resource.kind
+        self.metadata = ObjectMeta(name: name, labels: labels)
+    }
+}
+
+/// `v1.ObjectReference`, as events use it.
+public struct ObjectReference: Codable, Sendable, Hashable {
+    public var apiVersion: String?
+    public var kind: String?
+    public var namespace: String?
+    public var name: String?
+    public var uid: String?
+    public var resourceVersion: String?
+
+    public init(apiVersion: String? = nil, kind: String? = nil, namespace: String? = nil, name: String? = nil, uid: String? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+    }
+}
+
+/// `v1.EventSource`.
+public struct EventSource: Codable, Sendable, Hashable {
+    public var component: String?
+    public var host: String?
+    public init(component: String? = nil) { self.component = component }
+}
+
+/// `v1.Event` (the core group's events, which `kubectl describe` shows).
+public struct Event: KubeResource, Hashable {
+    public static let resource = ResourceDescriptor(group: "", version: "v1", kind: "Event", plural: "events")
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var involvedObject: ObjectReference
+    public var reason: String?
+    public var message: String?
+    public var type: String?
+    public var source: EventSource?
+    public var firstTimestamp: String?
+    public var lastTimestamp: String?
+    public var count: Int?
+
+    public init(metadata: ObjectMeta, involvedObject: ObjectReference, reason: String, message: String, type: String, component: String, timestamp: String) {
+        self.apiVersion = Self.resource.apiVersion
+        self.kind = Self.resource.kind
+        self.metadata = metadata
+        self.involvedObject = involvedObject
+        self.reason = reason
+        self.message = message
+        self.type = type
+        self.source = EventSource(component: component)
+        self.firstTimestamp = timestamp
+        self.lastTimestamp = timestamp
+        self.count = 1
+    }
+}
+
+/// `metav1.Status`, the body of every API error.
+public struct KubeStatus: Codable, Sendable, Hashable {
+    public var kind: String?
+    public var apiVersion: String?
+    public var status: String?
+    public var message: String?
+    public var reason: String?
+    public var code: Int?
+    public var details: JSONValue?
+
+    public init(status: String? = "Failure", message: String?, reason: String?, code: Int?) {
+        self.kind = "Status"
+        self.apiVersion = "v1"
+        self.status = status
+        self.message = message
+        self.reason = reason
+        self.code = code
+    }
+}
+
+/// `metav1.Condition`.
+public struct Condition: Codable, Sendable, Hashable {
+    public var type: String
+    public var status: String
+    public var reason: String
+    public var message: String
+    public var lastTransitionTime: String
+    public var observedGeneration: Int?
+
+    public init(type: String, status: String, reason: String, message: String, lastTransitionTime: String, observedGeneration: Int?) {
+        self.type = type
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.lastTransitionTime = lastTransitionTime
+        self.observedGeneration = observedGeneration
+    }
+
+    /// Same meaning, ignoring when it became so.
+    public func sameState(as other: Condition) -> Bool {
+        type == other.type && status == other.status && reason == other.reason && message == other.message
+            && observedGeneration == other.observedGeneration
+    }
+}

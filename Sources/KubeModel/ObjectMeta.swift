@@ -1,0 +1,73 @@
+/// `metav1.ObjectMeta`: the fields Vigil reads and writes. Nil fields are omitted when encoding.
+public struct ObjectMeta: Codable, Sendable, Hashable {
+    public var name: String?
+    public var generateName: String?
+    public var namespace: String?
+    public var uid: String?
+    public var resourceVersion: String?
+    public var generation: Int?
+    public var creationTimestamp: String?
+    public var deletionTimestamp: String?
+    public var labels: [String: String]?
+    public var annotations: [String: String]?
+    public var ownerReferences: [OwnerReference]?
+    public var finalizers: [String]?
+
+    public init(
+        name: String? = nil,
+        namespace: String? = nil,
+        labels: [String: String]? = nil,
+        annotations: [String: String]? = nil,
+        ownerReferences: [OwnerReference]? = nil
+    ) {
+        self.name = name
+        self.namespace = namespace
+        self.labels = labels
+        self.annotations = annotations
+        self.ownerReferences = ownerReferences
+    }
+}
+
+/// `metav1.OwnerReference`.
+public struct OwnerReference: Codable, Sendable, Hashable {
+    public var apiVersion: String
+    public var kind: String
+    public var name: String
+    public var uid: String
+    public var controller: Bool?
+    public var blockOwnerDeletion: Bool?
+
+    public init(apiVersion: String, kind: String, name: String, uid: String, controller: Bool? = true, blockOwnerDeletion: Bool? = true) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.name = name
+        self.uid = uid
+        self.controller = controller
+        self.blockOwnerDeletion = blockOwnerDeletion
+    }
+}
+
+/// `metav1.ListMeta`.
+public struct ListMeta: Codable, Sendable, Hashable {
+    public var resourceVersion: String?
+    public var `continue`: String?
+    public var remainingItemCount: Int?
+
+    public init(resourceVersion: String? = nil, continue: String? = nil) {
+        self.resourceVersion = resourceVersion
+        self.continue = `continue`
+    }
+}
+
+/// A typed list as the API server returns it.
+public struct KubeList<Item: Codable & Sendable>: Codable, Sendable {
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ListMeta
+    public var items: [Item]
+
+    public init(metadata: ListMeta, items: [Item]) {
+        self.metadata = metadata
+        self.items = items
+    }
+}

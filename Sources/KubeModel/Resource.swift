@@ -1,0 +1,115 @@
+/// Where a kind lives in the API: enough to build its REST paths.
+public struct ResourceDescriptor: Sendable, Hashable, CustomStringConvertible {
+    public var group: String
+    public var version: String
+    public var kind: String
+    public var plural: String
+    public var namespaced: Bool
+
+    public init(group: String, version: String, kind: String, plural: String, namespaced: Bool = true) {
+        self.group = group
+        self.version = version
+        self.kind = kind
+        self.plural = plural
+        self.namespaced = namespaced
+    }
+
+    /// `v1` for the core group, `group/version` otherwise.
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+
+    public var description: String { group.isEmpty ? plural : "\(plural).\(group)" }
+
+    /// The collection path, for one namespace or, with `nil`, across all namespaces.
+    public func path(namespace: String?) -> String {
+        let base = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        if namespaced, let namespace {
+            return "\(base)/namespaces/\(namespace)/\(plural)"
+        }
+        return "\(base)/\(plural)"
+    }
+
+    public func path(namespace: String?, name: String, subresource: String? = nil) -> String {
+        var p = "\(path(namespace: namespace))/\(name)"
+        if let subresource { p += "/\(subresource)" }
+        return p
+    }
+}
+
+/// A Kubernetes object Vigil reads or writes.
+public protocol KubeResource: MetadataBearing {
+    static var resource: ResourceDescriptor { get }
+    var apiVersion: String? { get set }
+    var kind: String? { get set }
+    var metadata: ObjectMeta { get set }
+}
+
+extension KubeResource {
+    /// `namespace/name`, or `name` for cluster-scoped objects.
+    public var key: String {
+        if let ns = metadata.namespace, !ns.isEmpty { return "\(ns)/\(metadata.name ?? "")" }
+        return metadata.name ?? ""
+    }
+
+    /// Sets `apiVersion` and `kind` from the resource descriptor; writes need them.
+    public mutating func stampTypeMeta() {
+        apiVersion = Self.resource.apiVersion
+        kind = Self.resource.kind
+    }
+}
+
+/// One event of a watch stream.
+public struct WatchEvent<Object: Codable & Sendable>: Codable, Sendable {
+    public enum EventType: String, Codable, Sendable {
+        case added = "ADDED"
+        case modified = "MODIFIED"
+        case deleted = "DELETED"
+        case bookmark = "BOOKMARK"
+        case error = "ERROR"
+    }
+    public var type: EventType
+    public var object: Object
+}
+
+/// Anything with object metadata: typed resources and `Unstructured`.
+public protocol MetadataBearing: Codable, Sendable {
+    var metadata: ObjectMeta { get }
+}
+
+extension ObjectMeta {
+    /// `namespace/name`, or `name` for cluster-scoped objects.
+    public var key: String {
+        if let ns = namespace, !ns.isEmpty { return "\(ns)/\(name ?? "")" }
+        return name ?? ""
+    }
+
+    /// The owner that is the controller, if any.
+    public var controllerOwner: OwnerReference? {
+        ownerReferences?.first { $0.controller == true }
+    }
+}
+
+/// An object of any kind, kept as JSON with its metadata decoded. `managedFields` is
+/// dropped: Vigil never reads it and it is the bulk of many objects.
+public struct Unstructured: MetadataBearing, Hashable {
+    public var metadata: ObjectMeta
+    public var object: JSONValue
+
+    public init(object: JSONValue) throws {
+        var o = object
+        if case .object(var top) = o, case .object(var meta)? = top["metadata"] {
+            meta["managedFields"] = nil
+            top["metadata"] = .object(meta)
+            o = .object(top)
+        }
+        self.object = o
+        self.metadata = try JSONCoding.decode(ObjectMeta.self, from: JSONCoding.encode(o["metadata"] ?? [:]))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try self.init(object: try JSONValue(from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try object.encode(to: encoder)
+    }
+}

@@ -1,0 +1,390 @@
+/// The CustomResourceDefinition of `ObservabilityStack`. `vigil crd` prints it, and
+/// `crds/` holds the same text; a test fails when the Swift model and this schema drift.
+public enum StackCRD {
+    public static let name = "observabilitystacks.observability.vigil.dev"
+
+    /// A Go-style duration with an extra `d` unit: `90d`, `24h`, `1h30m`.
+    public static let durationPattern = #"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"#
+    /// A DNS-1123 label.
+    public static let dnsLabelPattern = #"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"#
+
+    static func secretKeyRef(_ what: String) -> Schema {
+        .object(
+            description: "A key of a Secret in the stack's namespace holding \(what).",
+            properties: [
+                "name": .string(description: "Name of the Secret.", pattern: dnsSubdomainPattern, maxLength: 253),
+                "key": .string(description: "Key within the Secret.", maxLength: 253),
+            ],
+            required: ["name", "key"]
+        )
+    }
+
+    static let dnsSubdomainPattern = #"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"#
+
+    static func credentialsRef(_ what: String) -> Schema {
+        .object(
+            description: "A Secret in the stack's namespace holding the username and password for \(what).",
+            properties: [
+                "name": .string(description: "Name of the Secret.", pattern: dnsSubdomainPattern, maxLength: 253),
+                "usernameKey": .string(description: "Key of the username (default `username`).", maxLength: 253),
+                "passwordKey": .string(description: "Key of the password (default `password`).", maxLength: 253),
+            ],
+            required: ["name"]
+        )
+    }
+
+    static let labelSelector: Schema = .object(
+        description: "A label selector, as in a NetworkPolicy.",
+        properties: [
+            "matchLabels": .map(description: "Labels that must match exactly.", values: .string(description: "Label value.")),
+            "matchExpressions": .array(
+                description: "Set-based requirements.",
+                items: .object(
+                    description: "One requirement.",
+                    properties: [
+                        "key": .string(description: "Label key."),
+                        "operator": .string(description: "How the key relates to the values.", enum: ["In", "NotIn", "Exists", "DoesNotExist"]),
+                        "values": .array(description: "Values for In and NotIn.", items: .string(description: "A value.")),
+                    ],
+                    required: ["key", "operator"]
+                )
+            ),
+        ]
+    )
+
+    static let peer: Schema = .object(
+        description: "A traffic source or destination, with the fields of a NetworkPolicyPeer.",
+        properties: [
+            "namespaceSelector": labelSelector,
+            "podSelector": labelSelector,
+            "ipBlock": .object(
+                description: "A CIDR range, with exceptions.",
+                properties: [
+                    "cidr": .string(description: "The CIDR, for example 10.0.0.0/8."),
+                    "except": .array(description: "CIDRs inside `cidr` to exclude.", items: .string(description: "A CIDR.")),
+                ],
+                required: ["cidr"]
+            ),
+        ]
+    )
+
+    static func duration(_ what: String) -> Schema {
+        .string(description: "\(what) Go duration syntax with a `d` (day) unit, for example `90d` or `24h`.", pattern: durationPattern, maxLength: 32)
+    }
+
+    /// The `spec` schema.
+    public static let specSchema: Schema = .object(
+        description: "Desired state of one environment's observability stack. Every field but `environment` is optional: the environment profile supplies the defaults, and explicit fields override them.",
+        properties: [
+            "environment": .string(description: "Environment profile that supplies the defaults.", enum: Environment.allCases.map(\.rawValue)),
+            "collector": .object(
+                description: "The OpenTelemetry Collector pipeline running in the cluster.",
+                properties: [
+                    "image": .string(description: "Pinned otelcol-contrib image. The rendered config uses this version's component names.", maxLength: 512),
+                    "mode": .string(description: "How agents run. Only DaemonSet is supported.", enum: ["DaemonSet"]),
+                    "gateway": .object(
+                        description: "Optional gateway Deployment that does tail sampling behind a trace-ID load-balancing exporter.",
+                        properties: ["replicas": .integer(description: "Gateway replicas; 0 or absent disables the gateway.", minimum: 0, maximum: 100)]
+                    ),
+                    "memoryLimiter": .object(
+                        description: "memory_limiter processor settings.",
+                        properties: [
+                            "limitMiB": .integer(description: "Hard limit in MiB (default 1024, production 2048).", minimum: 64, maximum: 65536),
+                            "spikeLimitMiB": .integer(description: "Spike allowance in MiB, below limitMiB (default a fifth of the limit).", minimum: 0, maximum: 65536),
+                        ]
+                    ),
+                    "hostMetrics": .object(
+                        description: "hostmetrics receiver (read-only hostPath mounts).",
+                        properties: [
+                            "enabled": .boolean(description: "Collect host metrics (default true)."),
+                            "collectionInterval": duration("Scrape interval (default 30s)."),
+                        ]
+                    ),
+                    "fileLogs": .object(
+                        description: "filelog receiver for container logs (read-only hostPath mounts).",
+                        properties: [
+                            "enabled": .boolean(description: "Collect container logs (default true)."),
+                            "include": .array(description: "Glob patterns of log files (default /var/log/pods/*/*/*.log).", items: .string(description: "A glob.")),
+                        ]
+                    ),
+                    "resources": .object(
+                        description: "Compute resources of the collector container.",
+                        properties: [
+                            "limits": .map(description: "Resource limits.", values: .string(description: "A quantity.")),
+                            "requests": .map(description: "Resource requests.", values: .string(description: "A quantity.")),
+                        ]
+                    ),
+                    "tolerations": .array(
+                        description: "Tolerations of the collector pods.",
+                        items: .object(
+                            description: "A toleration.",
+                            properties: [
+                                "key": .string(description: "Taint key."),
+                                "operator": .string(description: "Exists or Equal.", enum: ["Exists", "Equal"]),
+                                "value": .string(description: "Taint value."),
+                                "effect": .string(description: "Taint effect.", enum: ["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+                                "tolerationSeconds": .integer(description: "How long a NoExecute taint is tolerated.", minimum: 0),
+                            ]
+                        )
+                    ),
+                    "nodeSelector": .map(description: "Node labels the collector pods require.", values: .string(description: "Label value.")),
+                ]
+            ),
+            "ingest": .object(
+                description: "Security of OTLP ingestion on 4317 (gRPC) and 4318 (HTTP).",
+                properties: [
+                    "tls": .object(
+                        description: "TLS for the OTLP receivers.",
+                        properties: [
+                            "mode": .string(description: "Disabled, SelfSigned (Vigil's own CA per stack) or Secret (a user Secret, for example from cert-manager).", enum: ["Disabled", "SelfSigned", "Secret"]),
+                            "secretName": .string(description: "With mode Secret: a kubernetes.io/tls Secret in the stack's namespace.", pattern: dnsSubdomainPattern, maxLength: 253),
+                            "clientAuth": .string(description: "Client certificates: None, Optional or Required (mTLS).", enum: ["None", "Optional", "Required"]),
+                            "duration": duration("Leaf certificate lifetime (default 90d)."),
+                            "renewBefore": duration("Renewal margin before expiry (default a third of duration)."),
+                            "keyAlgorithm": .string(description: "Key algorithm (default ECDSA P-256).", enum: ["ECDSA", "RSA"]),
+                            "keySize": .integer(description: "RSA key size: 2048 or 3072.", minimum: 2048, maximum: 3072),
+                            "dnsNames": .array(description: "Extra DNS names for the serving certificate.", items: .string(description: "A DNS name.", maxLength: 253)),
+                            "ipAddresses": .array(description: "Extra IP addresses for the serving certificate.", items: .string(description: "An IP address.", maxLength: 45)),
+                        ]
+                    ),
+                    "basicAuth": .object(
+                        description: "BasicAuth (htpasswd) credentials for OTLP clients, rotated automatically.",
+                        properties: [
+                            "enabled": .boolean(description: "Require BasicAuth (default off in development, on elsewhere)."),
+                            "clients": .array(
+                                description: "Clients that each get a credential, delivered as Secret <stack>-otlp-client in their namespace.",
+                                items: .object(
+                                    description: "One client.",
+                                    properties: [
+                                        "name": .string(description: "Client name; becomes the username.", pattern: dnsLabelPattern, maxLength: 63),
+                                        "namespace": .string(description: "Namespace that receives the client Secret.", pattern: dnsLabelPattern, maxLength: 63),
+                                    ],
+                                    required: ["name", "namespace"]
+                                ),
+                                maxItems: 1000
+                            ),
+                            "rotation": .object(
+                                description: "Credential rotation.",
+                                properties: [
+                                    "interval": duration("Time between rotations (default 30d)."),
+                                    "overlap": duration("How long the old credential stays valid after the new one is published (default 24h)."),
+                                ]
+                            ),
+                            "bcryptCost": .integer(description: "bcrypt cost (default 10).", minimum: 10, maximum: 14),
+                        ]
+                    ),
+                ]
+            ),
+            "sampling": .object(
+                description: "Tail sampling of traces.",
+                properties: [
+                    "percentage": .number(description: "Probabilistic sampling percentage (default 100 / 25 / 10 by environment).", minimum: 0, maximum: 100),
+                    "errors": .boolean(description: "Always keep traces with errors (default true)."),
+                    "latencyThresholdMs": .integer(description: "Always keep traces slower than this (default 2000).", minimum: 1, maximum: 3_600_000),
+                ]
+            ),
+            "exporters": .object(
+                description: "Backends the collector exports to.",
+                properties: [
+                    "loki": .object(
+                        description: "Loki, through its OTLP endpoint.",
+                        properties: [
+                            "endpoint": .string(description: "Loki's OTLP HTTP endpoint, for example https://loki.monitoring.svc:3100/otlp.", pattern: #"^https?://"#, maxLength: 2048),
+                            "credentialsSecret": credentialsRef("Loki"),
+                            "caSecret": secretKeyRef("a CA bundle for Loki"),
+                            "insecureSkipVerify": .boolean(description: "Skip TLS verification (development only)."),
+                        ],
+                        required: ["endpoint"]
+                    ),
+                    "tempo": .object(
+                        description: "Tempo, over OTLP gRPC with a bearer token.",
+                        properties: [
+                            "endpoint": .string(description: "Tempo's OTLP gRPC endpoint, host:port or URL.", maxLength: 2048),
+                            "bearerTokenSecret": secretKeyRef("the bearer token"),
+                            "caSecret": secretKeyRef("a CA bundle for Tempo"),
+                            "insecure": .boolean(description: "Plaintext (development only)."),
+                        ],
+                        required: ["endpoint"]
+                    ),
+                    "remoteWrite": .object(
+                        description: "Prometheus remote write, for long-term metrics storage.",
+                        properties: [
+                            "url": .string(description: "Remote write URL.", pattern: #"^https?://"#, maxLength: 2048),
+                            "credentialsSecret": credentialsRef("remote write"),
+                            "caSecret": secretKeyRef("a CA bundle for remote write"),
+                        ],
+                        required: ["url"]
+                    ),
+                ]
+            ),
+            "networkPolicy": .object(
+                description: "NetworkPolicy for the collector pods, ingress and egress.",
+                properties: [
+                    "enabled": .boolean(description: "Generate the policy (default off in development, on elsewhere)."),
+                    "ingestFrom": .array(description: "Sources allowed to send OTLP (default: the client namespaces).", items: peer),
+                    "metricsFrom": .array(description: "Sources allowed to scrape 8889 (Prometheus).", items: peer),
+                    "egressTo": .array(description: "Extra CIDRs the collector may reach (external backends).", items: .string(description: "A CIDR.")),
+                    "nodeCIDRs": .array(description: "Node CIDRs allowed to reach the health port (kubelet probes).", items: .string(description: "A CIDR.")),
+                ]
+            ),
+            "alerting": .object(
+                description: "Prometheus alert rules and Alertmanager routes.",
+                properties: [
+                    "thresholds": .object(
+                        description: "Alert thresholds (environment defaults apply).",
+                        properties: [
+                            "latencyP95Ms": .integer(description: "p95 latency threshold in milliseconds.", minimum: 1),
+                            "errorRatio": .number(description: "Error ratio threshold, 0 to 1.", minimum: 0, maximum: 1),
+                            "cpuUtilization": .number(description: "CPU utilization threshold, 0 to 1.", minimum: 0, maximum: 1),
+                            "memoryUtilization": .number(description: "Memory utilization threshold, 0 to 1.", minimum: 0, maximum: 1),
+                            "forDuration": duration("How long a condition holds before it fires."),
+                        ]
+                    ),
+                    "receivers": .object(
+                        description: "Alertmanager receivers; secrets by reference.",
+                        properties: [
+                            "slack": .object(
+                                description: "Slack.",
+                                properties: [
+                                    "webhookURLSecret": secretKeyRef("the Slack webhook URL"),
+                                    "channel": .string(description: "Channel, for example #observability.", maxLength: 256),
+                                ],
+                                required: ["webhookURLSecret"]
+                            ),
+                            "pagerDuty": .object(
+                                description: "PagerDuty.",
+                                properties: ["routingKeySecret": secretKeyRef("the PagerDuty routing key")],
+                                required: ["routingKeySecret"]
+                            ),
+                            "email": .object(
+                                description: "Email.",
+                                properties: [
+                                    "to": .string(description: "Recipient address.", maxLength: 512),
+                                    "from": .string(description: "Sender address.", maxLength: 512),
+                                    "smarthost": .string(description: "SMTP host:port.", maxLength: 512),
+                                    "username": .string(description: "SMTP username.", maxLength: 512),
+                                    "passwordSecret": secretKeyRef("the SMTP password"),
+                                ],
+                                required: ["to", "from", "smarthost"]
+                            ),
+                        ]
+                    ),
+                ]
+            ),
+            "grafana": .object(
+                description: "Grafana provisioning through sidecar-labelled ConfigMaps.",
+                properties: [
+                    "datasources": .boolean(description: "Provision datasources (default true)."),
+                    "dashboards": .boolean(description: "Provision the overview dashboard (default true)."),
+                ]
+            ),
+        ],
+        required: ["environment"]
+    )
+
+    static let condition: Schema = .object(
+        description: "A condition, as metav1.Condition.",
+        properties: [
+            "type": .string(description: "Condition type.", maxLength: 316),
+            "status": .string(description: "True, False or Unknown.", enum: ["True", "False", "Unknown"]),
+            "reason": .string(description: "Machine-readable reason in CamelCase.", maxLength: 1024),
+            "message": .string(description: "Human-readable message.", maxLength: 32768),
+            "lastTransitionTime": .string(description: "When the status last changed.", format: "date-time"),
+            "observedGeneration": .integer(description: "Generation the condition was computed for.", minimum: 0),
+        ],
+        required: ["type", "status", "reason", "message", "lastTransitionTime"]
+    )
+
+    /// The `status` schema.
+    public static let statusSchema: Schema = .object(
+        description: "Observed state. Never holds a secret.",
+        properties: [
+            "observedGeneration": .integer(description: "Generation of the spec last reconciled.", minimum: 0),
+            "conditions": .array(description: "Ready, ConfigValid, CertificateReady, CredentialsReady, CollectorAvailable.", items: condition),
+            "collectors": .object(
+                description: "Collector pods.",
+                properties: [
+                    "desired": .integer(description: "Pods desired.", minimum: 0),
+                    "ready": .integer(description: "Pods ready.", minimum: 0),
+                    "summary": .string(description: "ready/desired."),
+                ]
+            ),
+            "certificate": .object(
+                description: "The ingest serving certificate.",
+                properties: [
+                    "notAfter": .string(description: "Expiry.", format: "date-time"),
+                    "renewalTime": .string(description: "When Vigil renews it.", format: "date-time"),
+                ]
+            ),
+            "credentials": .object(
+                description: "BasicAuth credential rotation.",
+                properties: [
+                    "generation": .integer(description: "Credential generation, incremented per rotation.", minimum: 0),
+                    "rotatedAt": .string(description: "Last rotation.", format: "date-time"),
+                    "nextRotation": .string(description: "Next rotation.", format: "date-time"),
+                ]
+            ),
+            "endpoints": .object(
+                description: "OTLP endpoints for clients.",
+                properties: [
+                    "grpc": .string(description: "OTLP gRPC endpoint."),
+                    "http": .string(description: "OTLP HTTP endpoint."),
+                ]
+            ),
+            "configHash": .string(description: "sha256 of the rendered collector config."),
+        ]
+    )
+
+    /// The whole CRD object.
+    public static var definition: JSONValue {
+        let r = ObservabilityStack.resource
+        let columns: [JSONValue] = [
+            ["name": "Environment", "type": "string", "jsonPath": ".spec.environment"],
+            ["name": "Ready", "type": "string", "jsonPath": #".status.conditions[?(@.type=="Ready")].status"#],
+            ["name": "Collectors", "type": "string", "jsonPath": ".status.collectors.summary"],
+            ["name": "Cert Expires", "type": "date", "jsonPath": ".status.certificate.notAfter"],
+            ["name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"],
+        ]
+        let root: Schema = .object(
+            description: "ObservabilityStack is one environment's secure OpenTelemetry observability stack, reconciled by Vigil.",
+            properties: [
+                "apiVersion": .string(description: "APIVersion of this object."),
+                "kind": .string(description: "Kind of this object."),
+                "metadata": .object(description: "Standard object metadata.", properties: [:]),
+                "spec": specSchema,
+                "status": statusSchema,
+            ],
+            required: ["spec"]
+        )
+        return [
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": [
+                "name": .string(name),
+                "labels": ["app.kubernetes.io/name": "vigil", "app.kubernetes.io/part-of": "vigil"],
+            ],
+            "spec": [
+                "group": .string(r.group),
+                "names": [
+                    "kind": .string(r.kind),
+                    "listKind": .string(r.kind + "List"),
+                    "plural": .string(r.plural),
+                    "singular": "observabilitystack",
+                    "shortNames": ["obs"],
+                    "categories": ["vigil", "observability"],
+                ],
+                "scope": "Namespaced",
+                "versions": [
+                    [
+                        "name": .string(r.version),
+                        "served": true,
+                        "storage": true,
+                        "subresources": ["status": [:]],
+                        "additionalPrinterColumns": .array(columns),
+                        "schema": ["openAPIV3Schema": root.json],
+                    ]
+                ],
+            ],
+        ]
+    }
+}

@@ -1,0 +1,44 @@
+import Crypto
+import KubeModel
+
+/// Every name Vigil gives an object, from one place: DNS-1123 labels of at most 63
+/// characters. A name that would be longer is cut and suffixed with a short hash of the
+/// whole name, so two long stack names never collide.
+public enum Naming {
+    public static let maxLength = 63
+
+    public static func collector(_ stack: String) -> String { name(stack, "collector") }
+    public static func gateway(_ stack: String) -> String { name(stack, "gateway") }
+    public static func ca(_ stack: String) -> String { name(stack, "ca") }
+    public static func ingestTLS(_ stack: String) -> String { name(stack, "ingest-tls") }
+    public static func htpasswd(_ stack: String) -> String { name(stack, "htpasswd") }
+    public static func otlpClient(_ stack: String) -> String { name(stack, "otlp-client") }
+
+    /// `<stack>-<suffix>`, shortened with a hash when longer than 63 characters.
+    public static func name(_ stack: String, _ suffix: String) -> String {
+        let full = "\(stack)-\(suffix)"
+        return shorten(full)
+    }
+
+    /// `value` itself when it fits in 63 characters, else a prefix and 8 hex digits of its sha256.
+    public static func shorten(_ value: String) -> String {
+        guard value.count > maxLength else { return value }
+        let digest = SHA256.hash(data: Array(value.utf8)).map { String(format2: $0) }.joined()
+        var prefix = String(value.prefix(maxLength - 9))
+        while prefix.hasSuffix("-") || prefix.hasSuffix(".") { prefix.removeLast() }
+        return "\(prefix)-\(digest.prefix(8))"
+    }
+}
+
+extension String {
+    /// Two lowercase hex digits.
+    init(format2 byte: UInt8) {
+        let hex = Array("0123456789abcdef")
+        self = String([hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+    }
+}
+
+/// Hex sha256 of bytes.
+public func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
+    SHA256.hash(data: Array(bytes)).map { String(format2: $0) }.joined()
+}

@@ -1,0 +1,171 @@
+import Controller
+import Foundation
+import KubeModel
+import Logging
+import Render
+import Synchronization
+import Testing
+
+/// An in-memory API for fast tests of the reconcile logic. The real API server is tested
+/// in IntegrationTests.
+final class FakeCluster: ClusterWriter {
+    struct Counts: Equatable {
+        var applies = 0
+        var statusWrites = 0
+        var deletes = 0
+        var events = 0
+    }
+    let counts = Mutex(Counts())
+    let objects = Mutex<[String: Unstructured]>([:])
+    let eventReasons = Mutex<[String]>([])
+    let rv = Atomic<Int>(10_000)
+
+    func apply(_ object: DesiredObject) async throws -> Unstructured {
+        counts.withLock { $0.applies += 1 }
+        guard case .object(var body) = object.body, case .object(var meta)? = body["metadata"] else { fatalError() }
+        meta["resourceVersion"] = .string(String(rv.add(1, ordering: .relaxed).newValue))
+        body["metadata"] = .object(meta)
+        let u = try Unstructured(object: .object(body))
+        objects.withLock { $0[object.key] = u }
+        return u
+    }
+
+    func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        counts.withLock { $0.statusWrites += 1 }
+        var s = stack
+        s.status = status
+        let next = max(rv.add(1, ordering: .relaxed).newValue, (Int(stack.metadata.resourceVersion ?? "0") ?? 0) + 1)
+        s.metadata.resourceVersion = String(next)
+        return s
+    }
+
+    func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws {
+        counts.withLock { $0.deletes += 1 }
+    }
+
+    func createEvent(_ event: Event) async throws {
+        counts.withLock { $0.events += 1 }
+        eventReasons.withLock { $0.append(event.reason ?? "") }
+    }
+}
+
+@Suite struct ReconcilerTests {
+    let logger = Logger(label: "test")
+
+    func make(_ fake: FakeCluster) -> (StackReconciler, Store<ObservabilityStack>, Store<Unstructured>) {
+        let stacks = Store<ObservabilityStack>()
+        let cms = Store<Unstructured>()
+        let r = StackReconciler(
+            stacks: stacks, owned: [OwnedKind(resource: ConfigMap.resource, store: cms)], writer: fake,
+            events: EventRecorder(writer: fake, logger: logger), now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: logger
+        )
+        return (r, stacks, cms)
+    }
+
+    func stack(_ env: Environment = .production, generation: Int = 1, _ edit: (inout StackSpec) -> Void = { _ in }) -> ObservabilityStack {
+        var spec = StackSpec(environment: env, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317")))
+        edit(&spec)
+        var s = ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec)
+        s.metadata.uid = "uid-1"
+        s.metadata.generation = generation
+        s.metadata.resourceVersion = "1"
+        return s
+    }
+
+    @Test func aNewStackGetsItsConfigMapAndReadyStatusThenSteadyStateWritesNothing() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        stacks.upsert(stack())
+        #expect(try await r.reconcile("team/obs") == .done)
+        #expect(fake.counts.withLock { $0 } == .init(applies: 1, statusWrites: 1, deletes: 0, events: 1))
+        let s = try #require(stacks.get("team/obs"))
+        #expect(s.status?.condition("Ready")?.status == "True")
+        #expect(s.status?.condition("ConfigValid")?.status == "True")
+        #expect(s.status?.observedGeneration == 1)
+        #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
+        for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
+        #expect(fake.counts.withLock { $0 } == .init(applies: 1, statusWrites: 1, deletes: 0, events: 1))
+    }
+
+    @Test func aHandEditedConfigMapIsReapplied() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, cms) = make(fake)
+        stacks.upsert(stack())
+        _ = try await r.reconcile("team/obs")
+        var live = try #require(cms.get("team/obs-collector"))
+        guard case .object(var o) = live.object else { return }
+        o["data"] = ["config.yaml": "tampered"]
+        live = try Unstructured(object: .object(o))
+        cms.remove("team/obs-collector")
+        cms.upsert(live)
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.counts.withLock { $0.applies } == 2)
+    }
+
+    @Test func aSpecEditReappliesAndMovesObservedGeneration() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        stacks.upsert(stack())
+        _ = try await r.reconcile("team/obs")
+        var edited = stack(generation: 2) { $0.sampling = SamplingSpec(percentage: 42) }
+        edited.status = stacks.get("team/obs")?.status
+        edited.metadata.resourceVersion = "9000000000"
+        stacks.upsert(edited)
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.counts.withLock { $0.applies } == 2)
+        let s = try #require(stacks.get("team/obs"))
+        #expect(s.status?.observedGeneration == 2)
+        #expect(s.status?.condition("Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")
+    }
+
+    @Test func anInvalidSpecSetsConfigValidFalseOnceAndTouchesNothing() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        stacks.upsert(stack { $0.collector = CollectorSpec(memoryLimiter: MemoryLimiterSpec(limitMiB: 100, spikeLimitMiB: 200)) })
+        let result = try await r.reconcile("team/obs")
+        guard case .terminal(let message) = result else { Issue.record("expected a terminal result"); return }
+        #expect(message.contains("spec.collector.memoryLimiter.spikeLimitMiB"))
+        let s = try #require(stacks.get("team/obs"))
+        #expect(s.status?.condition("ConfigValid")?.status == "False")
+        #expect(s.status?.condition("ConfigValid")?.message.contains("spikeLimitMiB") == true)
+        #expect(s.status?.condition("Ready")?.status == "False")
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.counts.withLock { $0 } == .init(applies: 0, statusWrites: 1, deletes: 0, events: 1))
+        #expect(fake.eventReasons.withLock { $0 } == ["InvalidSpec"])
+    }
+
+    @Test func anOwnedObjectNoLongerDesiredIsPruned() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, cms) = make(fake)
+        stacks.upsert(stack())
+        _ = try await r.reconcile("team/obs")
+        cms.upsert(
+            try Unstructured(object: [
+                "metadata": [
+                    "name": "obs-old", "namespace": "team", "resourceVersion": "5",
+                    "ownerReferences": [["apiVersion": "observability.vigil.dev/v1alpha1", "kind": "ObservabilityStack", "name": "obs", "uid": "uid-1", "controller": true]],
+                ]
+            ])
+        )
+        // An object owned by another stack is left alone.
+        cms.upsert(
+            try Unstructured(object: [
+                "metadata": [
+                    "name": "other", "namespace": "team", "resourceVersion": "6",
+                    "ownerReferences": [["apiVersion": "observability.vigil.dev/v1alpha1", "kind": "ObservabilityStack", "name": "x", "uid": "uid-2", "controller": true]],
+                ]
+            ])
+        )
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.counts.withLock { $0.deletes } == 1)
+        #expect(cms.get("team/obs-old") == nil)
+        #expect(cms.get("team/other") != nil)
+    }
+
+    @Test func aMissingStackIsDone() async throws {
+        let fake = FakeCluster()
+        let (r, _, _) = make(fake)
+        #expect(try await r.reconcile("team/nothing") == .done)
+        #expect(fake.counts.withLock { $0 } == .init())
+    }
+}

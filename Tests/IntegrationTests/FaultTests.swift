@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import KubeClient
+import KubeModel
+import Testing
+
+/// Faults and steady state, each on a control plane of its own so that no other test's
+/// traffic disturbs what it measures.
+@Suite(.serialized) struct FaultTests {
+    func ready(_ plane: ControlPlane, _ ns: String, _ name: String) async throws -> Bool? {
+        let s = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: name)
+        return s.status?.condition("Ready")?.status == "True" && s.status?.observedGeneration == s.metadata.generation ? true : nil
+    }
+
+    @Test func aSteadyStateWritesNothing() async throws {
+        let plane = try ControlPlane.start(name: "steady")
+        do {
+            try plane.installCRD()
+            try plane.createNamespace("quiet")
+            let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--resync-period", "2"])
+            defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+            for i in 0..<5 {
+                try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "s\(i)", namespace: "quiet", environment: ["development", "staging", "production"][i % 3]))
+            }
+            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "bad", namespace: "quiet", extra: "  ingest:\n    tls:\n      mode: Secret\n"))
+            for i in 0..<5 {
+                _ = try await eventually("s\(i) Ready") { try await ready(plane, "quiet", "s\(i)") }
+            }
+            _ = try await eventually("bad rejected") { () -> Bool? in
+                let s = try await plane.client.get(ObservabilityStack.self, namespace: "quiet", name: "bad")
+                return s.status?.condition("ConfigValid")?.status == "False" ? true : nil
+            }
+            // Let the last watch events settle, then measure a quiet period that spans
+            // several full resyncs (every 2 s here).
+            try await Task.sleep(nanoseconds: 2_000_000_000)
+            let verbs: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
+            let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets"]
+            let before = try await plane.requestCount(verbs: verbs, resources: resources)
+            let reads = try await plane.requestCount(verbs: ["LIST", "GET"], resources: resources)
+            try await Task.sleep(nanoseconds: 10_000_000_000)
+            let after = try await plane.requestCount(verbs: verbs, resources: resources)
+            let readsAfter = try await plane.requestCount(verbs: ["LIST", "GET"], resources: resources)
+            #expect(before > 0, "the metric must have counted the convergence writes")
+            #expect(after == before, "Vigil wrote \(after - before) times in a steady state")
+            #expect(readsAfter - reads <= 2, "resyncs must be served from the caches, not by reading the API")
+            #expect(vigil.log.contains("caches synced"))
+            #expect(await vigil.terminate() == 0)
+        } catch {
+            await plane.stop()
+            throw error
+        }
+        await plane.stop()
+    }
+
+    @Test func vigilSurvivesAnAPIServerRestartAndAppliesEditsMadeMeanwhile() async throws {
+        let plane = try ControlPlane.start(name: "restart")
+        do {
+            try plane.installCRD()
+            try plane.createNamespace("faults")
+            let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: "faults")
+            defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "faults"))
+            _ = try await eventually("Ready") { try await ready(plane, "faults", "app") }
+
+            let failuresBefore = vigil.log.components(separatedBy: "watch failed").count - 1
+            // Down for 4 seconds; the edit lands right after the server returns, while
+            // Vigil is still backing off.
+            try plane.restartAPIServer(downSeconds: 4)
+            try plane.kubectl("patch", "observabilitystack", "app", "-n", "faults", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":33}}}"#)
+            _ = try await eventually("the edit applied after the restart", timeout: 90) { () -> Bool? in
+                let cm = try await plane.client.get(ConfigMap.self, namespace: "faults", name: "app-collector")
+                return cm.data?["config.yaml"]?.contains("sampling_percentage: 33") == true ? true : nil
+            }
+            _ = try await eventually("Ready at generation 2") { try await ready(plane, "faults", "app") }
+            #expect(vigil.isRunning, "vigil exited; log:\n\(vigil.log.suffix(3000))")
+            let failures = vigil.log.components(separatedBy: "watch failed").count - 1 - failuresBefore
+            #expect(failures >= 1, "the outage must have been noticed")
+            #expect(failures < 40, "\(failures) reconnect attempts in a short outage is a hot loop")
+            #expect(await vigil.terminate() == 0)
+        } catch {
+            await plane.stop()
+            throw error
+        }
+        await plane.stop()
+    }
+}

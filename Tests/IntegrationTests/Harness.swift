@@ -1,0 +1,210 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Where this test run keeps control planes; `scripts/test` stops whatever is left there.
+let testRoot: String = {
+    let root = ProcessInfo.processInfo.environment["VIGIL_TEST_ROOT"] ?? "/tmp/vigil-test-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    return root
+}()
+
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs a command to completion; returns stdout, throws with stderr on failure.
+@discardableResult
+func run(_ args: [String], environment: [String: String] = [:], input: String? = nil) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { _, n in n }
+    p.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    let inPipe = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inPipe
+    try p.run()
+    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+    try inPipe.fileHandleForWriting.close()
+    // Read both pipes before waiting, so a large output never blocks the child.
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let stdout = String(decoding: outData, as: UTF8.self)
+    guard p.terminationStatus == 0 else {
+        throw CommandError(description: "\(args.joined(separator: " ")) exited \(p.terminationStatus): \(String(decoding: errData, as: UTF8.self))\(stdout)")
+    }
+    return stdout
+}
+
+/// A real etcd + kube-apiserver + kube-controller-manager on loopback, started by
+/// `scripts/control-plane`.
+final class ControlPlane: Sendable {
+    let dir: String
+    let kubeconfig: String
+    let env: [String: String]
+    let client: KubeClient
+
+    static func start(name: String) throws -> ControlPlane {
+        let dir = "\(testRoot)/\(name)-\(UUID().uuidString.prefix(8))"
+        try run([repoRoot.appendingPathComponent("scripts/control-plane").path, "start", dir])
+        return try ControlPlane(dir: dir)
+    }
+
+    init(dir: String) throws {
+        self.dir = dir
+        let text = try String(contentsOfFile: "\(dir)/env", encoding: .utf8)
+        var env: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { env[String(parts[0])] = String(parts[1]) }
+        }
+        self.env = env
+        kubeconfig = "\(dir)/kubeconfig"
+        client = try KubeClient(config: try KubeConfig.fromFile(kubeconfig), fieldManager: "vigil-tests", userAgent: "vigil-tests")
+    }
+
+    func stop() async {
+        try? await client.shutdown()
+        _ = try? run([repoRoot.appendingPathComponent("scripts/control-plane").path, "stop", dir])
+    }
+
+    func restartAPIServer(downSeconds: Int) throws {
+        try run([repoRoot.appendingPathComponent("scripts/control-plane").path, "restart-apiserver", dir, String(downSeconds)])
+    }
+
+    @discardableResult
+    func kubectl(_ args: String..., input: String? = nil) throws -> String {
+        try run(["kubectl", "--kubeconfig", kubeconfig] + args, input: input)
+    }
+
+    func installCRD() throws {
+        try kubectl("apply", "-f", repoRoot.appendingPathComponent("crds").path)
+        try kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/\(StackCRD.name)")
+    }
+
+    func createNamespace(_ name: String) throws {
+        try kubectl("create", "namespace", name)
+    }
+
+    /// Sum of `apiserver_request_total` for the given verbs and resources.
+    func requestCount(verbs: Set<String>, resources: Set<String>) async throws -> Int {
+        let text = String(decoding: try await client.getRaw("/metrics"), as: UTF8.self)
+        var total = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("apiserver_request_total{") {
+            guard let close = line.firstIndex(of: "}") else { continue }
+            let labels = line[line.index(line.startIndex, offsetBy: 24)..<close]
+            var map: [String: String] = [:]
+            for pair in labels.split(separator: ",") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                if kv.count == 2 { map[String(kv[0])] = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            }
+            guard let verb = map["verb"], verbs.contains(verb), let resource = map["resource"], resources.contains(resource) else { continue }
+            total += Int(Double(line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)) ?? 0)
+        }
+        return total
+    }
+}
+
+/// The shared control plane of this test process, started once.
+actor SharedControlPlane {
+    static let shared = SharedControlPlane()
+    var plane: ControlPlane?
+
+    func get() throws -> ControlPlane {
+        if let plane { return plane }
+        let p = try ControlPlane.start(name: "shared")
+        try p.installCRD()
+        plane = p
+        return p
+    }
+}
+
+/// A running `vigil run` process.
+final class VigilProcess: Sendable {
+    let process: Process
+    let logPath: String
+
+    static var binary: String {
+        ProcessInfo.processInfo.environment["VIGIL_BINARY"] ?? repoRoot.appendingPathComponent(".build/debug/vigil").path
+    }
+
+    init(kubeconfig: String, namespace: String?, extra: [String] = []) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        var args = ["run", "--kubeconfig", kubeconfig, "--log-level", "debug"]
+        if let namespace { args += ["--namespace", namespace] }
+        p.arguments = args + extra
+        logPath = "\(testRoot)/vigil-\(UUID().uuidString.prefix(8)).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        p.standardError = handle
+        p.standardOutput = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        process = p
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, then wait; returns the exit status, or nil if it had to be killed.
+    func terminate(timeout: Double = 15) async -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+}
+
+/// Polls `check` until it returns a value, or fails after `timeout` seconds with `what`.
+func eventually<T>(_ what: String, timeout: Double = 30, _ check: () async throws -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    var lastError: (any Error)?
+    while Date() < deadline {
+        do {
+            if let v = try await check() { return v }
+        } catch {
+            lastError = error
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+    }
+    throw CommandError(description: "timed out after \(timeout)s waiting for \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
+}
+
+func stackYAML(name: String, namespace: String, environment: String = "production", extra: String = "") -> String {
+    // A trace backend, so that sampling is part of the config.
+    let exporters = "  exporters:\n    tempo:\n      endpoint: tempo.monitoring.svc:4317\n"
+    return """
+    apiVersion: observability.vigil.dev/v1alpha1
+    kind: ObservabilityStack
+    metadata:
+      name: \(name)
+      namespace: \(namespace)
+    spec:
+      environment: \(environment)
+    \(exporters)\(extra)
+    """
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import KubeClient
+import KubeModel
+import Render
+import Testing
+
+/// Vigil against a real kube-apiserver: the walking skeleton's acceptance.
+@Suite(.serialized) struct ReconcileTests {
+    func configMap(_ plane: ControlPlane, _ ns: String, _ name: String) async throws -> ConfigMap? {
+        do {
+            return try await plane.client.get(ConfigMap.self, namespace: ns, name: name)
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
+    }
+
+    func stackStatus(_ plane: ControlPlane, _ ns: String, _ name: String) async throws -> ObservabilityStack {
+        try await plane.client.get(ObservabilityStack.self, namespace: ns, name: name)
+    }
+
+    @Test func aStackConvergesFollowsEditsHealsAndIsGarbageCollected() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        let ns = "lifecycle"
+        try plane.createNamespace(ns)
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+
+        // Create: the ConfigMap appears, owned by the stack, and the stack is Ready.
+        try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns))
+        let cm = try await eventually("the ConfigMap") { try await configMap(plane, ns, "app-collector") }
+        let stack = try await stackStatus(plane, ns, "app")
+        #expect(cm.metadata.ownerReferences?.first?.uid == stack.metadata.uid)
+        #expect(cm.metadata.ownerReferences?.first?.controller == true)
+        #expect(cm.metadata.labels?["app.kubernetes.io/managed-by"] == "vigil")
+        #expect(cm.data?["config.yaml"]?.contains("sampling_percentage: 10") == true)
+        let ready = try await eventually("Ready=True at generation 1") { () -> ObservabilityStack? in
+            let s = try await stackStatus(plane, ns, "app")
+            return s.status?.condition("Ready")?.status == "True" && s.status?.observedGeneration == s.metadata.generation ? s : nil
+        }
+        #expect(ready.status?.condition("ConfigValid")?.status == "True")
+        #expect(ready.status?.configHash?.count == 64)
+        #expect(ready.status?.endpoints?.grpc == "https://app-collector.\(ns).svc:4317")
+
+        // Edit: the ConfigMap follows, and observedGeneration moves.
+        try plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":42}}}"#)
+        _ = try await eventually("the edited ConfigMap") { () -> ConfigMap? in
+            let c = try await configMap(plane, ns, "app-collector")
+            return c?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? c : nil
+        }
+        _ = try await eventually("observedGeneration 2") { () -> Bool? in
+            let s = try await stackStatus(plane, ns, "app")
+            return s.status?.observedGeneration == 2 && s.metadata.generation == 2 ? true : nil
+        }
+
+        // Delete the ConfigMap by hand: it comes back.
+        let uidBefore = try await configMap(plane, ns, "app-collector")?.metadata.uid
+        try plane.kubectl("delete", "configmap", "app-collector", "-n", ns, "--wait=true")
+        let restored = try await eventually("the restored ConfigMap") { () -> ConfigMap? in
+            let c = try await configMap(plane, ns, "app-collector")
+            return c != nil && c?.metadata.uid != uidBefore ? c : nil
+        }
+        #expect(restored.data?["config.yaml"]?.contains("sampling_percentage: 42") == true)
+
+        // Edit the ConfigMap by hand: Vigil puts its fields back.
+        try plane.kubectl("patch", "configmap", "app-collector", "-n", ns, "--type=merge", "-p", #"{"data":{"config.yaml":"tampered"}}"#)
+        _ = try await eventually("the repaired ConfigMap") { () -> Bool? in
+            try await configMap(plane, ns, "app-collector")?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? true : nil
+        }
+
+        // An invalid stack beside it gets ConfigValid=False naming the field; the valid one stays Ready.
+        try plane.kubectl(
+            "apply", "-f", "-",
+            input: stackYAML(
+                name: "broken", namespace: ns,
+                extra: "  collector:\n    memoryLimiter:\n      limitMiB: 512\n      spikeLimitMiB: 600\n"
+            )
+        )
+        let broken = try await eventually("ConfigValid=False on the invalid stack") { () -> ObservabilityStack? in
+            let s = try await stackStatus(plane, ns, "broken")
+            return s.status?.condition("ConfigValid")?.status == "False" ? s : nil
+        }
+        #expect(broken.status?.condition("ConfigValid")?.reason == "InvalidSpec")
+        #expect(broken.status?.condition("ConfigValid")?.message.contains("spec.collector.memoryLimiter.spikeLimitMiB") == true)
+        #expect(broken.status?.condition("Ready")?.status == "False")
+        #expect(try await configMap(plane, ns, "broken-collector") == nil)
+        let events = try plane.kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}")
+        #expect(events.contains("InvalidSpec"))
+        #expect(try await stackStatus(plane, ns, "app").status?.condition("Ready")?.status == "True")
+
+        // Fixing the spec makes it Ready.
+        try plane.kubectl("patch", "observabilitystack", "broken", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"memoryLimiter":{"spikeLimitMiB":100}}}}"#)
+        _ = try await eventually("the fixed stack Ready") { () -> Bool? in
+            try await stackStatus(plane, ns, "broken").status?.condition("Ready")?.status == "True" ? true : nil
+        }
+
+        // Delete the stack: the garbage collector removes its ConfigMap.
+        try plane.kubectl("delete", "observabilitystack", "app", "-n", ns)
+        _ = try await eventually("the ConfigMap garbage-collected", timeout: 60) { () -> Bool? in
+            try await configMap(plane, ns, "app-collector") == nil ? true : nil
+        }
+
+        // SIGTERM: a clean exit.
+        let status = await vigil.terminate()
+        #expect(status == 0, "vigil did not exit cleanly on SIGTERM; log:\n\(vigil.log.suffix(2000))")
+        #expect(vigil.log.contains("stopped"))
+    }
+
+    @Test func theRenderedObjectsPassAServerSideDryRun() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        try plane.createNamespace("dryrun")
+        for env in ["development", "staging", "production"] {
+            let text = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
+            var stacks = try StackFile.parse(text)
+            stacks[0].metadata.namespace = "dryrun"
+            stacks[0].metadata.uid = "00000000-0000-0000-0000-000000000001"
+            let yaml = try YAMLText.documents(try DesiredState.render(stacks[0]).objects.map(\.body))
+            let out = try plane.kubectl("apply", "--dry-run=server", "-f", "-", input: yaml)
+            #expect(out.contains("configmap/fba-bench-collector"), "\(env): \(out)")
+        }
+    }
+
+    @Test func theExamplesApplyToTheRealServer() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        for env in ["development", "staging", "production"] {
+            let out = try plane.kubectl("apply", "--dry-run=server", "-f", repoRoot.appendingPathComponent("examples/\(env).yaml").path)
+            #expect(out.contains("observabilitystack.observability.vigil.dev/fba-bench"))
+        }
+    }
+
+    @Test func theCRDRejectsWhatItsSchemaForbids() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        try plane.createNamespace("schema")
+        #expect {
+            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "x", namespace: "schema", environment: "qa"))
+        } throws: { "\($0)".contains("spec.environment") }
+        #expect {
+            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "y", namespace: "schema", extra: "  sampling:\n    percentage: 250\n"))
+        } throws: { "\($0)".contains("spec.sampling.percentage") }
+        let explain = try plane.kubectl("explain", "observabilitystack.spec.ingest.tls")
+        #expect(explain.contains("clientAuth"))
+        let columns = try plane.kubectl("get", "obs", "-A")
+        _ = columns
+    }
+}

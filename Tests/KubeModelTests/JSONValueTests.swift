@@ -1,0 +1,60 @@
+import KubeModel
+import Testing
+
+@Suite struct JSONValueTests {
+    @Test(arguments: [
+        ("an object is a subset of a superset", ["a": 1] as JSONValue, ["a": 1, "b": 2] as JSONValue, true),
+        ("a changed value is not a subset", ["a": 1], ["a": 2], false),
+        ("a missing key is not a subset", ["a": 1, "c": 3], ["a": 1], false),
+        ("arrays must match in length", ["l": [1, 2]], ["l": [1, 2, 3]], false),
+        ("nested objects in arrays compare as subsets", ["l": [["x": 1]]], ["l": [["x": 1, "y": 2]]], true),
+        ("an integer matches an equal double", ["n": 2], ["n": 2.0], true),
+        ("a null field matches an absent one", ["n": .null], [:], true),
+    ] as [(String, JSONValue, JSONValue, Bool)])
+    func subset(_ name: String, _ a: JSONValue, _ b: JSONValue, _ expected: Bool) {
+        #expect(a.isSubset(of: b) == expected, "\(name)")
+    }
+
+    @Test func decodesEveryJSONType() throws {
+        let text = #"{"a":[1,2.5,"s",true,null,{"b":{}}]}"#
+        let v = try JSONCoding.decode(JSONValue.self, from: Array(text.utf8))
+        #expect(v == ["a": [1, 2.5, "s", true, .null, ["b": [:]]]])
+        #expect(String(decoding: try JSONCoding.encode(v), as: UTF8.self) == text)
+    }
+
+    @Test func unstructuredDropsManagedFieldsAndDecodesMetadata() throws {
+        let u = try Unstructured(object: ["metadata": ["name": "x", "namespace": "n", "managedFields": [["manager": "kubectl"]]], "data": ["k": "v"]])
+        #expect(u.metadata.key == "n/x")
+        #expect(u.object["metadata"]?["managedFields"] == nil)
+        #expect(u.object["data"] == ["k": "v"])
+    }
+}
+
+@Suite struct DurationTests {
+    @Test(arguments: [("90d", 7_776_000.0), ("24h", 86400), ("1h30m", 5400), ("500ms", 0.5), ("1.5h", 5400), ("2d12h", 216_000)])
+    func parses(_ text: String, _ seconds: Double) throws {
+        #expect(try DurationParser.seconds(text) == seconds)
+    }
+
+    @Test(arguments: ["", "10", "h", "10x", "1h-5m", "-1h", "1 h"])
+    func rejects(_ text: String) {
+        #expect(throws: DurationParser.ParseError.self) { try DurationParser.seconds(text) }
+    }
+}
+
+@Suite struct ResourcePathTests {
+    @Test func pathsForCoreAndGroupedKinds() {
+        #expect(ConfigMap.resource.path(namespace: "ns") == "/api/v1/namespaces/ns/configmaps")
+        #expect(ConfigMap.resource.path(namespace: nil) == "/api/v1/configmaps")
+        #expect(
+            ObservabilityStack.resource.path(namespace: "a", name: "b", subresource: "status")
+                == "/apis/observability.vigil.dev/v1alpha1/namespaces/a/observabilitystacks/b/status")
+        #expect(Namespace.resource.path(namespace: "ignored", name: "x") == "/api/v1/namespaces/x")
+    }
+
+    @Test func secretDescriptionNeverShowsData() {
+        let s = Secret(metadata: ObjectMeta(name: "s", namespace: "n"), data: ["password": "c2VjcmV0"])
+        #expect(!"\(s)".contains("c2VjcmV0"))
+        #expect("\(s)".contains("password"))
+    }
+}

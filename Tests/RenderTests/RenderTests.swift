@@ -1,0 +1,126 @@
+import Foundation
+import KubeModel
+import Render
+import Testing
+import Yams
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+@Suite struct RenderTests {
+    func withUID(_ s: ObservabilityStack) -> ObservabilityStack {
+        var s = s
+        s.metadata.uid = "1234"
+        return s
+    }
+
+    @Test func theConfigMapIsOwnedLabelledAndHashed() throws {
+        let r = try DesiredState.render(withUID(stack(.production)))
+        #expect(r.objects.count == 1)
+        let cm = r.objects[0]
+        #expect(cm.name == "obs-collector" && cm.namespace == "team")
+        let meta = cm.body["metadata"]!
+        #expect(meta["labels"]?["app.kubernetes.io/managed-by"] == "vigil")
+        #expect(meta["labels"]?["app.kubernetes.io/instance"] == "obs")
+        #expect(meta["ownerReferences"]?.arrayValue?.first?["uid"] == "1234")
+        #expect(meta["ownerReferences"]?.arrayValue?.first?["controller"] == true)
+        #expect(meta["annotations"]?[Labels.desiredHashAnnotation] == .string(cm.hash))
+    }
+
+    @Test func renderingIsDeterministic() throws {
+        let a = try DesiredState.render(withUID(stack(.production)))
+        for _ in 0..<5 {
+            #expect(try DesiredState.render(withUID(stack(.production))) == a)
+        }
+    }
+
+    @Test func theSamplingPercentageChangesTheConfigAndItsHash() throws {
+        let tempo = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317"))
+        let a = try DesiredState.render(withUID(stack(.staging) { $0.exporters = tempo }))
+        let b = try DesiredState.render(withUID(stack(.staging) { $0.exporters = tempo; $0.sampling = SamplingSpec(percentage: 50) }))
+        #expect(a.configHash != b.configHash)
+        let config = b.objects[0].body["data"]?["config.yaml"]?.stringValue ?? ""
+        #expect(config.contains("sampling_percentage: 50"))
+    }
+
+    @Test func stagingConfigCarriesTLSAndBasicAuthAndDevelopmentDoesNot() throws {
+        let staging = CollectorConfig.render(stack(.staging))
+        let grpc = staging["receivers"]?["otlp"]?["protocols"]?["grpc"]
+        #expect(grpc?["tls"]?["cert_file"] == "/etc/vigil/tls/tls.crt")
+        #expect(grpc?["auth"]?["authenticator"] == "basicauth/server")
+        let dev = CollectorConfig.render(stack(.development))
+        #expect(dev["receivers"]?["otlp"]?["protocols"]?["grpc"]?["tls"] == nil)
+        #expect(dev["extensions"]?["basicauth/server"] == nil)
+        #expect(dev["processors"]?["memory_limiter"]?["limit_mib"] == 1024)
+    }
+
+    @Test func credentialsEnterTheConfigOnlyAsEnvironmentReferences() throws {
+        let s = stack(.production) {
+            $0.exporters = ExportersSpec(
+                loki: LokiExporterSpec(endpoint: "https://loki/otlp", credentialsSecret: CredentialsRef(name: "loki-creds")),
+                tempo: TempoExporterSpec(endpoint: "tempo:4317", bearerTokenSecret: SecretKeyRef(name: "tempo", key: "token"))
+            )
+        }
+        let yaml = try YAMLText.document(CollectorConfig.render(s))
+        #expect(yaml.contains("${env:LOKI_PASSWORD}"))
+        #expect(yaml.contains("${env:TEMPO_BEARER_TOKEN}"))
+        #expect(!yaml.contains("loki-creds"))
+    }
+
+    @Test func yamlIsSortedAndMultilineStringsAreLiteralBlocks() throws {
+        let text = try YAMLText.document(["b": 1, "a": ["x": "line1\nline2\n"], "c": "plain", "d": 1.5])
+        #expect(text == "a:\n  x: |\n    line1\n    line2\nb: 1\nc: plain\nd: 1.5\n")
+    }
+
+    /// Kubernetes reads YAML 1.1, where these plain scalars are booleans, numbers or null.
+    @Test(arguments: ["yes", "No", "on", "OFF", "y", "n", "true", "null", "~", "", "10", "1.5", "0755", "1e3", "0x1f", "1:20", ".inf"])
+    func stringsThatReadAsOtherTypesAreQuoted(_ s: String) throws {
+        let text = try YAMLText.document(["k": .string(s)])
+        #expect(text.hasPrefix("k: '") || text.hasPrefix("k: \""), "\(text)")
+        let back = try StackFile.jsonValue(fromYAML: try #require(try Yams.compose(yaml: text)))
+        #expect(back == ["k": .string(s)])
+    }
+
+    @Test func stackFilesParseAndRenderToTheSameBytesEachTime() throws {
+        let text = """
+            apiVersion: observability.vigil.dev/v1alpha1
+            kind: ObservabilityStack
+            metadata:
+              name: prod
+              namespace: fba
+            spec:
+              environment: production
+              sampling:
+                percentage: 12.5
+            """
+        let stacks = try StackFile.parse(text)
+        #expect(stacks.count == 1)
+        #expect(stacks[0].spec.sampling?.percentage == 12.5)
+        let a = try StackFile.render(text)
+        #expect(try StackFile.render(text) == a)
+        #expect(a.hasPrefix("---\napiVersion: v1\n"))
+    }
+
+    @Test func anInvalidStackFileSaysWhy() {
+        let text = "kind: ObservabilityStack\napiVersion: observability.vigil.dev/v1alpha1\nmetadata: {name: x}\nspec: {environment: production, sampling: {percentage: 300}}\n"
+        #expect {
+            try StackFile.render(text)
+        } throws: { error in
+            "\(error)".contains("spec.sampling.percentage")
+        }
+    }
+
+    @Test func theCommittedCRDMatchesTheModel() throws {
+        let path = repoRoot.appendingPathComponent("crds/observabilitystacks.observability.vigil.dev.yaml")
+        let committed = try String(contentsOf: path, encoding: .utf8)
+        #expect(committed == (try YAMLText.document(StackCRD.definition)), "crds/ is stale: run `swift run vigil crd > crds/observabilitystacks.observability.vigil.dev.yaml`")
+    }
+
+    @Test(arguments: ["development", "staging", "production"])
+    func theExamplesAreValid(_ name: String) throws {
+        let text = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(name).yaml"), encoding: .utf8)
+        let stacks = try StackFile.parse(text)
+        #expect(stacks.count == 1)
+        #expect(stacks.allSatisfy { StackValidator.validate($0).isEmpty })
+        #expect(stacks[0].spec.environment.rawValue == name)
+    }
+}

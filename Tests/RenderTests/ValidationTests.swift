@@ -1,0 +1,117 @@
+import KubeModel
+import Render
+import Testing
+
+func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout StackSpec) -> Void = { _ in }) -> ObservabilityStack {
+    var spec = StackSpec(environment: env)
+    edit(&spec)
+    return ObservabilityStack(metadata: ObjectMeta(name: name, namespace: "team"), spec: spec)
+}
+
+@Suite struct ValidationTests {
+    @Test(arguments: Environment.allCases)
+    func aBareStackOfEveryEnvironmentIsValid(_ env: Environment) {
+        #expect(StackValidator.validate(stack(env)) == [])
+    }
+
+    /// Each case: a sentence, an edit, and the field the error must name.
+    static let invalid: [(String, @Sendable (inout StackSpec) -> Void, String)] = [
+        ("a spike limit at the memory limit is rejected", { $0.collector = CollectorSpec(memoryLimiter: MemoryLimiterSpec(limitMiB: 512, spikeLimitMiB: 512)) }, "spec.collector.memoryLimiter.spikeLimitMiB"),
+        ("a memory limit below 64 MiB is rejected", { $0.collector = CollectorSpec(memoryLimiter: MemoryLimiterSpec(limitMiB: 10, spikeLimitMiB: 1)) }, "spec.collector.memoryLimiter.limitMiB"),
+        ("an unknown collector mode is rejected", { $0.collector = CollectorSpec(mode: "StatefulSet") }, "spec.collector.mode"),
+        ("mode Secret needs a secret name", { $0.ingest = IngestSpec(tls: TLSSpec(mode: "Secret")) }, "spec.ingest.tls.secretName"),
+        ("a secret name without mode Secret is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(secretName: "x")) }, "spec.ingest.tls.secretName"),
+        ("mTLS without TLS is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(mode: "Disabled", clientAuth: "Required"), basicAuth: BasicAuthSpec(enabled: false)) }, "spec.ingest.tls.clientAuth"),
+        ("renewBefore at the duration is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(duration: "30d", renewBefore: "30d")) }, "spec.ingest.tls.renewBefore"),
+        ("a malformed duration is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(duration: "ninety days")) }, "spec.ingest.tls.duration"),
+        ("a lifetime under an hour is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(duration: "10m")) }, "spec.ingest.tls.duration"),
+        ("a key size for ECDSA is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(keySize: 2048)) }, "spec.ingest.tls.keySize"),
+        ("an RSA key of 1024 bits is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(keyAlgorithm: "RSA", keySize: 1024)) }, "spec.ingest.tls.keySize"),
+        ("a bad IP SAN is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(ipAddresses: ["10.0.0.300"])) }, "spec.ingest.tls.ipAddresses[0]"),
+        ("BasicAuth over plaintext outside development is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(mode: "Disabled")) }, "spec.ingest.basicAuth.enabled"),
+        ("two clients with one name are rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "x"), ClientRef(name: "a", namespace: "y")])) }, "spec.ingest.basicAuth.clients[1].name"),
+        ("a client namespace that is no DNS label is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "Bad_NS")])) }, "spec.ingest.basicAuth.clients[0].namespace"),
+        ("an overlap as long as the interval is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(rotation: RotationSpec(interval: "1d", overlap: "1d"))) }, "spec.ingest.basicAuth.rotation.overlap"),
+        ("a bcrypt cost below 10 is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(bcryptCost: 5)) }, "spec.ingest.basicAuth.bcryptCost"),
+        ("a sampling percentage above 100 is rejected", { $0.sampling = SamplingSpec(percentage: 150) }, "spec.sampling.percentage"),
+        ("a Loki endpoint without a scheme is rejected", { $0.exporters = ExportersSpec(loki: LokiExporterSpec(endpoint: "loki:3100")) }, "spec.exporters.loki.endpoint"),
+        ("skipping Loki TLS verification outside development is rejected", { $0.exporters = ExportersSpec(loki: LokiExporterSpec(endpoint: "https://loki", insecureSkipVerify: true)) }, "spec.exporters.loki.insecureSkipVerify"),
+        ("plaintext Tempo outside development is rejected", { $0.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317", insecure: true)) }, "spec.exporters.tempo.insecure"),
+        ("a bad egress CIDR is rejected", { $0.networkPolicy = NetworkPolicySpec(egressTo: ["10.0.0.0/33"]) }, "spec.networkPolicy.egressTo[0]"),
+        ("an empty ingest peer is rejected", { $0.networkPolicy = NetworkPolicySpec(ingestFrom: [PeerSpec()]) }, "spec.networkPolicy.ingestFrom[0]"),
+        ("an error ratio above 1 is rejected", { $0.alerting = AlertingSpec(thresholds: AlertThresholds(errorRatio: 5)) }, "spec.alerting.thresholds.errorRatio"),
+    ]
+
+    @Test(arguments: 0..<invalid.count)
+    func anInvalidSpecNamesTheField(_ i: Int) {
+        let (sentence, edit, field) = Self.invalid[i]
+        let errors = StackValidator.validate(stack(.staging, edit))
+        #expect(errors.map(\.field).contains(field), "\(sentence): got \(errors)")
+        #expect(errors.allSatisfy { $0.description.hasPrefix($0.field + ": ") })
+    }
+
+    @Test func developmentMayUseInsecureExporters() {
+        let s = stack(.development) {
+            $0.exporters = ExportersSpec(
+                loki: LokiExporterSpec(endpoint: "http://loki:3100/otlp", insecureSkipVerify: true),
+                tempo: TempoExporterSpec(endpoint: "tempo:4317", insecure: true)
+            )
+        }
+        #expect(StackValidator.validate(s) == [])
+    }
+
+    @Test func anInvalidStackNameIsRejected() {
+        #expect(StackValidator.validate(stack(name: "Not_Valid")).map(\.field) == ["metadata.name"])
+    }
+}
+
+@Suite struct ProfileTests {
+    @Test(arguments: [
+        (Environment.development, 1024, 100.0, "Disabled", "None", false, false),
+        (.staging, 1024, 25, "SelfSigned", "None", true, true),
+        (.production, 2048, 10, "SelfSigned", "Optional", true, true),
+    ])
+    func environmentDefaults(_ env: Environment, _ limit: Int, _ pct: Double, _ tls: String, _ clientAuth: String, _ auth: Bool, _ np: Bool) {
+        let e = EffectiveSpec(StackSpec(environment: env))
+        #expect(e.memoryLimitMiB == limit)
+        #expect(e.memorySpikeLimitMiB == limit / 5)
+        #expect(e.samplingPercentage == pct)
+        #expect(e.tlsMode == tls)
+        #expect(e.clientAuth == clientAuth)
+        #expect(e.basicAuth == auth)
+        #expect(e.networkPolicy == np)
+        #expect(e.tlsDuration == "90d")
+        #expect(e.rotationInterval == "30d" && e.rotationOverlap == "24h")
+    }
+
+    @Test func explicitFieldsOverrideTheProfile() {
+        let e = EffectiveSpec(
+            StackSpec(
+                environment: .production,
+                collector: CollectorSpec(memoryLimiter: MemoryLimiterSpec(limitMiB: 512)),
+                ingest: IngestSpec(tls: TLSSpec(mode: "Disabled"), basicAuth: BasicAuthSpec(enabled: false)),
+                sampling: SamplingSpec(percentage: 50),
+                networkPolicy: NetworkPolicySpec(enabled: false)
+            )
+        )
+        #expect(e.memoryLimitMiB == 512 && e.memorySpikeLimitMiB == 102)
+        #expect(e.samplingPercentage == 50)
+        #expect(e.tlsMode == "Disabled" && !e.basicAuth && !e.networkPolicy)
+    }
+}
+
+@Suite struct NamingTests {
+    @Test func shortNamesAreKept() {
+        #expect(Naming.collector("prod") == "prod-collector")
+    }
+
+    @Test func longNamesAreCutWithAHashAndStayUnique() {
+        let a = String(repeating: "a", count: 70)
+        let b = String(repeating: "a", count: 69) + "b"
+        let na = Naming.collector(a)
+        let nb = Naming.collector(b)
+        #expect(na.count <= 63 && nb.count <= 63)
+        #expect(na != nb)
+        #expect(!na.contains("--"))
+    }
+}
