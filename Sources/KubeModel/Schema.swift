@@ -7,6 +7,8 @@ public indirect enum Schema: Sendable, Hashable {
     case integer(description: String, minimum: Int? = nil, maximum: Int? = nil)
     case number(description: String, minimum: Double? = nil, maximum: Double? = nil)
     case boolean(description: String)
+    /// `type: object` alone, as CRDs must declare `metadata`.
+    case bareObject
 
     /// The schema as the `openAPIV3Schema` JSON of a CRD.
     public var json: JSONValue {
@@ -44,6 +46,8 @@ public indirect enum Schema: Sendable, Hashable {
             return .object(o)
         case .boolean(let description):
             return ["type": "boolean", "description": .string(description)]
+        case .bareObject:
+            return ["type": "object"]
         }
     }
 

@@ -350,7 +350,7 @@ public enum StackCRD {
             properties: [
                 "apiVersion": .string(description: "APIVersion of this object."),
                 "kind": .string(description: "Kind of this object."),
-                "metadata": .object(description: "Standard object metadata.", properties: [:]),
+                "metadata": .bareObject,
                 "spec": specSchema,
                 "status": statusSchema,
             ],

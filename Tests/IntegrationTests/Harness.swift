@@ -21,7 +21,9 @@ struct CommandError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Runs a command to completion; returns stdout, throws with stderr on failure.
+/// Runs a command to completion; returns stdout, throws with stderr on failure. Output goes
+/// through files, not pipes: daemons that a command starts may inherit a pipe and keep it
+/// open forever.
 @discardableResult
 func run(_ args: [String], environment: [String: String] = [:], input: String? = nil) throws -> String {
     let p = Process()
@@ -30,22 +32,23 @@ func run(_ args: [String], environment: [String: String] = [:], input: String? =
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { _, n in n }
     p.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    let inPipe = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = inPipe
+    let base = "\(testRoot)/cmd-\(UUID().uuidString)"
+    let outPath = base + ".out", errPath = base + ".err", inPath = base + ".in"
+    defer {
+        for f in [outPath, errPath, inPath] { try? FileManager.default.removeItem(atPath: f) }
+    }
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: inPath, contents: Data((input ?? "").utf8))
+    p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
     try p.run()
-    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try inPipe.fileHandleForWriting.close()
-    // Read both pipes before waiting, so a large output never blocks the child.
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    let stdout = String(decoding: outData, as: UTF8.self)
+    let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
     guard p.terminationStatus == 0 else {
-        throw CommandError(description: "\(args.joined(separator: " ")) exited \(p.terminationStatus): \(String(decoding: errData, as: UTF8.self))\(stdout)")
+        throw CommandError(description: "\(args.joined(separator: " ")) exited \(p.terminationStatus): \(stderr)\(stdout)")
     }
     return stdout
 }
@@ -124,10 +127,15 @@ actor SharedControlPlane {
     static let shared = SharedControlPlane()
     var plane: ControlPlane?
 
-    func get() throws -> ControlPlane {
+    func get() async throws -> ControlPlane {
         if let plane { return plane }
         let p = try ControlPlane.start(name: "shared")
-        try p.installCRD()
+        do {
+            try p.installCRD()
+        } catch {
+            await p.stop()
+            throw error
+        }
         plane = p
         return p
     }
