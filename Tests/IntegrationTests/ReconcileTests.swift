@@ -124,6 +124,7 @@ import Testing
 
     @Test func theExamplesApplyToTheRealServer() async throws {
         let plane = try await SharedControlPlane.shared.get()
+        for ns in ["fba-dev", "fba-staging", "fba-prod"] { try plane.createNamespace(ns) }
         for env in ["development", "staging", "production"] {
             let out = try plane.kubectl("apply", "--dry-run=server", "-f", repoRoot.appendingPathComponent("examples/\(env).yaml").path)
             #expect(out.contains("observabilitystack.observability.vigil.dev/fba-bench"))
@@ -134,14 +135,15 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         try plane.createNamespace("schema")
         #expect {
-            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "x", namespace: "schema", environment: "qa"))
+            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "env", namespace: "schema", environment: "qa"))
         } throws: { "\($0)".contains("spec.environment") }
         #expect {
-            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "y", namespace: "schema", extra: "  sampling:\n    percentage: 250\n"))
+            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "sample", namespace: "schema", extra: "  sampling:\n    percentage: 250\n"))
         } throws: { "\($0)".contains("spec.sampling.percentage") }
         let explain = try plane.kubectl("explain", "observabilitystack.spec.ingest.tls")
         #expect(explain.contains("clientAuth"))
-        let columns = try plane.kubectl("get", "obs", "-A")
-        _ = columns
+        try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "columns", namespace: "schema"))
+        let columns = try plane.kubectl("get", "obs", "-n", "schema")
+        #expect(columns.contains("ENVIRONMENT") && columns.contains("READY") && columns.contains("COLLECTORS") && columns.contains("CERT EXPIRES"))
     }
 }
