@@ -20,6 +20,7 @@ public final class WorkQueue: Sendable {
         var shuttingDown = false
         var adds = 0
         var retries = 0
+        var timerPasses = 0
 
         mutating func popReady() -> String? {
             guard readyHead < ready.count else { return nil }
@@ -51,6 +52,8 @@ public final class WorkQueue: Sendable {
     public var depth: Int { state.withLock { $0.depth } }
     public var totalAdds: Int { state.withLock { $0.adds } }
     public var totalRetries: Int { state.withLock { $0.retries } }
+    /// How often the timer loop woke; it must not grow while nothing is due.
+    public var timerPasses: Int { state.withLock { $0.timerPasses } }
 
     /// Queues `key` now (or marks it dirty if a worker holds it).
     public func add(_ key: String) {
@@ -163,6 +166,7 @@ public final class WorkQueue: Sendable {
     public func runTimer() async {
         while !Task.isCancelled {
             let (due, next, stop) = state.withLock { s -> ([String], ContinuousClock.Instant?, Bool) in
+                s.timerPasses += 1
                 let now = clock.now
                 let due = s.delayed.filter { $0.value <= now }.map(\.key)
                 for k in due { s.delayed[k] = nil }
@@ -176,9 +180,7 @@ public final class WorkQueue: Sendable {
                 }
                 group.addTask { await self.waitForTimerSignal() }
                 await group.next()
-                // Wake whichever child still waits; a stale signal only costs one extra pass.
-                let c = self.state.withLock { $0.signalTimer() }
-                c?.resume()
+                // The other child ends through cancellation (see waitForTimerSignal).
                 group.cancelAll()
             }
         }
@@ -192,13 +194,21 @@ public final class WorkQueue: Sendable {
                         s.timerSignalled = false
                         return true
                     }
+                    // Cancelled before it could wait: onCancel found nothing to resume.
+                    if Task.isCancelled { return true }
                     s.timerWaiter = c
                     return false
                 }
                 if resumeNow { c.resume() }
             }
         } onCancel: {
-            let c = state.withLock { $0.signalTimer() }
+            // Only wake a waiter; never leave a signal behind, or the next wait would
+            // return at once and the timer loop would spin.
+            let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                let c = s.timerWaiter
+                s.timerWaiter = nil
+                return c
+            }
             c?.resume()
         }
     }

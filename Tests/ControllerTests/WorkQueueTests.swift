@@ -83,3 +83,20 @@ import Testing
         #expect(abs(d - expected / 2) < 1e-9)
     }
 }
+
+@Suite struct WorkQueueTimerTests {
+    /// The timer must sleep while nothing is due: count its passes over a quiet second.
+    @Test func theTimerDoesNotSpinWhileWaiting() async throws {
+        let q = WorkQueue()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await q.runTimer() }
+            q.addAfter("far", delay: 60)
+            try await Task.sleep(nanoseconds: 300_000_000)
+            let before = q.timerPasses
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+            #expect(q.timerPasses - before <= 1, "the timer loop ran \(q.timerPasses - before) times in a quiet second")
+            q.shutdown()
+            try await group.waitForAll()
+        }
+    }
+}

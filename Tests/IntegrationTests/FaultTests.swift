@@ -38,13 +38,10 @@ import Testing
             let verbs: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
             let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets"]
             let before = try await plane.requestCount(verbs: verbs, resources: resources)
-            let reads = try await plane.requestCount(verbs: ["LIST", "GET"], resources: resources)
             try await Task.sleep(nanoseconds: 10_000_000_000)
             let after = try await plane.requestCount(verbs: verbs, resources: resources)
-            let readsAfter = try await plane.requestCount(verbs: ["LIST", "GET"], resources: resources)
             #expect(before > 0, "the metric must have counted the convergence writes")
             #expect(after == before, "Vigil wrote \(after - before) times in a steady state")
-            #expect(readsAfter - reads <= 2, "resyncs must be served from the caches, not by reading the API")
             #expect(vigil.log.contains("caches synced"))
             #expect(await vigil.terminate() == 0)
         } catch {
