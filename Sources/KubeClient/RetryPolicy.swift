@@ -16,7 +16,8 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The delay before attempt `attempt + 1` (attempt counts from 1), given a uniform
     /// random number in [0, 1).
     public func delay(afterAttempt attempt: Int, retryAfter: Double?, random: Double) -> Double {
-        if let retryAfter { return min(max(retryAfter, 0), maxDelay * 6) }
+        // The server knows best how long it needs; a minute at most keeps a bad header from stalling us.
+        if let retryAfter { return min(max(retryAfter, 0), 60) }
         let cap = min(maxDelay, baseDelay * Double(1 << min(attempt - 1, 30)))
         // Half fixed, half random: spreads retries without ever collapsing to zero.
         return cap / 2 + cap / 2 * random

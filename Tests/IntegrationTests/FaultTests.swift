@@ -15,16 +15,16 @@ import Testing
     }
 
     @Test func aSteadyStateWritesNothing() async throws {
-        let plane = try ControlPlane.start(name: "steady")
+        let plane = try await ControlPlane.start(name: "steady")
         do {
-            try plane.installCRD()
-            try plane.createNamespace("quiet")
+            try await plane.installCRD()
+            try await plane.createNamespace("quiet")
             let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--resync-period", "2"])
             defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
             for i in 0..<5 {
-                try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "s\(i)", namespace: "quiet", environment: ["development", "staging", "production"][i % 3]))
+                try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "s\(i)", namespace: "quiet", environment: ["development", "staging", "production"][i % 3]))
             }
-            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "bad", namespace: "quiet", extra: "  ingest:\n    tls:\n      mode: Secret\n"))
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "bad", namespace: "quiet", extra: "  ingest:\n    tls:\n      mode: Secret\n"))
             for i in 0..<5 {
                 _ = try await eventually("s\(i) Ready") { try await ready(plane, "quiet", "s\(i)") }
             }
@@ -52,20 +52,20 @@ import Testing
     }
 
     @Test func vigilSurvivesAnAPIServerRestartAndAppliesEditsMadeMeanwhile() async throws {
-        let plane = try ControlPlane.start(name: "restart")
+        let plane = try await ControlPlane.start(name: "restart")
         do {
-            try plane.installCRD()
-            try plane.createNamespace("faults")
+            try await plane.installCRD()
+            try await plane.createNamespace("faults")
             let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: "faults")
             defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "faults"))
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "faults"))
             _ = try await eventually("Ready") { try await ready(plane, "faults", "app") }
 
             let failuresBefore = vigil.log.components(separatedBy: "watch failed").count - 1
             // Down for 4 seconds; the edit lands right after the server returns, while
             // Vigil is still backing off.
-            try plane.restartAPIServer(downSeconds: 4)
-            try plane.kubectl("patch", "observabilitystack", "app", "-n", "faults", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":33}}}"#)
+            try await plane.restartAPIServer(downSeconds: 4)
+            try await plane.kubectl("patch", "observabilitystack", "app", "-n", "faults", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":33}}}"#)
             _ = try await eventually("the edit applied after the restart", timeout: 90) { () -> Bool? in
                 let cm = try await plane.client.get(ConfigMap.self, namespace: "faults", name: "app-collector")
                 return cm.data?["config.yaml"]?.contains("sampling_percentage: 33") == true ? true : nil
@@ -75,6 +75,46 @@ import Testing
             let failures = vigil.log.components(separatedBy: "watch failed").count - 1 - failuresBefore
             #expect(failures >= 1, "the outage must have been noticed")
             #expect(failures < 40, "\(failures) reconnect attempts in a short outage is a hot loop")
+            #expect(await vigil.terminate() == 0)
+        } catch {
+            await plane.stop()
+            throw error
+        }
+        await plane.stop()
+    }
+
+    @Test func aWatchWhoseVersionWasCompactedAwayListsAgainAndConverges() async throws {
+        // Without the watch cache, watches read etcd, so compaction expires old versions.
+        let plane = try await ControlPlane.start(name: "gone", apiserverArgs: "--watch-cache=false")
+        do {
+            try await plane.installCRD()
+            try await plane.createNamespace("watched")
+            try await plane.createNamespace("elsewhere")
+            let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: "watched")
+            defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "watched"))
+            _ = try await eventually("Ready") { try await ready(plane, "watched", "app") }
+
+            // Move etcd on with changes Vigil does not watch, then compact everything.
+            for i in 0..<5 {
+                try await plane.client.apply(ConfigMap(metadata: ObjectMeta(name: "noise-\(i)", namespace: "elsewhere"), data: ["i": "\(i)"]))
+            }
+            let endpoint = "http://127.0.0.1:\(plane.env["ETCD_PORT"]!)"
+            let status = try await run(["etcdctl", "--endpoints", endpoint, "endpoint", "status", "-w", "json"], environment: ["ETCDCTL_API": "3"])
+            let json = try JSONCoding.decode(JSONValue.self, from: Array(status.utf8))
+            guard case .int(let revision)? = json.arrayValue?.first?["Status"]?["header"]?["revision"] else {
+                throw CommandError(description: "no revision in \(status)")
+            }
+            try await run(["etcdctl", "--endpoints", endpoint, "compact", String(revision)], environment: ["ETCDCTL_API": "3"])
+            // Drop Vigil's watches: it resumes from versions that no longer exist.
+            try await plane.restartAPIServer(downSeconds: 1)
+            try await plane.kubectl("patch", "observabilitystack", "app", "-n", "watched", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":7}}}"#)
+            _ = try await eventually("the edit applied after the re-list", timeout: 90) { () -> Bool? in
+                let cm = try await plane.client.get(ConfigMap.self, namespace: "watched", name: "app-collector")
+                return cm.data?["config.yaml"]?.contains("sampling_percentage: 7") == true ? true : nil
+            }
+            #expect(vigil.log.contains("watch expired; listing again"), "no re-list after 410; log:\n\(vigil.log.suffix(3000))")
+            #expect(vigil.isRunning)
             #expect(await vigil.terminate() == 0)
         } catch {
             await plane.stop()

@@ -25,7 +25,7 @@ struct CommandError: Error, CustomStringConvertible {
 /// through files, not pipes: daemons that a command starts may inherit a pipe and keep it
 /// open forever.
 @discardableResult
-func run(_ args: [String], environment: [String: String] = [:], input: String? = nil) throws -> String {
+func run(_ args: [String], environment: [String: String] = [:], input: String? = nil) async throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = args
@@ -43,8 +43,18 @@ func run(_ args: [String], environment: [String: String] = [:], input: String? =
     p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-    try p.run()
-    p.waitUntilExit()
+    // Wait without blocking a thread of the shared concurrency pool: tests run in parallel
+    // on two cores, and blocked threads starve the rest.
+    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        p.terminationHandler = { _ in c.resume() }
+        do {
+            try p.run()
+        } catch {
+            p.terminationHandler = nil
+            c.resume()
+        }
+    }
+    guard p.processIdentifier != 0 else { throw CommandError(description: "cannot start \(args.joined(separator: " "))") }
     let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
     guard p.terminationStatus == 0 else {
@@ -61,9 +71,9 @@ final class ControlPlane: Sendable {
     let env: [String: String]
     let client: KubeClient
 
-    static func start(name: String) throws -> ControlPlane {
+    static func start(name: String, apiserverArgs: String = "") async throws -> ControlPlane {
         let dir = "\(testRoot)/\(name)-\(UUID().uuidString.prefix(8))"
-        try run([repoRoot.appendingPathComponent("scripts/control-plane").path, "start", dir])
+        try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "start", dir], environment: ["APISERVER_EXTRA_ARGS": apiserverArgs])
         return try ControlPlane(dir: dir)
     }
 
@@ -82,25 +92,25 @@ final class ControlPlane: Sendable {
 
     func stop() async {
         try? await client.shutdown()
-        _ = try? run([repoRoot.appendingPathComponent("scripts/control-plane").path, "stop", dir])
+        _ = try? await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "stop", dir])
     }
 
-    func restartAPIServer(downSeconds: Int) throws {
-        try run([repoRoot.appendingPathComponent("scripts/control-plane").path, "restart-apiserver", dir, String(downSeconds)])
+    func restartAPIServer(downSeconds: Int) async throws {
+        try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "restart-apiserver", dir, String(downSeconds)])
     }
 
     @discardableResult
-    func kubectl(_ args: String..., input: String? = nil) throws -> String {
-        try run(["kubectl", "--kubeconfig", kubeconfig] + args, input: input)
+    func kubectl(_ args: String..., input: String? = nil) async throws -> String {
+        try await run(["kubectl", "--kubeconfig", kubeconfig] + args, input: input)
     }
 
-    func installCRD() throws {
-        try kubectl("apply", "-f", repoRoot.appendingPathComponent("crds").path)
-        try kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/\(StackCRD.name)")
+    func installCRD() async throws {
+        try await kubectl("apply", "-f", repoRoot.appendingPathComponent("crds").path)
+        try await kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/\(StackCRD.name)")
     }
 
-    func createNamespace(_ name: String) throws {
-        try kubectl("create", "namespace", name)
+    func createNamespace(_ name: String) async throws {
+        try await kubectl("create", "namespace", name)
     }
 
     /// Sum of `apiserver_request_total` for the given verbs and resources.
@@ -122,22 +132,42 @@ final class ControlPlane: Sendable {
     }
 }
 
-/// The shared control plane of this test process, started once.
+/// The shared control plane of this test process, started once. Callers that arrive while
+/// it starts wait for that start (the actor is re-entrant across the await).
 actor SharedControlPlane {
     static let shared = SharedControlPlane()
     var plane: ControlPlane?
+    var failure: (any Error)?
+    var starting = false
+    var waiters: [CheckedContinuation<Void, Never>] = []
 
     func get() async throws -> ControlPlane {
-        if let plane { return plane }
-        let p = try ControlPlane.start(name: "shared")
+        while true {
+            if let plane { return plane }
+            if let failure { throw failure }
+            if !starting { break }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        starting = true
+        defer {
+            starting = false
+            for w in waiters { w.resume() }
+            waiters = []
+        }
         do {
-            try p.installCRD()
+            let p = try await ControlPlane.start(name: "shared")
+            do {
+                try await p.installCRD()
+            } catch {
+                await p.stop()
+                throw error
+            }
+            plane = p
+            return p
         } catch {
-            await p.stop()
+            failure = error
             throw error
         }
-        plane = p
-        return p
     }
 }
 

@@ -24,12 +24,12 @@ import Testing
     @Test func aStackConvergesFollowsEditsHealsAndIsGarbageCollected() async throws {
         let plane = try await SharedControlPlane.shared.get()
         let ns = "lifecycle"
-        try plane.createNamespace(ns)
+        try await plane.createNamespace(ns)
         let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
         defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
 
         // Create: the ConfigMap appears, owned by the stack, and the stack is Ready.
-        try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns))
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns))
         let cm = try await eventually("the ConfigMap") { try await configMap(plane, ns, "app-collector") }
         let stack = try await stackStatus(plane, ns, "app")
         #expect(cm.metadata.ownerReferences?.first?.uid == stack.metadata.uid)
@@ -45,7 +45,7 @@ import Testing
         #expect(ready.status?.endpoints?.grpc == "https://app-collector.\(ns).svc:4317")
 
         // Edit: the ConfigMap follows, and observedGeneration moves.
-        try plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":42}}}"#)
+        try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":42}}}"#)
         _ = try await eventually("the edited ConfigMap") { () -> ConfigMap? in
             let c = try await configMap(plane, ns, "app-collector")
             return c?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? c : nil
@@ -57,7 +57,7 @@ import Testing
 
         // Delete the ConfigMap by hand: it comes back.
         let uidBefore = try await configMap(plane, ns, "app-collector")?.metadata.uid
-        try plane.kubectl("delete", "configmap", "app-collector", "-n", ns, "--wait=true")
+        try await plane.kubectl("delete", "configmap", "app-collector", "-n", ns, "--wait=true")
         let restored = try await eventually("the restored ConfigMap") { () -> ConfigMap? in
             let c = try await configMap(plane, ns, "app-collector")
             return c != nil && c?.metadata.uid != uidBefore ? c : nil
@@ -65,13 +65,13 @@ import Testing
         #expect(restored.data?["config.yaml"]?.contains("sampling_percentage: 42") == true)
 
         // Edit the ConfigMap by hand: Vigil puts its fields back.
-        try plane.kubectl("patch", "configmap", "app-collector", "-n", ns, "--type=merge", "-p", #"{"data":{"config.yaml":"tampered"}}"#)
+        try await plane.kubectl("patch", "configmap", "app-collector", "-n", ns, "--type=merge", "-p", #"{"data":{"config.yaml":"tampered"}}"#)
         _ = try await eventually("the repaired ConfigMap") { () -> Bool? in
             try await configMap(plane, ns, "app-collector")?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? true : nil
         }
 
         // An invalid stack beside it gets ConfigValid=False naming the field; the valid one stays Ready.
-        try plane.kubectl(
+        try await plane.kubectl(
             "apply", "-f", "-",
             input: stackYAML(
                 name: "broken", namespace: ns,
@@ -86,18 +86,18 @@ import Testing
         #expect(broken.status?.condition("ConfigValid")?.message.contains("spec.collector.memoryLimiter.spikeLimitMiB") == true)
         #expect(broken.status?.condition("Ready")?.status == "False")
         #expect(try await configMap(plane, ns, "broken-collector") == nil)
-        let events = try plane.kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}")
+        let events = try await plane.kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}")
         #expect(events.contains("InvalidSpec"))
         #expect(try await stackStatus(plane, ns, "app").status?.condition("Ready")?.status == "True")
 
         // Fixing the spec makes it Ready.
-        try plane.kubectl("patch", "observabilitystack", "broken", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"memoryLimiter":{"spikeLimitMiB":100}}}}"#)
+        try await plane.kubectl("patch", "observabilitystack", "broken", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"memoryLimiter":{"spikeLimitMiB":100}}}}"#)
         _ = try await eventually("the fixed stack Ready") { () -> Bool? in
             try await stackStatus(plane, ns, "broken").status?.condition("Ready")?.status == "True" ? true : nil
         }
 
         // Delete the stack: the garbage collector removes its ConfigMap.
-        try plane.kubectl("delete", "observabilitystack", "app", "-n", ns)
+        try await plane.kubectl("delete", "observabilitystack", "app", "-n", ns)
         _ = try await eventually("the ConfigMap garbage-collected", timeout: 60) { () -> Bool? in
             try await configMap(plane, ns, "app-collector") == nil ? true : nil
         }
@@ -110,40 +110,40 @@ import Testing
 
     @Test func theRenderedObjectsPassAServerSideDryRun() async throws {
         let plane = try await SharedControlPlane.shared.get()
-        try plane.createNamespace("dryrun")
+        try await plane.createNamespace("dryrun")
         for env in ["development", "staging", "production"] {
             let text = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
             var stacks = try StackFile.parse(text)
             stacks[0].metadata.namespace = "dryrun"
             stacks[0].metadata.uid = "00000000-0000-0000-0000-000000000001"
             let yaml = try YAMLText.documents(try DesiredState.render(stacks[0]).objects.map(\.body))
-            let out = try plane.kubectl("apply", "--dry-run=server", "-f", "-", input: yaml)
+            let out = try await plane.kubectl("apply", "--dry-run=server", "-f", "-", input: yaml)
             #expect(out.contains("configmap/fba-bench-collector"), "\(env): \(out)")
         }
     }
 
     @Test func theExamplesApplyToTheRealServer() async throws {
         let plane = try await SharedControlPlane.shared.get()
-        for ns in ["fba-dev", "fba-staging", "fba-prod"] { try plane.createNamespace(ns) }
+        for ns in ["fba-dev", "fba-staging", "fba-prod"] { try await plane.createNamespace(ns) }
         for env in ["development", "staging", "production"] {
-            let out = try plane.kubectl("apply", "--dry-run=server", "-f", repoRoot.appendingPathComponent("examples/\(env).yaml").path)
+            let out = try await plane.kubectl("apply", "--dry-run=server", "-f", repoRoot.appendingPathComponent("examples/\(env).yaml").path)
             #expect(out.contains("observabilitystack.observability.vigil.dev/fba-bench"))
         }
     }
 
     @Test func theCRDRejectsWhatItsSchemaForbids() async throws {
         let plane = try await SharedControlPlane.shared.get()
-        try plane.createNamespace("schema")
-        #expect {
-            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "env", namespace: "schema", environment: "qa"))
+        try await plane.createNamespace("schema")
+        await #expect {
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "env", namespace: "schema", environment: "qa"))
         } throws: { "\($0)".contains("spec.environment") }
-        #expect {
-            try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "sample", namespace: "schema", extra: "  sampling:\n    percentage: 250\n"))
+        await #expect {
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "sample", namespace: "schema", extra: "  sampling:\n    percentage: 250\n"))
         } throws: { "\($0)".contains("spec.sampling.percentage") }
-        let explain = try plane.kubectl("explain", "observabilitystack.spec.ingest.tls")
+        let explain = try await plane.kubectl("explain", "observabilitystack.spec.ingest.tls")
         #expect(explain.contains("clientAuth"))
-        try plane.kubectl("apply", "-f", "-", input: stackYAML(name: "columns", namespace: "schema"))
-        let columns = try plane.kubectl("get", "obs", "-n", "schema")
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "columns", namespace: "schema"))
+        let columns = try await plane.kubectl("get", "obs", "-n", "schema")
         #expect(columns.contains("ENVIRONMENT") && columns.contains("READY") && columns.contains("COLLECTORS") && columns.contains("CERT EXPIRES"))
     }
 }
