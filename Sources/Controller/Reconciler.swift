@@ -28,6 +28,7 @@ public struct OwnedKind: Sendable {
 public enum ConditionType {
     public static let ready = "Ready"
     public static let configValid = "ConfigValid"
+    public static let collectorAvailable = "CollectorAvailable"
 }
 
 /// The level-based reconcile of one stack: read the stack and what it owns from the
@@ -78,6 +79,25 @@ public final class StackReconciler: Sendable {
             return .terminal(message)
         }
 
+        // What the collector would refuse at start never reaches the running collectors.
+        let configProblems = ConfigCheck.check(stack)
+        if !configProblems.isEmpty {
+            let message = configProblems.joined(separator: "; ")
+            let status = nextStatus(
+                stack,
+                conditions: [
+                    (ConditionType.configValid, false, "ConfigCheckFailed", message),
+                    (ConditionType.ready, false, "ConfigCheckFailed", "the rendered collector config would be rejected; running collectors are left untouched"),
+                ],
+                configHash: stack.status?.configHash
+            )
+            if try await writeStatus(status, of: stack) {
+                log.error("rendered config failed its check", metadata: ["reason": "\(message)"])
+                await events.record(stack, type: .warning, reason: "ConfigCheckFailed", message: message)
+            }
+            return .terminal(message)
+        }
+
         let rendered = try DesiredState.render(stack)
         let live = ownedObjects(of: stack)
         var applied = 0
@@ -89,26 +109,52 @@ public final class StackReconciler: Sendable {
             applied += 1
         }
         let desiredKeys = Set(rendered.objects.map(\.key))
-        for (k, object) in live where !desiredKeys.contains(k) {
-            guard let kind = owned.first(where: { k.hasPrefix($0.resource.plural + "/") }) else { continue }
+        for (k, object) in live.sorted(by: { $0.key < $1.key }) where !desiredKeys.contains(k) {
+            let plural = k.split(separator: "/").first.map(String.init) ?? ""
+            guard let kind = owned.first(where: { $0.resource.plural == plural }) else { continue }
             try await writer.delete(kind.resource, namespace: object.metadata.namespace, name: object.metadata.name ?? "")
             kind.store.remove(object.metadata.key)
             log.info("pruned", metadata: ["object": "\(k)"])
         }
         if applied > 0 { log.info("applied", metadata: ["objects": "\(applied)"]) }
 
-        let status = nextStatus(
+        var status = nextStatus(
             stack,
             conditions: [
                 (ConditionType.configValid, true, "Rendered", "the collector config is valid"),
                 (ConditionType.ready, true, "Reconciled", "all objects are applied"),
+                collectorAvailability(stack),
             ],
             configHash: rendered.configHash
         )
+        status.collectors = collectorCounts(stack)
         if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready)?.status != "True" {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }
         return .done
+    }
+
+    /// The agents' DaemonSet status, as the controller manager reports it.
+    func collectorCounts(_ stack: ObservabilityStack) -> CollectorsStatus {
+        let ds = store(for: Kinds.daemonSet)?.get("\(stack.metadata.namespace ?? "")/\(Naming.collector(stack.metadata.name ?? ""))")
+        let desired = ds?.object["status"]?["desiredNumberScheduled"]
+        let ready = ds?.object["status"]?["numberReady"]
+        func int(_ v: JSONValue?) -> Int {
+            if case .int(let i)? = v { return i }
+            return 0
+        }
+        return CollectorsStatus(desired: int(desired), ready: int(ready))
+    }
+
+    func collectorAvailability(_ stack: ObservabilityStack) -> (String, Bool, String, String) {
+        let c = collectorCounts(stack)
+        if (c.desired ?? 0) == 0 {
+            return (ConditionType.collectorAvailable, false, "NoNodesScheduled", "no node runs a collector pod yet")
+        }
+        if (c.ready ?? 0) < (c.desired ?? 0) {
+            return (ConditionType.collectorAvailable, false, "Progressing", "\(c.ready ?? 0) of \(c.desired ?? 0) collector pods are ready")
+        }
+        return (ConditionType.collectorAvailable, true, "AllReady", "all \(c.desired ?? 0) collector pods are ready")
     }
 
     /// The cache of one owned kind.

@@ -28,7 +28,7 @@ public struct ControllerOptions: Sendable {
 /// The operator: informers for stacks and the kinds they own, a work queue, and workers
 /// running the reconciler. A `Service`: it stops on graceful shutdown (SIGTERM).
 public final class StackController: Service, Sendable {
-    public static let ownedKinds: [ResourceDescriptor] = [ConfigMap.resource]
+    public static let ownedKinds: [ResourceDescriptor] = Kinds.owned
 
     let client: KubeClient
     let options: ControllerOptions

@@ -11,6 +11,8 @@ public enum CollectorPaths {
     public static let lokiCADir = "/etc/vigil/ca/loki"
     public static let tempoCADir = "/etc/vigil/ca/tempo"
     public static let remoteWriteCADir = "/etc/vigil/ca/remote-write"
+    public static let hostRoot = "/hostfs"
+    public static let podLogs = "/var/log/pods"
 }
 
 /// Ports of the collector, as the Service and NetworkPolicy expose them.
@@ -21,20 +23,136 @@ public enum CollectorPorts {
     public static let health = 13133
 }
 
-/// Renders the OpenTelemetry Collector configuration of one stack. Pure: the same spec
-/// always gives the same config. Credentials never enter it: they are `${env:VAR}`
-/// references to Secret-backed environment variables.
+/// An environment variable filled from a Secret key.
+public struct SecretEnv: Sendable, Hashable {
+    public var name: String
+    public var secret: String
+    public var key: String
+}
+
+/// A Secret mounted as a directory.
+public struct SecretMount: Sendable, Hashable {
+    public var volume: String
+    public var secret: String
+    public var path: String
+    /// Key to file name; nil mounts every key under its own name.
+    public var items: [String: String]?
+}
+
+/// Everything a collector pod needs besides its config: Secret-backed environment and
+/// Secret mounts. The config refers to exactly these, and the semantic check proves it.
+public struct CollectorInputs: Sendable, Hashable {
+    public var env: [SecretEnv] = []
+    public var mounts: [SecretMount] = []
+
+    public init(_ stack: ObservabilityStack, role: CollectorRole) {
+        let eff = EffectiveSpec(stack.spec)
+        let name = stack.metadata.name ?? ""
+        let ex = stack.spec.exporters
+        let exportsTraces = role == .gateway || eff.gatewayReplicas == 0
+        if role == .agent {
+            if eff.tlsEnabled {
+                let secret = eff.tlsMode == "Secret" ? (stack.spec.ingest?.tls?.secretName ?? "") : Naming.ingestTLS(name)
+                mounts.append(SecretMount(volume: "ingest-tls", secret: secret, path: CollectorPaths.tlsDir, items: nil))
+            }
+            if eff.basicAuth {
+                mounts.append(SecretMount(volume: "htpasswd", secret: Naming.htpasswd(name), path: CollectorPaths.htpasswdDir, items: nil))
+            }
+            if let loki = ex?.loki {
+                if let c = loki.credentialsSecret {
+                    env.append(SecretEnv(name: "LOKI_USERNAME", secret: c.name, key: c.usernameKey ?? "username"))
+                    env.append(SecretEnv(name: "LOKI_PASSWORD", secret: c.name, key: c.passwordKey ?? "password"))
+                }
+                if let ca = loki.caSecret {
+                    mounts.append(SecretMount(volume: "loki-ca", secret: ca.name, path: CollectorPaths.lokiCADir, items: [ca.key: "ca.crt"]))
+                }
+            }
+            if let rw = ex?.remoteWrite {
+                if let c = rw.credentialsSecret {
+                    env.append(SecretEnv(name: "PROM_REMOTE_WRITE_USERNAME", secret: c.name, key: c.usernameKey ?? "username"))
+                    env.append(SecretEnv(name: "PROM_REMOTE_WRITE_PASSWORD", secret: c.name, key: c.passwordKey ?? "password"))
+                }
+                if let ca = rw.caSecret {
+                    mounts.append(SecretMount(volume: "remote-write-ca", secret: ca.name, path: CollectorPaths.remoteWriteCADir, items: [ca.key: "ca.crt"]))
+                }
+            }
+        }
+        if exportsTraces, let tempo = ex?.tempo {
+            if let t = tempo.bearerTokenSecret {
+                env.append(SecretEnv(name: "TEMPO_BEARER_TOKEN", secret: t.name, key: t.key))
+            }
+            if let ca = tempo.caSecret {
+                mounts.append(SecretMount(volume: "tempo-ca", secret: ca.name, path: CollectorPaths.tempoCADir, items: [ca.key: "ca.crt"]))
+            }
+        }
+    }
+}
+
+/// Agents run on every node (DaemonSet); the optional gateway samples traces whole.
+public enum CollectorRole: String, Sendable, Hashable {
+    case agent
+    case gateway
+}
+
+/// Renders the OpenTelemetry Collector configurations of one stack, for the pinned
+/// `otelcol-contrib` version. Pure: the same spec always gives the same config.
+/// Credentials never enter it: they are `${env:VAR}` references to Secret-backed
+/// environment variables, or files in Secret mounts.
 public enum CollectorConfig {
-    public static func render(_ stack: ObservabilityStack) -> JSONValue {
+    static let base: [JSONValue] = ["memory_limiter", "resourcedetection", "resource"]
+
+    static func memoryLimiter(_ eff: EffectiveSpec) -> JSONValue {
+        ["check_interval": "1s", "limit_mib": .int(eff.memoryLimitMiB), "spike_limit_mib": .int(eff.memorySpikeLimitMiB)]
+    }
+
+    static func commonProcessors(_ eff: EffectiveSpec) -> [String: JSONValue] {
+        [
+            "memory_limiter": memoryLimiter(eff),
+            "resourcedetection": ["detectors": ["env", "system"], "timeout": "5s", "override": false],
+            "resource": ["attributes": [["key": "deployment.environment", "value": .string(eff.environment.rawValue), "action": "upsert"]]],
+            "batch": ["send_batch_size": 8192, "send_batch_max_size": 10000, "timeout": "5s"],
+        ]
+    }
+
+    static func tailSampling(_ eff: EffectiveSpec) -> JSONValue {
+        var policies: [JSONValue] = []
+        if eff.sampleErrors {
+            policies.append(["name": "errors", "type": "status_code", "status_code": ["status_codes": ["ERROR"]]])
+        }
+        policies.append(["name": "latency", "type": "latency", "latency": ["threshold_ms": .int(eff.latencyThresholdMs)]])
+        policies.append(["name": "probabilistic", "type": "probabilistic", "probabilistic": ["sampling_percentage": .double(eff.samplingPercentage)]])
+        return ["decision_wait": "10s", "num_traces": 50000, "expected_new_traces_per_sec": 100, "policies": .array(policies)]
+    }
+
+    static func tempoExporter(_ tempo: TempoExporterSpec, extensions: inout [String: JSONValue], names: inout [JSONValue]) -> JSONValue {
+        var e: [String: JSONValue] = ["endpoint": .string(tempo.endpoint)]
+        var t: [String: JSONValue] = [:]
+        if tempo.caSecret != nil { t["ca_file"] = .string("\(CollectorPaths.tempoCADir)/ca.crt") }
+        if tempo.insecure == true { t["insecure"] = true }
+        if !t.isEmpty { e["tls"] = .object(t) }
+        if tempo.bearerTokenSecret != nil {
+            extensions["bearertokenauth/tempo"] = ["token": "${env:TEMPO_BEARER_TOKEN}"]
+            names.append("bearertokenauth/tempo")
+            e["auth"] = ["authenticator": "bearertokenauth/tempo"]
+        }
+        e["sending_queue"] = ["enabled": true, "queue_size": 5000]
+        e["retry_on_failure"] = ["enabled": true]
+        return .object(e)
+    }
+
+    /// The agent (DaemonSet) config.
+    public static func agent(_ stack: ObservabilityStack) -> JSONValue {
         let eff = EffectiveSpec(stack.spec)
         let exporters = stack.spec.exporters
+        let name = stack.metadata.name ?? ""
+        let ns = stack.metadata.namespace ?? "default"
 
         var tls: JSONValue? = nil
         if eff.tlsEnabled {
             var t: [String: JSONValue] = [
                 "cert_file": .string("\(CollectorPaths.tlsDir)/tls.crt"),
                 "key_file": .string("\(CollectorPaths.tlsDir)/tls.key"),
-                "reload_interval": "1h",
+                "reload_interval": "1m",
                 "min_version": "1.2",
             ]
             if eff.clientAuth == "Required" {
@@ -56,8 +174,12 @@ public enum CollectorConfig {
         if eff.hostMetrics {
             receivers["hostmetrics"] = [
                 "collection_interval": .string(eff.hostMetricsInterval),
-                "root_path": "/hostfs",
-                "scrapers": ["cpu": [:], "memory": [:], "load": [:], "disk": [:], "filesystem": [:], "network": [:]],
+                "root_path": .string(CollectorPaths.hostRoot),
+                "scrapers": [
+                    "cpu": ["metrics": ["system.cpu.utilization": ["enabled": true]]],
+                    "memory": ["metrics": ["system.memory.utilization": ["enabled": true]]],
+                    "load": [:], "disk": [:], "filesystem": [:], "network": [:],
+                ],
             ]
             metricsReceivers.append("hostmetrics")
         }
@@ -69,27 +191,11 @@ public enum CollectorConfig {
             extensionNames.append("basicauth/server")
         }
 
-        let base: [JSONValue] = ["memory_limiter", "resourcedetection", "resource"]
-        var processors: [String: JSONValue] = [
-            "memory_limiter": ["check_interval": "1s", "limit_mib": .int(eff.memoryLimitMiB), "spike_limit_mib": .int(eff.memorySpikeLimitMiB)],
-            "resourcedetection": ["detectors": ["env", "system"], "timeout": "5s", "override": false],
-            "resource": ["attributes": [["key": "deployment.environment", "value": .string(eff.environment.rawValue), "action": "upsert"]]],
-            "batch": ["send_batch_size": 8192, "timeout": "5s"],
-        ]
-        var policies: [JSONValue] = [
-            ["name": "probabilistic", "type": "probabilistic", "probabilistic": ["sampling_percentage": .double(eff.samplingPercentage)]],
-            ["name": "latency", "type": "latency", "latency": ["threshold_ms": .int(eff.latencyThresholdMs)]],
-        ]
-        if eff.sampleErrors {
-            policies.insert(["name": "errors", "type": "status_code", "status_code": ["status_codes": ["ERROR"]]], at: 0)
-        }
-        processors["tail_sampling"] = ["decision_wait": "10s", "num_traces": 50000, "policies": .array(policies)]
-
+        var processors = commonProcessors(eff)
         var exp: [String: JSONValue] = [
             "prometheus": ["endpoint": .string("0.0.0.0:\(CollectorPorts.metrics)"), "resource_to_telemetry_conversion": ["enabled": true]]
         ]
         var metricsExporters: [JSONValue] = ["prometheus"]
-        var traceExporters: [JSONValue] = []
         var pipelines: [String: JSONValue] = [:]
 
         if let loki = exporters?.loki {
@@ -103,12 +209,15 @@ public enum CollectorConfig {
                 extensionNames.append("basicauth/loki")
                 e["auth"] = ["authenticator": "basicauth/loki"]
             }
+            e["sending_queue"] = ["enabled": true, "queue_size": 5000]
+            e["retry_on_failure"] = ["enabled": true]
             exp["otlphttp/loki"] = .object(e)
             var logReceivers: [JSONValue] = ["otlp"]
             if eff.fileLogs {
                 receivers["filelog"] = [
                     "include": .array(eff.fileLogInclude.map(JSONValue.string)),
-                    "exclude": ["/var/log/pods/*/otc-container/*.log"],
+                    // The collector's own logs would feed back into themselves.
+                    "exclude": .string("\(CollectorPaths.podLogs)/\(ns)_\(Naming.collector(name))-*/*/*.log"),
                     "include_file_path": true,
                     "start_at": "end",
                     "operators": [["type": "container", "id": "container-parser"]],
@@ -116,20 +225,6 @@ public enum CollectorConfig {
                 logReceivers.append("filelog")
             }
             pipelines["logs"] = ["receivers": .array(logReceivers), "processors": .array(base + ["batch"]), "exporters": ["otlphttp/loki"]]
-        }
-        if let tempo = exporters?.tempo {
-            var e: [String: JSONValue] = ["endpoint": .string(tempo.endpoint)]
-            var t: [String: JSONValue] = [:]
-            if tempo.caSecret != nil { t["ca_file"] = .string("\(CollectorPaths.tempoCADir)/ca.crt") }
-            if tempo.insecure == true { t["insecure"] = true }
-            if !t.isEmpty { e["tls"] = .object(t) }
-            if tempo.bearerTokenSecret != nil {
-                extensions["bearertokenauth/tempo"] = ["token": "${env:TEMPO_BEARER_TOKEN}"]
-                extensionNames.append("bearertokenauth/tempo")
-                e["auth"] = ["authenticator": "bearertokenauth/tempo"]
-            }
-            exp["otlp/tempo"] = .object(e)
-            traceExporters.append("otlp/tempo")
         }
         if let rw = exporters?.remoteWrite {
             var e: [String: JSONValue] = ["endpoint": .string(rw.url), "resource_to_telemetry_conversion": ["enabled": true]]
@@ -146,27 +241,63 @@ public enum CollectorConfig {
         }
 
         // spanmetrics sees every span, before sampling drops any.
-        pipelines["traces/spanmetrics"] = ["receivers": ["otlp"], "processors": .array(base), "exporters": ["spanmetrics"]]
-        if !traceExporters.isEmpty {
-            pipelines["traces"] = [
-                "receivers": ["otlp"], "processors": .array(base + ["tail_sampling", "batch"]), "exporters": .array(traceExporters),
+        var traceExporters: [JSONValue] = ["spanmetrics"]
+        if eff.gatewayReplicas > 0, exporters?.tempo != nil {
+            // Tail sampling needs every span of a trace in one place: route by trace ID.
+            exp["loadbalancing"] = [
+                "routing_key": "traceID",
+                "protocol": ["otlp": ["tls": ["insecure": true], "sending_queue": ["enabled": true]]],
+                "resolver": ["dns": ["hostname": .string("\(Naming.gatewayHeadless(name)).\(ns).svc.cluster.local"), "port": .string(String(CollectorPorts.otlpGRPC))]],
             ]
-        } else {
-            processors["tail_sampling"] = nil
+            traceExporters.append("loadbalancing")
+        } else if let tempo = exporters?.tempo {
+            processors["tail_sampling"] = tailSampling(eff)
+            exp["otlp/tempo"] = tempoExporter(tempo, extensions: &extensions, names: &extensionNames)
+            pipelines["traces/sampled"] = [
+                "receivers": ["otlp"], "processors": .array(base + ["tail_sampling", "batch"]), "exporters": ["otlp/tempo"],
+            ]
         }
+        pipelines["traces"] = ["receivers": ["otlp"], "processors": .array(base + ["batch"]), "exporters": .array(traceExporters)]
         pipelines["metrics"] = ["receivers": .array(metricsReceivers), "processors": .array(base + ["batch"]), "exporters": .array(metricsExporters)]
 
-        return [
+        return document(
+            receivers: receivers, processors: processors, exporters: exp, extensions: extensions, extensionNames: extensionNames,
+            pipelines: pipelines, connectors: ["spanmetrics": spanmetrics]
+        )
+    }
+
+    /// The gateway (Deployment) config: receives agents' traces by trace ID, samples whole
+    /// traces, and exports them to Tempo. Nil when there is no gateway.
+    public static func gateway(_ stack: ObservabilityStack) -> JSONValue? {
+        let eff = EffectiveSpec(stack.spec)
+        guard eff.gatewayReplicas > 0, let tempo = stack.spec.exporters?.tempo else { return nil }
+        var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
+        var extensionNames: [JSONValue] = ["health_check"]
+        var processors = commonProcessors(eff)
+        processors["tail_sampling"] = tailSampling(eff)
+        let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(tempo, extensions: &extensions, names: &extensionNames)]
+        return document(
+            receivers: ["otlp": ["protocols": ["grpc": ["endpoint": .string("0.0.0.0:\(CollectorPorts.otlpGRPC)")]]]],
+            processors: processors, exporters: exp, extensions: extensions, extensionNames: extensionNames,
+            pipelines: ["traces": ["receivers": ["otlp"], "processors": ["memory_limiter", "tail_sampling", "batch"], "exporters": ["otlp/tempo"]]],
+            connectors: [:]
+        )
+    }
+
+    static let spanmetrics: JSONValue = [
+        "histogram": ["explicit": ["buckets": ["2ms", "8ms", "50ms", "100ms", "200ms", "500ms", "1s", "2s", "5s", "10s"]]],
+        "dimensions": [["name": "http.method"], ["name": "http.status_code"], ["name": "http.route"]],
+        "metrics_flush_interval": "15s",
+    ]
+
+    static func document(
+        receivers: [String: JSONValue], processors: [String: JSONValue], exporters: [String: JSONValue], extensions: [String: JSONValue],
+        extensionNames: [JSONValue], pipelines: [String: JSONValue], connectors: [String: JSONValue]
+    ) -> JSONValue {
+        var doc: [String: JSONValue] = [
             "receivers": .object(receivers),
             "processors": .object(processors),
-            "connectors": [
-                "spanmetrics": [
-                    "histogram": ["explicit": ["buckets": ["2ms", "8ms", "50ms", "100ms", "200ms", "500ms", "1s", "2s", "5s", "10s"]]],
-                    "dimensions": [["name": "http.method"], ["name": "http.status_code"], ["name": "http.route"]],
-                    "metrics_flush_interval": "15s",
-                ]
-            ],
-            "exporters": .object(exp),
+            "exporters": .object(exporters),
             "extensions": .object(extensions),
             "service": [
                 "extensions": .array(extensionNames),
@@ -174,5 +305,10 @@ public enum CollectorConfig {
                 "telemetry": ["metrics": ["level": "normal"], "logs": ["level": "info", "encoding": "json"]],
             ],
         ]
+        if !connectors.isEmpty { doc["connectors"] = .object(connectors) }
+        return .object(doc)
     }
+
+    /// Backwards-compatible name for the agent config.
+    public static func render(_ stack: ObservabilityStack) -> JSONValue { agent(stack) }
 }

@@ -39,23 +39,92 @@ public struct DesiredObject: Sendable, Hashable {
     public var key: String { "\(resource.plural)/\(namespace ?? "")/\(name)" }
 }
 
+/// Material the collector reads at start that is not in the spec (certificates,
+/// htpasswd): only its hash enters the pod template, so that a change rolls the pods.
+public struct RenderInputs: Sendable, Hashable {
+    public var mountedMaterialHash: String
+    public init(mountedMaterialHash: String = "") { self.mountedMaterialHash = mountedMaterialHash }
+}
+
 /// Everything one stack becomes, from its spec alone: a pure function.
 public enum DesiredState {
-    /// The desired objects of a validated stack.
-    public static func render(_ stack: ObservabilityStack) throws -> RenderedStack {
-        let stackName = stack.metadata.name ?? ""
-        let config = CollectorConfig.render(stack)
-        let configYAML = try YAMLText.document(config)
-        var cm = ConfigMap(metadata: ObjectMeta(name: Naming.collector(stackName)), data: ["config.yaml": configYAML])
-        stamp(&cm, for: stack, component: "collector")
-        let configHash = sha256Hex(Array(configYAML.utf8))
-        return RenderedStack(objects: [try DesiredObject(cm)], configHash: configHash)
+    /// The desired objects of a validated stack. A disabled feature yields no objects, so
+    /// that the reconciler prunes them.
+    public static func render(_ stack: ObservabilityStack, inputs: RenderInputs = RenderInputs()) throws -> RenderedStack {
+        let name = stack.metadata.name ?? ""
+        let eff = EffectiveSpec(stack.spec)
+        var bodies: [(ResourceDescriptor, String, JSONValue)] = []
+
+        let agentYAML = try YAMLText.document(CollectorConfig.agent(stack))
+        let agentHash = sha256Hex(Array((agentYAML + "\n" + inputs.mountedMaterialHash).utf8))
+        bodies.append((Kinds.serviceAccount, "serviceaccount", Workloads.serviceAccount(stack)))
+        bodies.append((Kinds.configMap, "collector", Workloads.configMap(name: Naming.collector(name), config: agentYAML)))
+        bodies.append((Kinds.service, "collector", Workloads.service(stack)))
+        bodies.append((Kinds.daemonSet, "collector", Workloads.daemonSet(stack, configHash: agentHash)))
+        var configHash = sha256Hex(Array(agentYAML.utf8))
+
+        if let gateway = CollectorConfig.gateway(stack) {
+            let gatewayYAML = try YAMLText.document(gateway)
+            let gatewayHash = sha256Hex(Array((gatewayYAML + "\n" + inputs.mountedMaterialHash).utf8))
+            bodies.append((Kinds.configMap, "gateway", Workloads.configMap(name: Naming.gateway(name), config: gatewayYAML)))
+            bodies.append((Kinds.service, "gateway", Workloads.gatewayHeadless(stack)))
+            bodies.append((Kinds.deployment, "gateway", Workloads.deployment(stack, replicas: eff.gatewayReplicas, configHash: gatewayHash)))
+            configHash = sha256Hex(Array((agentYAML + gatewayYAML).utf8))
+        }
+
+        var objects: [DesiredObject] = []
+        for (resource, component, body) in bodies {
+            let stamped = stampObject(body, for: stack, component: component)
+            objects.append(
+                try DesiredObject(resource: resource, namespace: stack.metadata.namespace, name: stamped["metadata"]?["name"]?.stringValue ?? "", body: stamped)
+            )
+        }
+        return RenderedStack(objects: objects, configHash: configHash)
+    }
+
+    /// Secrets the operator creates for a stack, which offline rendering cannot make.
+    public static func operatorSecrets(_ stack: ObservabilityStack) -> [(name: String, what: String)] {
+        let eff = EffectiveSpec(stack.spec)
+        let name = stack.metadata.name ?? ""
+        var s: [(String, String)] = []
+        if eff.tlsMode == "SelfSigned" {
+            s.append((Naming.ca(name), "the stack's CA (never mounted into the collector)"))
+            s.append((Naming.ingestTLS(name), "the ingest serving certificate: tls.crt, tls.key, ca.crt"))
+        }
+        if eff.basicAuth {
+            s.append((Naming.htpasswd(name), "the collector's htpasswd file (bcrypt)"))
+            for c in eff.clients {
+                s.append(("\(c.namespace)/\(Naming.otlpClient(name))", "OTLP client settings and credential for \(c.name)"))
+            }
+        }
+        return s
     }
 }
 
 /// The result of rendering one stack.
 public struct RenderedStack: Sendable, Hashable {
     public var objects: [DesiredObject]
-    /// sha256 of the rendered collector config.
+    /// sha256 of the rendered collector config(s).
     public var configHash: String
+}
+
+/// Stamps labels, namespace and the controller owner reference on a JSON object, in one
+/// place. Offline (`vigil render`) the stack has no uid, and no owner reference is set.
+public func stampObject(_ body: JSONValue, for stack: ObservabilityStack, component: String) -> JSONValue {
+    guard case .object(var o) = body else { return body }
+    var meta = o["metadata"]?.objectValue ?? [:]
+    meta["namespace"] = .string(stack.metadata.namespace ?? "default")
+    var labels = meta["labels"]?.objectValue ?? [:]
+    for (k, v) in Labels.forStack(stack, component: component) { labels[k] = .string(v) }
+    meta["labels"] = .object(labels)
+    if let uid = stack.metadata.uid {
+        meta["ownerReferences"] = [
+            [
+                "apiVersion": .string(ObservabilityStack.resource.apiVersion), "kind": .string(ObservabilityStack.resource.kind),
+                "name": .string(stack.metadata.name ?? ""), "uid": .string(uid), "controller": true, "blockOwnerDeletion": true,
+            ]
+        ]
+    }
+    o["metadata"] = .object(meta)
+    return .object(o)
 }

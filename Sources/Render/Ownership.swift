@@ -34,23 +34,3 @@ public enum Labels {
         "\(managedBy)=\(managerValue),\(instance)=\(Naming.shorten(name))"
     }
 }
-
-/// Stamps labels, namespace and the controller owner reference on a desired object, in one
-/// place, so every object Vigil makes is found, owned and garbage-collected the same way.
-public func stamp<T: KubeResource>(_ object: inout T, for stack: ObservabilityStack, component: String) {
-    object.stampTypeMeta()
-    object.metadata.namespace = stack.metadata.namespace
-    var labels = object.metadata.labels ?? [:]
-    labels.merge(Labels.forStack(stack, component: component)) { _, new in new }
-    object.metadata.labels = labels
-    object.metadata.ownerReferences = [
-        OwnerReference(
-            apiVersion: ObservabilityStack.resource.apiVersion,
-            kind: ObservabilityStack.resource.kind,
-            name: stack.metadata.name ?? "",
-            uid: stack.metadata.uid ?? "",
-            controller: true,
-            blockOwnerDeletion: true
-        )
-    ]
-}

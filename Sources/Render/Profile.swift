@@ -1,7 +1,7 @@
 import KubeModel
 
 /// The collector image Vigil pins. The rendered config uses this version's component names.
-public let defaultCollectorImage = "otel/opentelemetry-collector-contrib:0.120.0"
+public let defaultCollectorImage = "otel/opentelemetry-collector-contrib:0.120.1"
 
 /// A spec with every default filled in from its environment profile. Explicit spec fields
 /// always win over the profile.

@@ -54,9 +54,10 @@ final class FakeCluster: ClusterWriter {
 
     func make(_ fake: FakeCluster) -> (StackReconciler, Store<ObservabilityStack>, Store<Unstructured>) {
         let stacks = Store<ObservabilityStack>()
-        let cms = Store<Unstructured>()
+        let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
+        let cms = owned.first { $0.resource == ConfigMap.resource }!.store
         let r = StackReconciler(
-            stacks: stacks, owned: [OwnedKind(resource: ConfigMap.resource, store: cms)], writer: fake,
+            stacks: stacks, owned: owned, writer: fake,
             events: EventRecorder(writer: fake, logger: logger), now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: logger
         )
         return (r, stacks, cms)
@@ -77,14 +78,15 @@ final class FakeCluster: ClusterWriter {
         let (r, stacks, _) = make(fake)
         stacks.upsert(stack())
         #expect(try await r.reconcile("team/obs") == .done)
-        #expect(fake.counts.withLock { $0 } == .init(applies: 1, statusWrites: 1, deletes: 0, events: 1))
+        // ServiceAccount, ConfigMap, Service, DaemonSet.
+        #expect(fake.counts.withLock { $0 } == .init(applies: 4, statusWrites: 1, deletes: 0, events: 1))
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.condition("Ready")?.status == "True")
         #expect(s.status?.condition("ConfigValid")?.status == "True")
         #expect(s.status?.observedGeneration == 1)
         #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
-        #expect(fake.counts.withLock { $0 } == .init(applies: 1, statusWrites: 1, deletes: 0, events: 1))
+        #expect(fake.counts.withLock { $0 } == .init(applies: 4, statusWrites: 1, deletes: 0, events: 1))
     }
 
     @Test func aHandEditedConfigMapIsReapplied() async throws {
@@ -99,7 +101,7 @@ final class FakeCluster: ClusterWriter {
         cms.remove("team/obs-collector")
         cms.upsert(live)
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == 2)
+        #expect(fake.counts.withLock { $0.applies } == 5)
     }
 
     @Test func aSpecEditReappliesAndMovesObservedGeneration() async throws {
@@ -112,7 +114,8 @@ final class FakeCluster: ClusterWriter {
         edited.metadata.resourceVersion = "9000000000"
         stacks.upsert(edited)
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == 2)
+        // The ConfigMap and the DaemonSet, whose pod template carries the config hash.
+        #expect(fake.counts.withLock { $0.applies } == 6)
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.observedGeneration == 2)
         #expect(s.status?.condition("Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")

@@ -15,8 +15,8 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 
     @Test func theConfigMapIsOwnedLabelledAndHashed() throws {
         let r = try DesiredState.render(withUID(stack(.production)))
-        #expect(r.objects.count == 1)
-        let cm = r.objects[0]
+        #expect(r.objects.map(\.resource.kind) == ["ServiceAccount", "ConfigMap", "Service", "DaemonSet"])
+        let cm = try #require(r.objects.first { $0.resource.kind == "ConfigMap" })
         #expect(cm.name == "obs-collector" && cm.namespace == "team")
         let meta = cm.body["metadata"]!
         #expect(meta["labels"]?["app.kubernetes.io/managed-by"] == "vigil")
@@ -38,7 +38,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         let a = try DesiredState.render(withUID(stack(.staging) { $0.exporters = tempo }))
         let b = try DesiredState.render(withUID(stack(.staging) { $0.exporters = tempo; $0.sampling = SamplingSpec(percentage: 50) }))
         #expect(a.configHash != b.configHash)
-        let config = b.objects[0].body["data"]?["config.yaml"]?.stringValue ?? ""
+        let config = b.objects.first { $0.resource.kind == "ConfigMap" }?.body["data"]?["config.yaml"]?.stringValue ?? ""
         #expect(config.contains("sampling_percentage: 50"))
     }
 
