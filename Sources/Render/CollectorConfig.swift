@@ -217,7 +217,7 @@ public enum CollectorConfig {
                 receivers["filelog"] = [
                     "include": .array(eff.fileLogInclude.map(JSONValue.string)),
                     // The collector's own logs would feed back into themselves.
-                    "exclude": .string("\(CollectorPaths.podLogs)/\(ns)_\(Naming.collector(name))-*/*/*.log"),
+                    "exclude": [.string("\(CollectorPaths.podLogs)/\(ns)_\(Naming.collector(name))-*/*/*.log")],
                     "include_file_path": true,
                     "start_at": "end",
                     "operators": [["type": "container", "id": "container-parser"]],
@@ -273,8 +273,12 @@ public enum CollectorConfig {
         guard eff.gatewayReplicas > 0, let tempo = stack.spec.exporters?.tempo else { return nil }
         var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
         var extensionNames: [JSONValue] = ["health_check"]
-        var processors = commonProcessors(eff)
-        processors["tail_sampling"] = tailSampling(eff)
+        // Agents already detected and stamped resources; the gateway only samples.
+        let processors: [String: JSONValue] = [
+            "memory_limiter": memoryLimiter(eff),
+            "tail_sampling": tailSampling(eff),
+            "batch": ["send_batch_size": 8192, "send_batch_max_size": 10000, "timeout": "5s"],
+        ]
         let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(tempo, extensions: &extensions, names: &extensionNames)]
         return document(
             receivers: ["otlp": ["protocols": ["grpc": ["endpoint": .string("0.0.0.0:\(CollectorPorts.otlpGRPC)")]]]],

@@ -20,12 +20,12 @@ public enum Labels {
     /// The labels of one stack's objects.
     public static func forStack(_ stack: ObservabilityStack, component: String) -> [String: String] {
         [
-            managedBy: managerValue,
-            instance: Naming.shorten(stack.metadata.name ?? ""),
-            name: "opentelemetry-collector",
-            component: component,
-            partOf: "vigil",
-            environment: stack.spec.environment.rawValue,
+            Labels.managedBy: managerValue,
+            Labels.instance: Naming.shorten(stack.metadata.name ?? ""),
+            Labels.name: "opentelemetry-collector",
+            Labels.component: component,
+            Labels.partOf: "vigil",
+            Labels.environment: stack.spec.environment.rawValue,
         ]
     }
 

@@ -24,17 +24,47 @@ public enum StackFile {
         return stacks
     }
 
-    /// All desired objects of every stack in `text`, as one multi-document YAML.
-    public static func render(_ text: String) throws -> String {
-        var docs: [JSONValue] = []
+    /// One rendered object: a file name and its YAML.
+    public struct RenderedFile: Sendable, Hashable {
+        public var name: String
+        public var yaml: String
+    }
+
+    /// Every desired object of every stack in `text`, one YAML document each, preceded by
+    /// a comment naming the Secrets that only the operator can make.
+    public static func renderFiles(_ text: String) throws -> [RenderedFile] {
+        var files: [RenderedFile] = []
         for stack in try parse(text) {
             let errors = StackValidator.validate(stack)
             guard errors.isEmpty else {
                 throw Problem(description: "stack \(stack.metadata.name ?? "?") is invalid: " + errors.map(\.description).joined(separator: "; "))
             }
-            docs += try DesiredState.render(stack).objects.map(\.body)
+            let problems = ConfigCheck.check(stack)
+            guard problems.isEmpty else {
+                throw Problem(description: "stack \(stack.metadata.name ?? "?") renders a config the collector would reject: " + problems.joined(separator: "; "))
+            }
+            let ns = stack.metadata.namespace ?? "default"
+            var header = "# ObservabilityStack \(ns)/\(stack.metadata.name ?? "")\n"
+            let secrets = DesiredState.operatorSecrets(stack)
+            if !secrets.isEmpty {
+                header += "# Certificates and credentials cannot be made offline. The operator creates these\n"
+                header += "# Secrets, which the objects below reference; they are not rendered here:\n"
+                for s in secrets {
+                    let where_ = s.name.contains("/") ? s.name : "\(ns)/\(s.name)"
+                    header += "#   Secret \(where_): \(s.what)\n"
+                }
+            }
+            for (i, o) in try DesiredState.render(stack).objects.enumerated() {
+                let doc = try YAMLText.document(o.body)
+                files.append(RenderedFile(name: "\(ns)_\(o.resource.kind.lowercased())_\(o.name).yaml", yaml: (i == 0 ? header : "") + doc))
+            }
         }
-        return try YAMLText.documents(docs)
+        return files
+    }
+
+    /// All desired objects of every stack in `text`, as one multi-document YAML.
+    public static func render(_ text: String) throws -> String {
+        try renderFiles(text).map { "---\n" + $0.yaml }.joined()
     }
 
     /// Converts a YAML node to JSON, resolving scalar tags as YAML 1.1 does (Kubernetes' rules).

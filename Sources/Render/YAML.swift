@@ -32,10 +32,13 @@ public enum YAMLText {
         if yaml11Words.contains(s.lowercased()) { return true }
         if Resolver.default.resolveTag(of: Node(s)) != .str { return true }
         guard let first = s.first else { return true }
-        // Numbers in any YAML 1.1 form: 0755, 0x1f, 1_000, 1:20, .5, +1, 1e3.
+        // Numbers in any YAML 1.1 form: 0755, 0x1f, 0b101, 1_000, 1:20, .5, +1, 1e3.
+        let lower = s.lowercased()
+        if lower.hasPrefix("0x") || lower.hasPrefix("0b") || lower.hasPrefix("0o") {
+            return lower.dropFirst(2).allSatisfy { $0.isHexDigit || $0 == "_" }
+        }
         if first.isNumber || first == "." || first == "+" || first == "-" {
-            let numeric = s.allSatisfy { $0.isHexDigit || "._:+-xXoO".contains($0) }
-            if numeric { return true }
+            return s.allSatisfy { "0123456789._:+-eE".contains($0) }
         }
         return false
     }

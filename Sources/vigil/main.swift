@@ -93,15 +93,32 @@ func unblockTerminationSignals() {
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "render", abstract: "Render a stack file to plain YAML, with no cluster.")
 
-    @Option(name: .shortAndLong, help: "The ObservabilityStack YAML file.")
+    @Option(name: .shortAndLong, help: "The ObservabilityStack YAML file (- for standard input).")
     var file: String
 
+    @Option(name: .shortAndLong, help: "Write one file per object into this directory instead of standard output.")
+    var output: String?
+
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+        guard let data, let text = String(data: data, encoding: .utf8) else {
             throw ValidationError("cannot read \(file)")
         }
-        let out = try StackFile.render(text)
-        print(out, terminator: "")
+        let files: [StackFile.RenderedFile]
+        do {
+            files = try StackFile.renderFiles(text)
+        } catch {
+            FileHandle.standardError.write(Data("vigil render: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        guard let output else {
+            print(files.map { "---\n" + $0.yaml }.joined(), terminator: "")
+            return
+        }
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        for f in files {
+            try Data(f.yaml.utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent(f.name))
+        }
     }
 }
 

@@ -97,7 +97,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(stacks[0].spec.sampling?.percentage == 12.5)
         let a = try StackFile.render(text)
         #expect(try StackFile.render(text) == a)
-        #expect(a.hasPrefix("---\napiVersion: v1\n"))
+        #expect(a.hasPrefix("---\n# ObservabilityStack fba/prod\n"))
     }
 
     @Test func anInvalidStackFileSaysWhy() {

@@ -1,0 +1,79 @@
+import Foundation
+import KubeModel
+import Render
+import Testing
+
+/// The rendered objects of each example, byte for byte. Regenerate with
+/// `scripts/update-golden` and review the diff.
+@Suite struct GoldenTests {
+    /// The first lines where two texts differ, numbered, for a readable failure.
+    static func diff(_ expected: String, _ actual: String) -> String {
+        let a = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let b = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        var out: [String] = []
+        for i in 0..<max(a.count, b.count) {
+            let x = i < a.count ? String(a[i]) : "<end>"
+            let y = i < b.count ? String(b[i]) : "<end>"
+            if x != y {
+                out.append("line \(i + 1):\n  golden:   \(x)\n  rendered: \(y)")
+                if out.count == 10 { break }
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    @Test(arguments: ["development", "staging", "production"])
+    func theExampleRendersAsTheGoldenFile(_ env: String) throws {
+        let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
+        let golden = try String(contentsOf: repoRoot.appendingPathComponent("Tests/RenderTests/Golden/\(env).yaml"), encoding: .utf8)
+        let rendered = try StackFile.render(input)
+        #expect(rendered == golden, "golden file differs; run scripts/update-golden and review:\n\(Self.diff(golden, rendered))")
+    }
+
+    @Test func theDiffNamesTheChangedLine() {
+        #expect(Self.diff("a\nb\nc", "a\nx\nc") == "line 2:\n  golden:   b\n  rendered: x")
+    }
+
+    @Test(arguments: ["development", "staging", "production"])
+    func eachExampleYieldsItsWorkloads(_ env: String) throws {
+        let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
+        let stack = try #require(try StackFile.parse(input).first)
+        let kinds = try DesiredState.render(stack).objects.map { "\($0.resource.kind)/\($0.name)" }
+        var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "DaemonSet/fba-bench-collector"]
+        if env == "production" {
+            expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"]
+        }
+        #expect(kinds == expected)
+    }
+}
+
+@Suite struct ComponentFixtureTests {
+    /// Every module Vigil's component table names is in the pinned distribution's manifest.
+    @Test func everyComponentVigilUsesShipsInThePinnedImage() throws {
+        let manifest = try String(contentsOf: repoRoot.appendingPathComponent("Tests/RenderTests/Fixtures/otelcol-contrib-0.120.1-manifest.yaml"), encoding: .utf8)
+        let modules = Set(manifest.split(separator: "\n").compactMap { line -> String? in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            guard t.hasPrefix("- gomod: ") else { return nil }
+            return t.dropFirst(9).split(separator: " ").first.map(String.init)
+        })
+        #expect(modules.count > 200)
+        for c in Components.pinned {
+            #expect(modules.contains(c.module), "\(c.kind.rawValue).\(c.type): \(c.module) is not in otelcol-contrib 0.120.1")
+        }
+        #expect(defaultCollectorImage == "otel/opentelemetry-collector-contrib:0.120.1")
+    }
+
+    /// Every component type that any rendered config uses is in the table (and so in the image).
+    @Test(arguments: ["development", "staging", "production"])
+    func everyComponentTheConfigsUseIsKnown(_ env: String) throws {
+        let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
+        let stack = try #require(try StackFile.parse(input).first)
+        for config in [CollectorConfig.agent(stack), CollectorConfig.gateway(stack)].compactMap({ $0 }) {
+            for kind in ComponentInfo.Kind.allCases {
+                for id in config[kind.rawValue]?.objectValue?.keys.sorted() ?? [] {
+                    #expect(Components.lookup(kind, id: id) != nil, "\(kind.rawValue).\(id)")
+                }
+            }
+        }
+    }
+}
