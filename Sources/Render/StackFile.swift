@@ -92,3 +92,11 @@ public enum StackFile {
         }
     }
 }
+
+extension StackFile {
+    /// The JSON of a single YAML document.
+    public static func jsonValue(fromYAMLText text: String) throws -> JSONValue? {
+        guard let node = try Yams.compose(yaml: text) else { return nil }
+        return try jsonValue(fromYAML: node)
+    }
+}

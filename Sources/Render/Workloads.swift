@@ -55,7 +55,6 @@ enum Workloads {
             "apiVersion": "v1", "kind": "Service", "metadata": meta(Naming.gatewayHeadless(stack.metadata.name ?? "")),
             "spec": [
                 "clusterIP": "None",
-                "publishNotReadyAddresses": false,
                 "selector": .object(CollectorPod.selector(stack, role: .gateway).mapValues(JSONValue.string)),
                 "ports": [servicePort("otlp-grpc", CollectorPorts.otlpGRPC, appProtocol: "grpc")],
             ],

@@ -25,6 +25,9 @@ import Testing
                 try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "s\(i)", namespace: "quiet", environment: ["development", "staging", "production"][i % 3]))
             }
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "bad", namespace: "quiet", extra: "  ingest:\n    tls:\n      mode: Secret\n"))
+            // Every kind Vigil makes, gateway included.
+            try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples/production.yaml").path)
+            _ = try await eventually("the production example Ready") { try await ready(plane, "fba-prod", "fba-bench") }
             for i in 0..<5 {
                 _ = try await eventually("s\(i) Ready") { try await ready(plane, "quiet", "s\(i)") }
             }
@@ -36,7 +39,7 @@ import Testing
             // several full resyncs (every 2 s here).
             try await Task.sleep(nanoseconds: 2_000_000_000)
             let verbs: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
-            let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets"]
+            let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets", "services", "serviceaccounts", "daemonsets", "deployments"]
             let before = try await plane.requestCount(verbs: verbs, resources: resources)
             try await Task.sleep(nanoseconds: 10_000_000_000)
             let after = try await plane.requestCount(verbs: verbs, resources: resources)

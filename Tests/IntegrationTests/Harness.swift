@@ -109,8 +109,9 @@ final class ControlPlane: Sendable {
         try await kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/\(StackCRD.name)")
     }
 
+    /// Creates a namespace, or leaves an existing one (suites share a control plane).
     func createNamespace(_ name: String) async throws {
-        try await kubectl("create", "namespace", name)
+        try await kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(name)\n")
     }
 
     /// Sum of `apiserver_request_total` for the given verbs and resources.

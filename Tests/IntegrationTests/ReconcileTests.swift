@@ -108,17 +108,19 @@ import Testing
         #expect(vigil.log.contains("stopped"))
     }
 
-    @Test func theRenderedObjectsPassAServerSideDryRun() async throws {
+    /// The golden files themselves are valid Kubernetes objects.
+    @Test func theGoldenFilesPassAServerSideDryRun() async throws {
         let plane = try await SharedControlPlane.shared.get()
-        try await plane.createNamespace("dryrun")
+        for ns in ["fba-dev", "fba-staging", "fba-prod"] { try await plane.createNamespace(ns) }
         for env in ["development", "staging", "production"] {
-            let text = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
-            var stacks = try StackFile.parse(text)
-            stacks[0].metadata.namespace = "dryrun"
-            stacks[0].metadata.uid = "00000000-0000-0000-0000-000000000001"
-            let yaml = try YAMLText.documents(try DesiredState.render(stacks[0]).objects.map(\.body))
-            let out = try await plane.kubectl("apply", "--dry-run=server", "-f", "-", input: yaml)
-            #expect(out.contains("configmap/fba-bench-collector"), "\(env): \(out)")
+            let path = repoRoot.appendingPathComponent("Tests/RenderTests/Golden/\(env).yaml").path
+            let out = try await plane.kubectl("apply", "--dry-run=server", "-f", path)
+            for object in ["serviceaccount/fba-bench-collector", "configmap/fba-bench-collector", "service/fba-bench-collector", "daemonset.apps/fba-bench-collector"] {
+                #expect(out.contains(object), "\(env): \(out)")
+            }
+            if env == "production" {
+                #expect(out.contains("deployment.apps/fba-bench-gateway") && out.contains("service/fba-bench-gateway-headless"), "\(out)")
+            }
         }
     }
 

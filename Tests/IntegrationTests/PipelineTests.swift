@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import KubeClient
+import KubeModel
+import Render
+import Testing
+
+/// The collector pipeline on the real API server: what each example becomes, that
+/// `vigil render` matches it, and that edits change exactly what they should.
+@Suite(.serialized) struct PipelineTests {
+    static let kinds = Kinds.owned
+
+    /// Every object Vigil manages in `ns`, keyed `kind/name`, without server bookkeeping.
+    func snapshot(_ plane: ControlPlane, _ ns: String) async throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for kind in Self.kinds {
+            let list = try await plane.client.list(Unstructured.self, resource: kind, namespace: ns, labelSelector: Labels.managedSelector)
+            for item in list.items {
+                guard case .object(var o) = item.object, case .object(var meta)? = o["metadata"] else { continue }
+                for k in ["resourceVersion", "generation", "managedFields", "creationTimestamp", "uid", "selfLink"] { meta[k] = nil }
+                if case .object(var ann)? = meta["annotations"] {
+                    ann[Labels.desiredHashAnnotation] = nil
+                    // The DaemonSet controller's bookkeeping, moved by the API server on update.
+                    ann["deprecated.daemonset.template.generation"] = nil
+                    meta["annotations"] = .object(ann)
+                }
+                o["metadata"] = .object(meta)
+                o["status"] = nil
+                // List items carry no apiVersion and kind.
+                o["apiVersion"] = .string(kind.apiVersion)
+                o["kind"] = .string(kind.kind)
+                out["\(kind.kind)/\(item.metadata.name ?? "")"] = .object(o)
+            }
+        }
+        return out
+    }
+
+    /// Paths at which two JSON values differ.
+    func differences(_ a: JSONValue?, _ b: JSONValue?, path: String = "") -> [String] {
+        switch (a, b) {
+        case (.object(let x)?, .object(let y)?):
+            return Set(x.keys).union(y.keys).sorted().flatMap { differences(x[$0], y[$0], path: "\(path).\($0)") }
+        case (.array(let x)?, .array(let y)?) where x.count == y.count:
+            return zip(x, y).enumerated().flatMap { differences($1.0, $1.1, path: "\(path)[\($0)]") }
+        default:
+            return a == b ? [] : [path]
+        }
+    }
+
+    func renderCLI(_ file: String) async throws -> String {
+        try await run([VigilProcess.binary, "render", "-f", file])
+    }
+
+    @Test func eachExampleBecomesItsWorkloadsAndMatchesVigilRender() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--workers", "3"])
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        for env in ["development", "staging", "production"] {
+            let file = repoRoot.appendingPathComponent("examples/\(env).yaml").path
+            try await plane.kubectl("apply", "-f", file)
+            let ns = ["development": "fba-dev", "staging": "fba-staging", "production": "fba-prod"][env]!
+            var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "DaemonSet/fba-bench-collector"]
+            if env == "production" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
+            let live = try await eventually("the \(env) objects") { () -> [String: JSONValue]? in
+                let s = try await snapshot(plane, ns)
+                return Set(s.keys) == Set(expected) ? s : nil
+            }
+            // Every live object is owned by the stack.
+            let uid = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "fba-bench").metadata.uid
+            for (k, o) in live {
+                #expect(o["metadata"]?["ownerReferences"]?.arrayValue?.first?["uid"]?.stringValue == uid, "\(k) is not owned by the stack")
+            }
+
+            // `vigil render` gives the same bytes twice, and every field it renders is live.
+            let a = try await renderCLI(file)
+            let b = try await renderCLI(file)
+            #expect(a == b, "vigil render is not deterministic for \(env)")
+            for doc in try StackFile.renderFiles(try String(contentsOfFile: file, encoding: .utf8)) {
+                let node = try #require(try Yams_compose(doc.yaml))
+                guard case .object(var o) = node, case .object(var meta)? = o["metadata"] else { continue }
+                if case .object(var ann)? = meta["annotations"] {
+                    ann[Labels.desiredHashAnnotation] = nil
+                    meta["annotations"] = ann.isEmpty ? nil : .object(ann)
+                }
+                o["metadata"] = .object(meta)
+                let key = "\(o["kind"]?.stringValue ?? "")/\(meta["name"]?.stringValue ?? "")"
+                let liveObject = try #require(live[key], "\(key) rendered but not live")
+                #expect(JSONValue.object(o).isSubset(of: liveObject), "\(key): render differs from the applied object at \(differences(.object(o), liveObject).prefix(5))")
+            }
+        }
+        #expect(await vigil.terminate() == 0)
+    }
+
+    @Test func changingTheSamplingPercentageChangesOnlyTheConfigAndThePodTemplateHash() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        let ns = "sampling"
+        try await plane.createNamespace(ns)
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  sampling:\n    percentage: 25\n"))
+        let before = try await eventually("the objects") { () -> [String: JSONValue]? in
+            let s = try await snapshot(plane, ns)
+            return s.count == 4 ? s : nil
+        }
+        try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":60}}}"#)
+        let after = try await eventually("the new config") { () -> [String: JSONValue]? in
+            let s = try await snapshot(plane, ns)
+            return s["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("sampling_percentage: 60") == true
+                && s["DaemonSet/app-collector"] != before["DaemonSet/app-collector"] ? s : nil
+        }
+        var changed: [String] = []
+        for k in Set(before.keys).union(after.keys).sorted() {
+            changed += differences(before[k], after[k]).map { "\(k)\($0)" }
+        }
+        #expect(
+            changed == [
+                "ConfigMap/app-collector.data.config.yaml",
+                "DaemonSet/app-collector.spec.template.metadata.annotations.\(CollectorPod.configHashAnnotation)",
+            ]
+        )
+        #expect(await vigil.terminate() == 0)
+    }
+
+    @Test func disablingTheGatewayRemovesItsObjects() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        let ns = "gateway"
+        try await plane.createNamespace(ns)
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
+        let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
+            let s = try await snapshot(plane, ns)
+            return s.count == 7 ? s : nil
+        }
+        #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
+        #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
+        try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)
+        let without = try await eventually("the gateway pruned") { () -> [String: JSONValue]? in
+            let s = try await snapshot(plane, ns)
+            return s.count == 4 ? s : nil
+        }
+        #expect(Set(without.keys) == ["ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "DaemonSet/app-collector"])
+        let config = without["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue ?? ""
+        #expect(!config.contains("loadbalancing") && config.contains("tail_sampling"))
+        #expect(await vigil.terminate() == 0)
+    }
+}
+
+func Yams_compose(_ text: String) throws -> JSONValue? {
+    let stacks = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+    return try StackFile.jsonValue(fromYAMLText: stacks)
+}
