@@ -112,7 +112,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     @Test func theCommittedCRDMatchesTheModel() throws {
         let path = repoRoot.appendingPathComponent("crds/observabilitystacks.observability.vigil.dev.yaml")
         let committed = try String(contentsOf: path, encoding: .utf8)
-        #expect(committed == (try YAMLText.document(StackCRD.definition)), "crds/ is stale: run `swift run vigil crd > crds/observabilitystacks.observability.vigil.dev.yaml`")
+        #expect(committed == (try YAMLText.document(StackCRD.definition)), "crds/ is stale: run scripts/update-golden")
     }
 
     @Test(arguments: ["development", "staging", "production"])
