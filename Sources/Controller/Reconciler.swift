@@ -63,39 +63,18 @@ public final class StackReconciler: Sendable {
 
         let errors = StackValidator.validate(stack)
         if !errors.isEmpty {
-            let message = errors.map(\.description).joined(separator: "; ")
-            let status = nextStatus(
-                stack,
-                conditions: [
-                    (ConditionType.configValid, false, "InvalidSpec", message),
-                    (ConditionType.ready, false, "InvalidSpec", "the spec is invalid; running collectors are left untouched"),
-                ],
-                configHash: stack.status?.configHash
+            return try await reject(
+                stack, reason: "InvalidSpec", message: errors.map(\.description).joined(separator: "; "),
+                ready: "the spec is invalid; running collectors are left untouched", log: log
             )
-            if try await writeStatus(status, of: stack) {
-                log.warning("invalid spec", metadata: ["reason": "\(message)"])
-                await events.record(stack, type: .warning, reason: "InvalidSpec", message: message)
-            }
-            return .terminal(message)
         }
-
         // What the collector would refuse at start never reaches the running collectors.
         let configProblems = ConfigCheck.check(stack)
         if !configProblems.isEmpty {
-            let message = configProblems.joined(separator: "; ")
-            let status = nextStatus(
-                stack,
-                conditions: [
-                    (ConditionType.configValid, false, "ConfigCheckFailed", message),
-                    (ConditionType.ready, false, "ConfigCheckFailed", "the rendered collector config would be rejected; running collectors are left untouched"),
-                ],
-                configHash: stack.status?.configHash
+            return try await reject(
+                stack, reason: "ConfigCheckFailed", message: configProblems.joined(separator: "; "),
+                ready: "the rendered collector config would be rejected; running collectors are left untouched", log: log
             )
-            if try await writeStatus(status, of: stack) {
-                log.error("rendered config failed its check", metadata: ["reason": "\(message)"])
-                await events.record(stack, type: .warning, reason: "ConfigCheckFailed", message: message)
-            }
-            return .terminal(message)
         }
 
         let rendered = try DesiredState.render(stack)
@@ -132,6 +111,21 @@ public final class StackReconciler: Sendable {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }
         return .done
+    }
+
+    /// Records why a stack cannot be applied, once (status and a Warning event on the
+    /// transition), and touches nothing else. Not retried until the spec changes.
+    func reject(_ stack: ObservabilityStack, reason: String, message: String, ready: String, log: Logger) async throws -> ReconcileResult {
+        let status = nextStatus(
+            stack,
+            conditions: [(ConditionType.configValid, false, reason, message), (ConditionType.ready, false, reason, ready)],
+            configHash: stack.status?.configHash
+        )
+        if try await writeStatus(status, of: stack) {
+            log.warning("cannot apply the stack", metadata: ["reason": "\(reason)", "message": "\(message)"])
+            await events.record(stack, type: .warning, reason: reason, message: message)
+        }
+        return .terminal(message)
     }
 
     /// The agents' DaemonSet status, as the controller manager reports it.

@@ -59,22 +59,13 @@ public struct CollectorInputs: Sendable, Hashable {
                 mounts.append(SecretMount(volume: "htpasswd", secret: Naming.htpasswd(name), path: CollectorPaths.htpasswdDir, items: nil))
             }
             if let loki = ex?.loki {
-                if let c = loki.credentialsSecret {
-                    env.append(SecretEnv(name: "LOKI_USERNAME", secret: c.name, key: c.usernameKey ?? "username"))
-                    env.append(SecretEnv(name: "LOKI_PASSWORD", secret: c.name, key: c.passwordKey ?? "password"))
-                }
-                if let ca = loki.caSecret {
-                    mounts.append(SecretMount(volume: "loki-ca", secret: ca.name, path: CollectorPaths.lokiCADir, items: [ca.key: "ca.crt"]))
-                }
+                addBackend(prefix: "LOKI", credentials: loki.credentialsSecret, ca: loki.caSecret, volume: "loki-ca", path: CollectorPaths.lokiCADir)
             }
             if let rw = ex?.remoteWrite {
-                if let c = rw.credentialsSecret {
-                    env.append(SecretEnv(name: "PROM_REMOTE_WRITE_USERNAME", secret: c.name, key: c.usernameKey ?? "username"))
-                    env.append(SecretEnv(name: "PROM_REMOTE_WRITE_PASSWORD", secret: c.name, key: c.passwordKey ?? "password"))
-                }
-                if let ca = rw.caSecret {
-                    mounts.append(SecretMount(volume: "remote-write-ca", secret: ca.name, path: CollectorPaths.remoteWriteCADir, items: [ca.key: "ca.crt"]))
-                }
+                addBackend(
+                    prefix: "PROM_REMOTE_WRITE", credentials: rw.credentialsSecret, ca: rw.caSecret, volume: "remote-write-ca",
+                    path: CollectorPaths.remoteWriteCADir
+                )
             }
         }
         if exportsTraces, let tempo = ex?.tempo {
@@ -84,6 +75,19 @@ public struct CollectorInputs: Sendable, Hashable {
             if let ca = tempo.caSecret {
                 mounts.append(SecretMount(volume: "tempo-ca", secret: ca.name, path: CollectorPaths.tempoCADir, items: [ca.key: "ca.crt"]))
             }
+        }
+    }
+}
+
+extension CollectorInputs {
+    /// A backend's username and password (`PREFIX_USERNAME`, `PREFIX_PASSWORD`) and CA bundle.
+    mutating func addBackend(prefix: String, credentials: CredentialsRef?, ca: SecretKeyRef?, volume: String, path: String) {
+        if let c = credentials {
+            env.append(SecretEnv(name: "\(prefix)_USERNAME", secret: c.name, key: c.usernameKey ?? "username"))
+            env.append(SecretEnv(name: "\(prefix)_PASSWORD", secret: c.name, key: c.passwordKey ?? "password"))
+        }
+        if let ca {
+            mounts.append(SecretMount(volume: volume, secret: ca.name, path: path, items: [ca.key: "ca.crt"]))
         }
     }
 }
