@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(name: "KubeModel", swiftSettings: swiftSettings),
@@ -45,6 +46,8 @@ let package = Package(
                 "KubeModel",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -93,7 +96,11 @@ let package = Package(
             dependencies: ["Render", "KubeModel", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RotationTests", dependencies: ["Rotation"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RotationTests",
+            dependencies: ["Rotation", .product(name: "X509", package: "swift-certificates")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KubeClientTests",
             dependencies: [
