@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "KubeModel", "KubeClient", "Render"],
+            dependencies: ["Controller", "KubeModel", "KubeClient", "Render", "Rotation"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

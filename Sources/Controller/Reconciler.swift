@@ -29,6 +29,7 @@ public enum ConditionType {
     public static let ready = "Ready"
     public static let configValid = "ConfigValid"
     public static let collectorAvailable = "CollectorAvailable"
+    public static let certificateReady = "CertificateReady"
 }
 
 /// The level-based reconcile of one stack: read the stack and what it owns from the
@@ -77,7 +78,16 @@ public final class StackReconciler: Sendable {
             )
         }
 
-        let rendered = try DesiredState.render(stack)
+        var rendered = try DesiredState.render(stack)
+        var result = ReconcileResult.done
+        var certificate: CertificateManager.Outcome? = nil
+        if EffectiveSpec(stack.spec).tlsMode == "SelfSigned", let secrets = store(for: Secret.resource) {
+            let outcome = try CertificateManager(secrets: secrets).reconcile(stack, now: now())
+            // Secrets first: the pods mount them.
+            rendered.objects.insert(contentsOf: outcome.objects, at: 0)
+            result = .requeueAfter(outcome.requeueAfter)
+            certificate = outcome
+        }
         let live = ownedObjects(of: stack)
         var applied = 0
         for object in rendered.objects {
@@ -97,20 +107,25 @@ public final class StackReconciler: Sendable {
         }
         if applied > 0 { log.info("applied", metadata: ["objects": "\(applied)"]) }
 
-        var status = nextStatus(
-            stack,
-            conditions: [
-                (ConditionType.configValid, true, "Rendered", "the collector config is valid"),
-                (ConditionType.ready, true, "Reconciled", "all objects are applied"),
-                collectorAvailability(stack),
-            ],
-            configHash: rendered.configHash
-        )
+        var conditions = [
+            (ConditionType.configValid, true, "Rendered", "the collector config is valid"),
+            (ConditionType.ready, true, "Reconciled", "all objects are applied"),
+            collectorAvailability(stack),
+        ]
+        if let certificate {
+            conditions.append((ConditionType.certificateReady, true, "Issued", "serving certificate \(certificate.status.serial ?? "") valid until \(certificate.status.notAfter ?? "")"))
+        }
+        var status = nextStatus(stack, conditions: conditions, configHash: rendered.configHash)
         status.collectors = collectorCounts(stack)
+        status.certificate = certificate?.status
         if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready)?.status != "True" {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }
-        return .done
+        if let event = certificate?.event {
+            log.info("certificates updated", metadata: ["steps": "\(event)", "serial": "\(certificate?.status.serial ?? "")"])
+            await events.record(stack, type: .normal, reason: "CertificateIssued", message: event)
+        }
+        return result
     }
 
     /// Records why a stack cannot be applied, once (status and a Warning event on the

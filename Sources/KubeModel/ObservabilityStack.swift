@@ -471,9 +471,15 @@ public struct CollectorsStatus: Codable, Sendable, Hashable {
 public struct CertificateStatus: Codable, Sendable, Hashable {
     public var notAfter: String?
     public var renewalTime: String?
-    public init(notAfter: String? = nil, renewalTime: String? = nil) {
+    /// Hex serial of the serving leaf.
+    public var serial: String?
+    /// The CA rollover phase: Stable, NewCAInBundle or LeafOnNewCA.
+    public var caPhase: String?
+    public init(notAfter: String? = nil, renewalTime: String? = nil, serial: String? = nil, caPhase: String? = nil) {
         self.notAfter = notAfter
         self.renewalTime = renewalTime
+        self.serial = serial
+        self.caPhase = caPhase
     }
 }
 

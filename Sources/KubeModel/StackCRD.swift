@@ -314,6 +314,8 @@ public enum StackCRD {
                 properties: [
                     "notAfter": .string(description: "Expiry.", format: "date-time"),
                     "renewalTime": .string(description: "When Vigil renews it.", format: "date-time"),
+                    "serial": .string(description: "Hex serial number of the serving certificate."),
+                    "caPhase": .string(description: "CA rollover phase: Stable, NewCAInBundle or LeafOnNewCA.", enum: ["Stable", "NewCAInBundle", "LeafOnNewCA"]),
                 ]
             ),
             "credentials": .object(

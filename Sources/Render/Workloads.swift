@@ -7,9 +7,10 @@ public enum Kinds {
     public static let daemonSet = ResourceDescriptor(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets")
     public static let deployment = ResourceDescriptor(group: "apps", version: "v1", kind: "Deployment", plural: "deployments")
     public static let configMap = ConfigMap.resource
+    public static let secret = Secret.resource
 
     /// Every kind a stack may own, in the order they are applied.
-    public static let owned: [ResourceDescriptor] = [serviceAccount, configMap, service, daemonSet, deployment]
+    public static let owned: [ResourceDescriptor] = [secret, serviceAccount, configMap, service, daemonSet, deployment]
 }
 
 /// Builders of one object each, as JSON for server-side apply. Labels, namespace and owner

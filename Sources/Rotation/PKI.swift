@@ -149,3 +149,45 @@ public enum PKI {
         }
     }
 }
+
+extension PKI {
+    /// Reads back a certificate and its key as `IssuedCertificate`.
+    public static func load(certificatePEM: String, privateKeyPEM: String) throws -> IssuedCertificate {
+        let cert = try Certificate(pemEncoded: certificatePEM)
+        _ = try Certificate.PrivateKey(pemEncoded: privateKeyPEM)
+        return IssuedCertificate(
+            certificatePEM: certificatePEM, privateKeyPEM: privateKeyPEM, notBefore: cert.notValidBefore, notAfter: cert.notValidAfter,
+            serial: hex(cert.serialNumber)
+        )
+    }
+
+    /// The DNS and IP subject alternative names of a certificate, IPs as text.
+    public static func subjectAlternativeNames(certificatePEM: String) throws -> (dns: [String], ips: [String]) {
+        let cert = try Certificate(pemEncoded: certificatePEM)
+        guard let sans = try cert.extensions.subjectAlternativeNames else { return ([], []) }
+        var dns: [String] = []
+        var ips: [String] = []
+        for name in sans {
+            switch name {
+            case .dnsName(let d): dns.append(d)
+            case .ipAddress(let octets): ips.append(ipText(Array(octets.bytes)))
+            default: break
+            }
+        }
+        return (dns, ips)
+    }
+
+    static func ipText(_ bytes: [UInt8]) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let family = bytes.count == 4 ? AF_INET : AF_INET6
+        let ok = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) } != nil
+        guard ok else { return "" }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Normalises an IP literal as `subjectAlternativeNames` reports it.
+    public static func canonicalIP(_ s: String) -> String? {
+        ipBytes(s).map(ipText)
+    }
+}

@@ -3,6 +3,7 @@ import Foundation
 import KubeModel
 import Logging
 import Render
+import Rotation
 import Synchronization
 import Testing
 
@@ -77,16 +78,24 @@ final class FakeCluster: ClusterWriter {
         let fake = FakeCluster()
         let (r, stacks, _) = make(fake)
         stacks.upsert(stack())
-        #expect(try await r.reconcile("team/obs") == .done)
-        // ServiceAccount, ConfigMap, Service, DaemonSet.
-        #expect(fake.counts.withLock { $0 } == .init(applies: 4, statusWrites: 1, deletes: 0, events: 1))
+        guard case .requeueAfter(let d) = try await r.reconcile("team/obs") else {
+            Issue.record("a stack with certificates schedules its next look")
+            return
+        }
+        // The leaf renews 60 days into its 90: that is the next deadline.
+        #expect(abs(d - 60 * 86400) < 600)
+        // CA and serving Secrets, ServiceAccount, ConfigMap, Service, DaemonSet.
+        #expect(fake.counts.withLock { $0 } == .init(applies: 6, statusWrites: 1, deletes: 0, events: 2))
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.condition("Ready")?.status == "True")
         #expect(s.status?.condition("ConfigValid")?.status == "True")
         #expect(s.status?.observedGeneration == 1)
         #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
-        #expect(fake.counts.withLock { $0 } == .init(applies: 4, statusWrites: 1, deletes: 0, events: 1))
+        #expect(fake.counts.withLock { $0 } == .init(applies: 6, statusWrites: 1, deletes: 0, events: 2))
+        #expect(s.status?.condition("CertificateReady")?.status == "True")
+        #expect(s.status?.certificate?.caPhase == "Stable")
+        #expect(s.status?.certificate?.serial?.isEmpty == false)
     }
 
     @Test func aHandEditedConfigMapIsReapplied() async throws {
@@ -101,7 +110,7 @@ final class FakeCluster: ClusterWriter {
         cms.remove("team/obs-collector")
         cms.upsert(live)
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == 5)
+        #expect(fake.counts.withLock { $0.applies } == 7)
     }
 
     @Test func aSpecEditReappliesAndMovesObservedGeneration() async throws {
@@ -115,7 +124,7 @@ final class FakeCluster: ClusterWriter {
         stacks.upsert(edited)
         _ = try await r.reconcile("team/obs")
         // The ConfigMap and the DaemonSet, whose pod template carries the config hash.
-        #expect(fake.counts.withLock { $0.applies } == 6)
+        #expect(fake.counts.withLock { $0.applies } == 8)
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.observedGeneration == 2)
         #expect(s.status?.condition("Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")
@@ -163,6 +172,43 @@ final class FakeCluster: ClusterWriter {
         #expect(fake.counts.withLock { $0.deletes } == 1)
         #expect(cms.get("team/obs-old") == nil)
         #expect(cms.get("team/other") != nil)
+    }
+
+    @Test func theServingCertificateChainsToTheBundleAndAForcedRotationKeepsTheCA() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        stacks.upsert(stack())
+        _ = try await r.reconcile("team/obs")
+        func secret(_ name: String) -> Unstructured? { fake.objects.withLock { $0["secrets/team/\(name)"] } }
+        func field(_ s: Unstructured?, _ k: String) -> String {
+            String(decoding: Data(base64Encoded: s?.object["data"]?[k]?.stringValue ?? "") ?? Data(), as: UTF8.self)
+        }
+        let tls = try #require(secret("obs-ingest-tls"))
+        #expect(tls.object["type"] == "kubernetes.io/tls")
+        #expect(await PKI.verify(leafPEM: field(tls, "tls.crt"), bundlePEM: [field(tls, "ca.crt")], at: Date(timeIntervalSince1970: 1_800_000_000)) == nil)
+        let sans = try PKI.subjectAlternativeNames(certificatePEM: field(tls, "tls.crt"))
+        #expect(Set(sans.dns) == ["obs-collector", "obs-collector.team", "obs-collector.team.svc", "obs-collector.team.svc.cluster.local"])
+        let caBefore = field(secret("obs-ca"), "tls.crt")
+        let serialBefore = stacks.get("team/obs")?.status?.certificate?.serial
+
+        // Feed the applied Secrets back as the informer would, then force a rotation.
+        var forced = try #require(stacks.get("team/obs"))
+        forced.metadata.annotations = [CertificateManager.forceAnnotation: "now-1"]
+        let secretsStore = Store<Unstructured>()
+        for name in ["obs-ca", "obs-ingest-tls"] { secretsStore.upsert(try #require(secret(name))) }
+        let outcome = try CertificateManager(secrets: secretsStore).reconcile(forced, now: Date(timeIntervalSince1970: 1_800_086_400))
+        #expect(outcome.status.serial != serialBefore)
+        let newCA = outcome.objects.first { $0.name == "obs-ca" }?.body["data"]?["tls.crt"]?.stringValue
+        #expect(newCA == .some(Data(caBefore.utf8).base64EncodedString()))
+        #expect(outcome.event?.contains("ForcedRotation") == true)
+        // Handled once: the same token does not rotate again.
+        let again = Store<Unstructured>()
+        for o in outcome.objects { again.upsert(try Unstructured(object: o.body)) }
+        let second = try CertificateManager(secrets: again).reconcile(forced, now: Date(timeIntervalSince1970: 1_800_090_000))
+        #expect(second.event == nil)
+        #expect(second.status.serial == outcome.status.serial)
+        // Status and events never carry key material.
+        #expect(!"\(second.status)".contains("PRIVATE") && !(outcome.event ?? "").contains("PRIVATE"))
     }
 
     @Test func aMissingStackIsDone() async throws {

@@ -51,7 +51,7 @@ enum Fixtures {
             observedGeneration: 1,
             conditions: [Condition(type: "Ready", status: "True", reason: "R", message: "m", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: 1)],
             collectors: CollectorsStatus(desired: 3, ready: 2),
-            certificate: CertificateStatus(notAfter: "2026-01-01T00:00:00Z", renewalTime: "2026-01-01T00:00:00Z"),
+            certificate: CertificateStatus(notAfter: "2026-01-01T00:00:00Z", renewalTime: "2026-01-01T00:00:00Z", serial: "0a", caPhase: "Stable"),
             credentials: CredentialsStatus(generation: 1, rotatedAt: "2026-01-01T00:00:00Z", nextRotation: "2026-01-01T00:00:00Z"),
             endpoints: EndpointsStatus(grpc: "g", http: "h"),
             configHash: "abc"

@@ -1,0 +1,160 @@
+import Foundation
+import KubeModel
+import Render
+import Rotation
+
+/// The certificates of one stack in `SelfSigned` mode: reads the CA and serving Secrets
+/// from the cache, asks the planner for the next step, issues what it says, and returns
+/// the Secrets to apply, the status and the next deadline. Every step is one change to
+/// the Secrets, so a crash between steps only repeats the plan.
+public struct CertificateManager: Sendable {
+    public static let forceAnnotation = "observability.vigil.dev/rotate-certificate"
+    static let handledAnnotation = "observability.vigil.dev/rotated-for"
+    static let phaseAnnotation = "observability.vigil.dev/ca-phase"
+
+    public struct Outcome: Sendable {
+        public var objects: [DesiredObject]
+        public var status: CertificateStatus
+        public var requeueAfter: Double
+        /// A Normal event to record, when something was issued.
+        public var event: String?
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    let secrets: Store<Unstructured>
+
+    /// `secrets` caches the stack's managed Secrets.
+    public init(secrets: Store<Unstructured>) { self.secrets = secrets }
+
+    /// The DNS names the serving certificate covers: the Service's names, and the spec's.
+    public static func dnsNames(_ stack: ObservabilityStack) -> [String] {
+        let svc = Naming.collector(stack.metadata.name ?? "")
+        let ns = stack.metadata.namespace ?? "default"
+        var names = [svc, "\(svc).\(ns)", "\(svc).\(ns).svc", "\(svc).\(ns).svc.cluster.local"]
+        for n in stack.spec.ingest?.tls?.dnsNames ?? [] where !names.contains(n) { names.append(n) }
+        return names
+    }
+
+    static func decode(_ secret: Unstructured?, _ key: String) -> String? {
+        guard let b64 = secret?.object["data"]?[key]?.stringValue, let d = Data(base64Encoded: b64) else { return nil }
+        return String(data: d, encoding: .utf8)
+    }
+
+    static func encodePhase(_ p: CAPhase) -> String {
+        switch p {
+        case .stable: return "Stable"
+        case .newCAInBundle(let since): return "NewCAInBundle@\(Int(since.timeIntervalSince1970))"
+        case .leafOnNewCA(let since): return "LeafOnNewCA@\(Int(since.timeIntervalSince1970))"
+        }
+    }
+
+    static func decodePhase(_ s: String?) -> CAPhase {
+        guard let s else { return .stable }
+        let parts = s.split(separator: "@")
+        let since = parts.count == 2 ? Double(parts[1]).map { Date(timeIntervalSince1970: $0) } : nil
+        switch (parts.first, since) {
+        case ("NewCAInBundle"?, let t?): return .newCAInBundle(since: t)
+        case ("LeafOnNewCA"?, let t?): return .leafOnNewCA(since: t)
+        default: return .stable
+        }
+    }
+
+    /// The state the Secrets hold, or nil when there is none (or it is unreadable, and is
+    /// then replaced by a fresh CA: a self-signed CA has no other source of truth).
+    func currentState(_ stack: ObservabilityStack) -> TLSState? {
+        let ns = stack.metadata.namespace ?? ""
+        let name = stack.metadata.name ?? ""
+        let caSecret = secrets.get("\(ns)/\(Naming.ca(name))")
+        let tlsSecret = secrets.get("\(ns)/\(Naming.ingestTLS(name))")
+        guard let caCert = Self.decode(caSecret, "tls.crt"), let caKey = Self.decode(caSecret, "tls.key"),
+            let current = try? PKI.load(certificatePEM: caCert, privateKeyPEM: caKey)
+        else { return nil }
+        var cas = [current]
+        if let pc = Self.decode(caSecret, "previous.crt"), let pk = Self.decode(caSecret, "previous.key"), let previous = try? PKI.load(certificatePEM: pc, privateKeyPEM: pk) {
+            cas.insert(previous, at: 0)
+        }
+        var leaf: IssuedCertificate? = nil
+        if let lc = Self.decode(tlsSecret, "tls.crt"), let lk = Self.decode(tlsSecret, "tls.key") {
+            leaf = try? PKI.load(certificatePEM: lc, privateKeyPEM: lk)
+        }
+        let phase = cas.count == 2 ? Self.decodePhase(caSecret?.metadata.annotations?[Self.phaseAnnotation]) : .stable
+        return TLSState(cas: cas, leaf: leaf, phase: cas.count == 2 && phase == .stable ? .newCAInBundle(since: current.notBefore) : phase)
+    }
+
+    public func reconcile(_ stack: ObservabilityStack, now: Date) throws -> Outcome {
+        let tls = stack.spec.ingest?.tls
+        let eff = EffectiveSpec(stack.spec)
+        let duration = (try? DurationParser.seconds(eff.tlsDuration)) ?? 90 * 86400
+        let renewBefore = eff.tlsRenewBefore.flatMap { try? DurationParser.seconds($0) }
+        let policy = TLSPolicy(leafDuration: duration, leafRenewBefore: renewBefore)
+        let algorithm = KeyAlgorithm(spec: tls?.keyAlgorithm, size: tls?.keySize)
+        let dns = Self.dnsNames(stack)
+        let ips = tls?.ipAddresses ?? []
+        let ns = stack.metadata.namespace ?? ""
+        let name = stack.metadata.name ?? ""
+        let tlsSecret = secrets.get("\(ns)/\(Naming.ingestTLS(name))")
+
+        var state = currentState(stack)
+        let forceToken = stack.metadata.annotations?[Self.forceAnnotation]
+        var handled = tlsSecret?.metadata.annotations?[Self.handledAnnotation]
+        var issued: [String] = []
+        // A few steps may be due at once (a first CA and its leaf); each is planned afresh.
+        for _ in 0..<6 {
+            let mismatch: Bool = {
+                guard let leaf = state?.leaf, let sans = try? PKI.subjectAlternativeNames(certificatePEM: leaf.certificatePEM) else { return false }
+                return Set(sans.dns) != Set(dns) || Set(sans.ips) != Set(ips.compactMap(PKI.canonicalIP))
+            }()
+            let force = forceToken != nil && forceToken != handled
+            let step = CertificatePlanner.next(state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch)
+            if case .wait = step { break }
+            state = try CertificatePlanner.apply(
+                step, to: state, now: now, policy: policy,
+                issueCA: { t in try PKI.issueCA(commonName: "vigil \(ns)/\(name) CA", now: t, duration: policy.caDuration, algorithm: algorithm) },
+                issueLeaf: { ca, t in
+                    try PKI.issueLeaf(ca: ca, commonName: Naming.collector(name), dnsNames: dns, ipAddresses: ips, usage: .server, now: t, duration: policy.leafDuration, algorithm: algorithm)
+                }
+            )
+            if force { handled = forceToken }
+            issued.append("\(step)")
+        }
+        guard let state, let leaf = state.leaf, let ca = state.cas.last else { throw Failure(description: "no certificate could be issued") }
+
+        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
+        var caData: [String: JSONValue] = ["tls.crt": b64(ca.certificatePEM), "tls.key": b64(ca.privateKeyPEM)]
+        if state.cas.count == 2 {
+            caData["previous.crt"] = b64(state.cas[0].certificatePEM)
+            caData["previous.key"] = b64(state.cas[0].privateKeyPEM)
+        }
+        let caBody: JSONValue = [
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": ["name": .string(Naming.ca(name)), "annotations": .object([Self.phaseAnnotation: .string(Self.encodePhase(state.phase))])],
+            "data": .object(caData),
+        ]
+        var tlsAnnotations: [String: JSONValue] = [:]
+        if let handled { tlsAnnotations[Self.handledAnnotation] = .string(handled) }
+        let tlsBody: JSONValue = [
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": ["name": .string(Naming.ingestTLS(name)), "annotations": .object(tlsAnnotations)],
+            "data": ["tls.crt": b64(leaf.certificatePEM), "tls.key": b64(leaf.privateKeyPEM), "ca.crt": b64(state.bundleFile)],
+        ]
+        let objects = try [caBody, tlsBody].map { body in
+            let stamped = stampObject(body, for: stack, component: "certificates")
+            return try DesiredObject(resource: Secret.resource, namespace: ns, name: stamped["metadata"]?["name"]?.stringValue ?? "", body: stamped)
+        }
+        let next = CertificatePlanner.next(state, now: now, policy: policy)
+        var requeue = 3600.0
+        if case .wait(let until) = next { requeue = max(1, until.timeIntervalSince(now)) }
+        let renewal = Date(timeIntervalSince1970: RenewalPlan.renewalTime(
+            notBefore: leaf.notBefore.timeIntervalSince1970, notAfter: leaf.notAfter.timeIntervalSince1970, renewBefore: policy.leafRenewBefore))
+        let phaseName = Self.encodePhase(state.phase).split(separator: "@").first.map(String.init) ?? "Stable"
+        return Outcome(
+            objects: objects,
+            status: CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName),
+            requeueAfter: requeue,
+            event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", ")
+        )
+    }
+}
