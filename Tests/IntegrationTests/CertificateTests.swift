@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import KubeClient
+import KubeModel
+import Render
+import Testing
+
+/// Self-signed ingest certificates on the real API server.
+@Suite(.serialized) struct CertificateTests {
+    func secretField(_ plane: ControlPlane, _ ns: String, _ name: String, _ key: String) async throws -> String? {
+        do {
+            let s = try await plane.client.get(Secret.self, namespace: ns, name: name)
+            return s.data?[key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
+    }
+
+    @Test func theSecretsAppearWithTheRightSANsAndAForcedRotationKeepsTheCA() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        let ns = "certs"
+        try await plane.createNamespace(ns)
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  ingest:\n    tls:\n      dnsNames: [otel.example.com]\n      ipAddresses: [10.1.2.3]\n"))
+        let leaf = try await eventually("the serving certificate") { try await secretField(plane, ns, "app-ingest-tls", "tls.crt") }
+        let bundle = try #require(try await secretField(plane, ns, "app-ingest-tls", "ca.crt"))
+        let ca = try #require(try await secretField(plane, ns, "app-ca", "tls.crt"))
+        #expect(bundle == ca || bundle == ca + "\n")
+
+        let dir = "\(testRoot)/certs-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try leaf.write(toFile: "\(dir)/tls.crt", atomically: true, encoding: .utf8)
+        try bundle.write(toFile: "\(dir)/ca.crt", atomically: true, encoding: .utf8)
+        let text = try await run(["openssl", "x509", "-in", "\(dir)/tls.crt", "-noout", "-text"])
+        for san in ["DNS:app-collector", "DNS:app-collector.certs", "DNS:app-collector.certs.svc", "DNS:app-collector.certs.svc.cluster.local", "DNS:otel.example.com", "IP Address:10.1.2.3"] {
+            #expect(text.contains(san), "missing \(san)")
+        }
+        let verified = try await run(["openssl", "verify", "-CAfile", "\(dir)/ca.crt", "\(dir)/tls.crt"])
+        #expect(verified.contains(": OK"))
+
+        let status = try await eventually("CertificateReady") { () -> ObservabilityStack? in
+            let s = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app")
+            return s.status?.condition("CertificateReady")?.status == "True" ? s : nil
+        }
+        let serial = try #require(status.status?.certificate?.serial)
+        #expect(status.status?.certificate?.caPhase == "Stable")
+        #expect(status.status?.certificate?.notAfter != nil && status.status?.certificate?.renewalTime != nil)
+
+        // Forced rotation: a new leaf from the same CA.
+        try await plane.kubectl("annotate", "observabilitystack", "app", "-n", ns, "observability.vigil.dev/rotate-certificate=first")
+        let rotated = try await eventually("a new serial") { () -> String? in
+            let s = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app")
+            guard let now = s.status?.certificate?.serial, now != serial else { return nil }
+            return now
+        }
+        #expect(rotated != serial)
+        #expect(try await secretField(plane, ns, "app-ca", "tls.crt") == ca)
+        #expect(try await secretField(plane, ns, "app-ingest-tls", "tls.crt") != leaf)
+
+        // No key material in logs, events or status.
+        let key = try #require(try await secretField(plane, ns, "app-ingest-tls", "tls.key"))
+        let keyLine = key.split(separator: "\n").dropFirst().first.map(String.init) ?? "unlikely"
+        let events = try await plane.kubectl("get", "events", "-n", ns, "-o", "yaml")
+        let stackYAMLText = try await plane.kubectl("get", "observabilitystack", "app", "-n", ns, "-o", "yaml")
+        for (what, text) in [("the log", vigil.log), ("events", events), ("status", stackYAMLText)] {
+            #expect(!text.contains("PRIVATE KEY") && !text.contains(keyLine), "key material in \(what)")
+        }
+        #expect(events.contains("CertificateIssued"))
+        #expect(await vigil.terminate() == 0)
+    }
+}
