@@ -11,6 +11,8 @@ public protocol ClusterWriter: Sendable {
     func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack
     func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws
     func createEvent(_ event: Event) async throws
+    /// A Secret the user owns (not cached: Vigil caches only what it manages); nil if absent.
+    func readSecret(namespace: String, name: String) async throws -> Secret?
 }
 
 extension KubeClient: ClusterWriter {
@@ -38,5 +40,13 @@ extension KubeClient: ClusterWriter {
 
     public func createEvent(_ event: Event) async throws {
         _ = try await create(event)
+    }
+
+    public func readSecret(namespace: String, name: String) async throws -> Secret? {
+        do {
+            return try await get(Secret.self, namespace: namespace, name: name)
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
     }
 }

@@ -3,6 +3,7 @@ import KubeClient
 import KubeModel
 import Logging
 import Render
+import Rotation
 
 /// What a reconcile asks of the queue.
 public enum ReconcileResult: Sendable, Hashable {
@@ -78,8 +79,42 @@ public final class StackReconciler: Sendable {
             )
         }
 
+        // A user-provided certificate must be usable before anything rolls onto it.
+        var userCertificate: CertificateStatus? = nil
+        if EffectiveSpec(stack.spec).tlsMode == "Secret" {
+            let name = stack.spec.ingest?.tls?.secretName ?? ""
+            let secret = try await writer.readSecret(namespace: stack.metadata.namespace ?? "", name: name)
+            func field(_ k: String) -> String? {
+                secret?.data?[k].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            }
+            let problem = secret == nil
+                ? "Secret \(name) does not exist"
+                : PKI.problemWithKeyPair(certificatePEM: field("tls.crt"), privateKeyPEM: field("tls.key"), now: now()).map { "Secret \(name): \($0)" }
+            if let problem {
+                var status = nextStatus(
+                    stack,
+                    conditions: [
+                        (ConditionType.certificateReady, false, secret == nil ? "SecretNotFound" : "InvalidSecret", problem),
+                        (ConditionType.ready, false, "CertificateNotReady", "the serving certificate is unusable; running collectors are left untouched"),
+                    ],
+                    configHash: stack.status?.configHash
+                )
+                status.certificate = stack.status?.certificate
+                if try await writeStatus(status, of: stack) {
+                    log.warning("user certificate unusable", metadata: ["reason": "\(problem)"])
+                    await events.record(stack, type: .warning, reason: "CertificateNotReady", message: problem)
+                }
+                // The Secret may be created or fixed at any moment: look again soon.
+                return .requeueAfter(30)
+            }
+            if let pem = field("tls.crt"), let key = field("tls.key"), let leaf = try? PKI.load(certificatePEM: pem, privateKeyPEM: key) {
+                userCertificate = CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), serial: leaf.serial)
+            }
+        }
+
         var rendered = try DesiredState.render(stack)
         var result = ReconcileResult.done
+        if userCertificate != nil { result = .requeueAfter(300) }
         var certificate: CertificateManager.Outcome? = nil
         if EffectiveSpec(stack.spec).tlsMode == "SelfSigned", let secrets = store(for: Secret.resource) {
             let outcome = try CertificateManager(secrets: secrets).reconcile(stack, now: now())
@@ -115,9 +150,12 @@ public final class StackReconciler: Sendable {
         if let certificate {
             conditions.append((ConditionType.certificateReady, true, "Issued", "serving certificate \(certificate.status.serial ?? "") valid until \(certificate.status.notAfter ?? "")"))
         }
+        if let userCertificate {
+            conditions.append((ConditionType.certificateReady, true, "SecretValid", "user certificate \(userCertificate.serial ?? "") valid until \(userCertificate.notAfter ?? "")"))
+        }
         var status = nextStatus(stack, conditions: conditions, configHash: rendered.configHash)
         status.collectors = collectorCounts(stack)
-        status.certificate = certificate?.status
+        status.certificate = certificate?.status ?? userCertificate
         if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready)?.status != "True" {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }

@@ -191,3 +191,21 @@ extension PKI {
         ipBytes(s).map(ipText)
     }
 }
+
+extension PKI {
+    /// Why a user-provided key pair cannot serve, or nil when it can: both present and
+    /// parseable, the key matching the certificate, and the certificate valid at `now`.
+    /// Never includes key material.
+    public static func problemWithKeyPair(certificatePEM: String?, privateKeyPEM: String?, now: Date) -> String? {
+        guard let certificatePEM, !certificatePEM.isEmpty else { return "tls.crt is missing" }
+        guard let privateKeyPEM, !privateKeyPEM.isEmpty else { return "tls.key is missing" }
+        let cert: Certificate
+        do { cert = try Certificate(pemEncoded: certificatePEM) } catch { return "tls.crt is not a PEM certificate" }
+        let key: Certificate.PrivateKey
+        do { key = try Certificate.PrivateKey(pemEncoded: privateKeyPEM) } catch { return "tls.key is not a PEM private key" }
+        if key.publicKey != cert.publicKey { return "tls.key does not match the certificate in tls.crt" }
+        if now < cert.notValidBefore { return "the certificate is not valid before \(cert.notValidBefore.formatted(.iso8601))" }
+        if now >= cert.notValidAfter { return "the certificate expired at \(cert.notValidAfter.formatted(.iso8601))" }
+        return nil
+    }
+}

@@ -48,6 +48,12 @@ final class FakeCluster: ClusterWriter {
         counts.withLock { $0.events += 1 }
         eventReasons.withLock { $0.append(event.reason ?? "") }
     }
+
+    let userSecrets = Mutex<[String: Secret]>([:])
+
+    func readSecret(namespace: String, name: String) async throws -> Secret? {
+        userSecrets.withLock { $0["\(namespace)/\(name)"] }
+    }
 }
 
 @Suite struct ReconcilerTests {
@@ -209,6 +215,40 @@ final class FakeCluster: ClusterWriter {
         #expect(second.status.serial == outcome.status.serial)
         // Status and events never carry key material.
         #expect(!"\(second.status)".contains("PRIVATE") && !(outcome.event ?? "").contains("PRIVATE"))
+    }
+
+    @Test func aMissingOrBrokenUserSecretSetsCertificateReadyFalseAndTouchesNothing() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        stacks.upsert(stack { $0.ingest = IngestSpec(tls: TLSSpec(mode: "Secret", secretName: "mine")) })
+        #expect(try await r.reconcile("team/obs") == .requeueAfter(30))
+        var s = try #require(stacks.get("team/obs"))
+        #expect(s.status?.condition("CertificateReady")?.reason == "SecretNotFound")
+        #expect(fake.counts.withLock { $0.applies } == 0)
+
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let ca = try PKI.issueCA(commonName: "user CA", now: now, duration: 365 * 86400)
+        let a = try PKI.issueLeaf(ca: ca, commonName: "a", dnsNames: ["a"], ipAddresses: [], usage: .server, now: now, duration: 30 * 86400)
+        let b = try PKI.issueLeaf(ca: ca, commonName: "b", dnsNames: ["b"], ipAddresses: [], usage: .server, now: now, duration: 30 * 86400)
+        func put(_ cert: String, _ key: String) {
+            let data = ["tls.crt": Data(cert.utf8).base64EncodedString(), "tls.key": Data(key.utf8).base64EncodedString()]
+            fake.userSecrets.withLock { $0["team/mine"] = Secret(metadata: ObjectMeta(name: "mine", namespace: "team"), type: "kubernetes.io/tls", data: data) }
+        }
+        put(a.certificatePEM, b.privateKeyPEM)
+        _ = try await r.reconcile("team/obs")
+        s = try #require(stacks.get("team/obs"))
+        #expect(s.status?.condition("CertificateReady")?.reason == "InvalidSecret")
+        #expect(s.status?.condition("CertificateReady")?.message.contains("does not match") == true)
+        #expect(fake.counts.withLock { $0.applies } == 0)
+
+        put(a.certificatePEM, a.privateKeyPEM)
+        _ = try await r.reconcile("team/obs")
+        s = try #require(stacks.get("team/obs"))
+        #expect(s.status?.condition("CertificateReady")?.status == "True")
+        #expect(s.status?.certificate?.serial == a.serial)
+        #expect(s.status?.condition("Ready")?.status == "True")
+        // Workloads only: the user's Secret is theirs, Vigil makes no certificate Secrets.
+        #expect(fake.counts.withLock { $0.applies } == 4)
     }
 
     @Test func aMissingStackIsDone() async throws {

@@ -71,4 +71,54 @@ import Testing
         #expect(events.contains("CertificateIssued"))
         #expect(await vigil.terminate() == 0)
     }
+
+    @Test func aBrokenUserSecretGivesCertificateReadyFalseAndLeavesTheCollectorAsItWas() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        let ns = "usercert"
+        try await plane.createNamespace(ns)
+        let dir = "\(testRoot)/usercert-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for n in ["a", "b"] {
+            try await run([
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(dir)/\(n).key",
+                "-out", "\(dir)/\(n).crt", "-days", "30", "-subj", "/CN=app-collector.\(ns).svc",
+            ])
+        }
+        // Written by hand: kubectl itself refuses a mismatched pair, a GitOps tool does not.
+        func putSecret(cert: String, key: String) async throws {
+            let c = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(cert).crt")).base64EncodedString()
+            let k = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(key).key")).base64EncodedString()
+            let yaml = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: mine\n  namespace: \(ns)\ntype: kubernetes.io/tls\ndata:\n  tls.crt: \(c)\n  tls.key: \(k)\n"
+            try await plane.kubectl("apply", "-f", "-", input: yaml)
+        }
+        try await putSecret(cert: "a", key: "a")
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns, extra: ["--resync-period", "2"])
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  ingest:\n    tls:\n      mode: Secret\n      secretName: mine\n"))
+        _ = try await eventually("CertificateReady=True") { () -> Bool? in
+            let s = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app")
+            return s.status?.condition("CertificateReady")?.status == "True" && s.status?.condition("Ready")?.status == "True" ? true : nil
+        }
+        let ds = try await plane.client.list(Unstructured.self, resource: Kinds.daemonSet, namespace: ns).items.first
+        let rvBefore = try #require(ds?.metadata.resourceVersion)
+        let volumes = ds?.object["spec"]?["template"]?["spec"]?["volumes"]?.arrayValue ?? []
+        #expect(volumes.contains { $0["secret"]?["secretName"] == "mine" })
+
+        // The key no longer matches the certificate.
+        try await putSecret(cert: "a", key: "b")
+        let broken = try await eventually("CertificateReady=False") { () -> ObservabilityStack? in
+            let s = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app")
+            return s.status?.condition("CertificateReady")?.status == "False" ? s : nil
+        }
+        #expect(broken.status?.condition("CertificateReady")?.reason == "InvalidSecret")
+        #expect(broken.status?.condition("CertificateReady")?.message.contains("does not match") == true)
+        #expect(broken.status?.condition("Ready")?.status == "False")
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        let after = try await plane.client.list(Unstructured.self, resource: Kinds.daemonSet, namespace: ns).items.first
+        #expect(after?.metadata.resourceVersion == rvBefore, "the collector DaemonSet changed while the Secret was broken")
+        let key = try String(contentsOfFile: "\(dir)/b.key", encoding: .utf8)
+        let keyLine = key.split(separator: "\n").dropFirst().first.map(String.init) ?? "unlikely"
+        #expect(!vigil.log.contains(keyLine))
+        #expect(await vigil.terminate() == 0)
+    }
 }
