@@ -15,8 +15,14 @@ public struct ControllerOptions: Sendable {
     /// Watch reconnect backoff bounds (seconds).
     public var reconnectBase: Double
     public var reconnectMax: Double
+    /// The clock reconciles use (certificate deadlines, condition times).
+    public var now: @Sendable () -> Date
 
-    public init(namespace: String? = nil, workers: Int = 2, resyncPeriod: Double = 600, reconnectBase: Double = 0.2, reconnectMax: Double = 30) {
+    public init(
+        namespace: String? = nil, workers: Int = 2, resyncPeriod: Double = 600, reconnectBase: Double = 0.2, reconnectMax: Double = 30,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.now = now
         self.namespace = namespace
         self.workers = workers
         self.resyncPeriod = resyncPeriod
@@ -73,7 +79,8 @@ public final class StackController: Service, Sendable {
             stacks: stackInformer.store,
             owned: ownedInformers.map { OwnedKind(resource: $0.resource, store: $0.store) },
             writer: client,
-            events: EventRecorder(writer: client, logger: logger),
+            events: EventRecorder(writer: client, now: options.now, logger: logger),
+            now: options.now,
             logger: logger
         )
     }

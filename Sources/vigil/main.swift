@@ -44,6 +44,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp("Testing only: a file holding seconds to add to the clock, re-read on every use.", visibility: .hidden))
+    var clockOffsetFile: String?
+
     func run() async throws {
         unblockTerminationSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -63,7 +66,7 @@ struct Run: AsyncParsableCommand {
         let client = try KubeClient(config: config, userAgent: "vigil/\(vigilVersion)", logger: logger)
         let controller = StackController(
             client: client,
-            options: ControllerOptions(namespace: namespace, workers: workers, resyncPeriod: resyncPeriod),
+            options: ControllerOptions(namespace: namespace, workers: workers, resyncPeriod: resyncPeriod, now: clock(offsetFile: clockOffsetFile)),
             logger: logger
         )
         let group = ServiceGroup(
@@ -75,6 +78,16 @@ struct Run: AsyncParsableCommand {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
         }
         try await client.shutdown()
+    }
+}
+
+/// The wall clock, shifted by the seconds in `offsetFile` when one is given (integration
+/// tests of rotations that take months).
+func clock(offsetFile: String?) -> @Sendable () -> Date {
+    guard let offsetFile else { return { Date() } }
+    return {
+        let text = (try? String(contentsOfFile: offsetFile, encoding: .utf8)) ?? "0"
+        return Date().addingTimeInterval(Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
     }
 }
 

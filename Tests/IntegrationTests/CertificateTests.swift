@@ -121,4 +121,53 @@ import Testing
         #expect(!vigil.log.contains(keyLine))
         #expect(await vigil.terminate() == 0)
     }
+
+    @Test func theCARolloverGoesThroughItsThreeStepsVisibleInStatus() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        let ns = "rollover"
+        try await plane.createNamespace(ns)
+        let offsetFile = "\(testRoot)/clock-\(UUID().uuidString.prefix(6))"
+        try "0".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns, extra: ["--resync-period", "1", "--clock-offset-file", offsetFile])
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging"))
+        func status() async throws -> CertificateStatus? {
+            try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app").status?.certificate
+        }
+        _ = try await eventually("the first certificate") { try await status()?.caPhase == "Stable" ? true : nil }
+        let firstCA = try #require(try await secretField(plane, ns, "app-ca", "tls.crt"))
+        let day = 86400.0
+        // The CA lives 365 days and renews a third before its end; clients get 7 days per step.
+        var offset = 250 * day
+        func advance(_ by: Double) throws {
+            offset += by
+            try String(Int(offset)).write(toFile: offsetFile, atomically: true, encoding: .utf8)
+        }
+        try advance(0)
+        _ = try await eventually("NewCAInBundle") { try await status()?.caPhase == "NewCAInBundle" ? true : nil }
+        let bundle1 = try #require(try await secretField(plane, ns, "app-ingest-tls", "ca.crt"))
+        #expect(bundle1.components(separatedBy: "BEGIN CERTIFICATE").count == 3, "both CAs in the bundle")
+        #expect(bundle1.contains(firstCA.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(try await secretField(plane, ns, "app-ca", "previous.crt") == firstCA)
+
+        try advance(7 * day + 60)
+        _ = try await eventually("LeafOnNewCA") { try await status()?.caPhase == "LeafOnNewCA" ? true : nil }
+        let newCA = try #require(try await secretField(plane, ns, "app-ca", "tls.crt"))
+        #expect(newCA != firstCA)
+        let dir = "\(testRoot)/rollover-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try (try #require(try await secretField(plane, ns, "app-ingest-tls", "tls.crt"))).write(toFile: "\(dir)/leaf.crt", atomically: true, encoding: .utf8)
+        try newCA.write(toFile: "\(dir)/new.crt", atomically: true, encoding: .utf8)
+        let attime = String(Int(Date().timeIntervalSince1970 + offset))
+        let verified = try await run(["openssl", "verify", "-attime", attime, "-CAfile", "\(dir)/new.crt", "\(dir)/leaf.crt"])
+        #expect(verified.contains(": OK"), "the leaf is issued from the new CA")
+
+        try advance(7 * day + 60)
+        _ = try await eventually("Stable again") { try await status()?.caPhase == "Stable" ? true : nil }
+        let bundle3 = try #require(try await secretField(plane, ns, "app-ingest-tls", "ca.crt"))
+        #expect(bundle3.components(separatedBy: "BEGIN CERTIFICATE").count == 2, "the old CA left the bundle")
+        #expect(try await secretField(plane, ns, "app-ca", "previous.crt") == nil)
+        #expect(try await secretField(plane, ns, "app-ca", "tls.crt") == newCA)
+        #expect(await vigil.terminate() == 0)
+    }
 }
