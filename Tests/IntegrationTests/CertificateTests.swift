@@ -28,7 +28,7 @@ import Testing
         let leaf = try await eventually("the serving certificate") { try await secretField(plane, ns, "app-ingest-tls", "tls.crt") }
         let bundle = try #require(try await secretField(plane, ns, "app-ingest-tls", "ca.crt"))
         let ca = try #require(try await secretField(plane, ns, "app-ca", "tls.crt"))
-        #expect(bundle == ca || bundle == ca + "\n")
+        #expect(bundle == ca || bundle == ca + "\n", "the bundle is not the CA; log:\n\(vigil.log.suffix(4000))")
 
         let dir = "\(testRoot)/certs-\(UUID().uuidString.prefix(6))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -56,12 +56,15 @@ import Testing
 
     @Test func eachExampleBecomesItsWorkloadsAndMatchesVigilRender() async throws {
         let plane = try await SharedControlPlane.shared.get()
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--workers", "3"])
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        // One operator per namespace: other suites share this control plane, and two
+        // operators on one stack would fight (leader election is issue 8's).
+        var vigils: [VigilProcess] = []
+        defer { for v in vigils where v.isRunning { _ = kill(v.process.processIdentifier, SIGKILL) } }
         for env in ["development", "staging", "production"] {
             let file = repoRoot.appendingPathComponent("examples/\(env).yaml").path
             try await plane.kubectl("apply", "-f", file)
             let ns = ["development": "fba-dev", "staging": "fba-staging", "production": "fba-prod"][env]!
+            vigils.append(try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns))
             var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "DaemonSet/fba-bench-collector"]
             if env == "production" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
             let live = try await eventually("the \(env) objects") { () -> [String: JSONValue]? in
@@ -91,7 +94,7 @@ import Testing
                 #expect(JSONValue.object(o).isSubset(of: liveObject), "\(key): render differs from the applied object at \(differences(.object(o), liveObject).prefix(5))")
             }
         }
-        #expect(await vigil.terminate() == 0)
+        for v in vigils { #expect(await v.terminate() == 0) }
     }
 
     @Test func changingTheSamplingPercentageChangesOnlyTheConfigAndThePodTemplateHash() async throws {
