@@ -40,10 +40,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
         .target(
             name: "Rotation",
             dependencies: [
-                "KubeModel",
+                "KubeModel", "CCrypt",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
