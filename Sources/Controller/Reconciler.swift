@@ -31,6 +31,7 @@ public enum ConditionType {
     public static let configValid = "ConfigValid"
     public static let collectorAvailable = "CollectorAvailable"
     public static let certificateReady = "CertificateReady"
+    public static let credentialsReady = "CredentialsReady"
 }
 
 /// The level-based reconcile of one stack: read the stack and what it owns from the
@@ -112,7 +113,12 @@ public final class StackReconciler: Sendable {
             }
         }
 
-        var rendered = try DesiredState.render(stack)
+        var credentials: CredentialManager.Outcome? = nil
+        if EffectiveSpec(stack.spec).basicAuth, let secrets = store(for: Secret.resource) {
+            credentials = try CredentialManager(secrets: secrets).reconcile(stack, now: now())
+        }
+        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: credentials?.materialHash ?? ""))
+        rendered.objects.insert(contentsOf: credentials?.objects ?? [], at: 0)
         var result = ReconcileResult.done
         if userCertificate != nil { result = .requeueAfter(300) }
         var certificate: CertificateManager.Outcome? = nil
@@ -150,14 +156,23 @@ public final class StackReconciler: Sendable {
         if let certificate {
             conditions.append((ConditionType.certificateReady, true, "Issued", "serving certificate \(certificate.status.serial ?? "") valid until \(certificate.status.notAfter ?? "")"))
         }
+        if let credentials {
+            let n = EffectiveSpec(stack.spec).clients.count
+            conditions.append((ConditionType.credentialsReady, true, "Issued", "\(n) client credential(s), generation \(credentials.status.generation ?? 1), in the htpasswd Secret"))
+        }
         if let userCertificate {
             conditions.append((ConditionType.certificateReady, true, "SecretValid", "user certificate \(userCertificate.serial ?? "") valid until \(userCertificate.notAfter ?? "")"))
         }
         var status = nextStatus(stack, conditions: conditions, configHash: rendered.configHash)
         status.collectors = collectorCounts(stack)
         status.certificate = certificate?.status ?? userCertificate
+        status.credentials = credentials?.status
         if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready)?.status != "True" {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
+        }
+        if let event = credentials?.event {
+            log.info("credentials updated", metadata: ["clients": "\(EffectiveSpec(stack.spec).clients.count)"])
+            await events.record(stack, type: .normal, reason: "CredentialsIssued", message: event)
         }
         if let event = certificate?.event {
             log.info("certificates updated", metadata: ["steps": "\(event)", "serial": "\(certificate?.status.serial ?? "")"])

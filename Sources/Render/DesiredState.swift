@@ -92,6 +92,7 @@ public enum DesiredState {
             s.append((Naming.ingestTLS(name), "the ingest serving certificate: tls.crt, tls.key, ca.crt"))
         }
         if eff.basicAuth {
+            s.append((Naming.name(name, "credentials"), "each client's password (the source of the htpasswd file)"))
             s.append((Naming.htpasswd(name), "the collector's htpasswd file (bcrypt)"))
             for c in eff.clients {
                 s.append(("\(c.namespace)/\(Naming.otlpClient(name))", "OTLP client settings and credential for \(c.name)"))

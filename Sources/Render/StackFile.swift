@@ -53,6 +53,8 @@ public enum StackFile {
                     let where_ = s.name.contains("/") ? s.name : "\(ns)/\(s.name)"
                     header += "#   Secret \(where_): \(s.what)\n"
                 }
+                header += "# The pod templates' \(CollectorPod.configHashAnnotation) also covers these Secrets in the\n"
+                header += "# cluster, so it differs there from the value below.\n"
             }
             for (i, o) in try DesiredState.render(stack).objects.enumerated() {
                 let doc = try YAMLText.document(o.body)

@@ -90,15 +90,15 @@ final class FakeCluster: ClusterWriter {
         }
         // The leaf renews 60 days into its 90: that is the next deadline.
         #expect(abs(d - 60 * 86400) < 600)
-        // CA and serving Secrets, ServiceAccount, ConfigMap, Service, DaemonSet.
-        #expect(fake.counts.withLock { $0 } == .init(applies: 6, statusWrites: 1, deletes: 0, events: 2))
+        // Credentials and htpasswd, CA and serving Secrets, ServiceAccount, ConfigMap, Service, DaemonSet.
+        #expect(fake.counts.withLock { $0 } == .init(applies: 8, statusWrites: 1, deletes: 0, events: 2))
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.condition("Ready")?.status == "True")
         #expect(s.status?.condition("ConfigValid")?.status == "True")
         #expect(s.status?.observedGeneration == 1)
         #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
-        #expect(fake.counts.withLock { $0 } == .init(applies: 6, statusWrites: 1, deletes: 0, events: 2))
+        #expect(fake.counts.withLock { $0 } == .init(applies: 8, statusWrites: 1, deletes: 0, events: 2))
         #expect(s.status?.condition("CertificateReady")?.status == "True")
         #expect(s.status?.certificate?.caPhase == "Stable")
         #expect(s.status?.certificate?.serial?.isEmpty == false)
@@ -116,7 +116,7 @@ final class FakeCluster: ClusterWriter {
         cms.remove("team/obs-collector")
         cms.upsert(live)
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == 7)
+        #expect(fake.counts.withLock { $0.applies } == 9)
     }
 
     @Test func aSpecEditReappliesAndMovesObservedGeneration() async throws {
@@ -130,7 +130,7 @@ final class FakeCluster: ClusterWriter {
         stacks.upsert(edited)
         _ = try await r.reconcile("team/obs")
         // The ConfigMap and the DaemonSet, whose pod template carries the config hash.
-        #expect(fake.counts.withLock { $0.applies } == 8)
+        #expect(fake.counts.withLock { $0.applies } == 10)
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.observedGeneration == 2)
         #expect(s.status?.condition("Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")
@@ -247,8 +247,54 @@ final class FakeCluster: ClusterWriter {
         #expect(s.status?.condition("CertificateReady")?.status == "True")
         #expect(s.status?.certificate?.serial == a.serial)
         #expect(s.status?.condition("Ready")?.status == "True")
-        // Workloads only: the user's Secret is theirs, Vigil makes no certificate Secrets.
-        #expect(fake.counts.withLock { $0.applies } == 4)
+        // Credentials, htpasswd and the workloads: the user's Secret is theirs, Vigil makes no certificate Secrets.
+        #expect(fake.counts.withLock { $0.applies } == 6)
+    }
+
+    @Test func eachClientGetsAPasswordWhoseHashIsMadeOnceAndTheCollectorRollsWhenClientsChange() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        func withClients(_ names: [String], generation: Int) -> ObservabilityStack {
+            var s = stack(generation: generation) { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: names.map { ClientRef(name: $0, namespace: "apps") })) }
+            s.metadata.resourceVersion = String(9_000_000_000 + generation)
+            s.status = stacks.get("team/obs")?.status
+            return s
+        }
+        func secret(_ name: String) -> Unstructured? { fake.objects.withLock { $0["secrets/team/\(name)"] } }
+        func field(_ s: Unstructured?, _ k: String) -> String? {
+            s?.object["data"]?[k]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        func dsHash() -> JSONValue? {
+            fake.objects.withLock { $0["daemonsets/team/obs-collector"] }?.object["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.configHashAnnotation]
+        }
+        stacks.upsert(withClients(["api", "worker"], generation: 1))
+        _ = try await r.reconcile("team/obs")
+        let file = try #require(field(secret("obs-htpasswd"), "htpasswd"))
+        let lines = file.split(separator: "\n").map(String.init)
+        #expect(lines.map { $0.split(separator: ":").first.map(String.init) ?? "" } == ["api-g1", "worker-g1"])
+        for (client, line) in zip(["api", "worker"], lines) {
+            let password = try #require(field(secret("obs-credentials"), client))
+            #expect(Htpasswd.verify(password, hash: String(line.split(separator: ":", maxSplits: 1)[1])))
+        }
+        let s1 = try #require(stacks.get("team/obs"))
+        #expect(s1.status?.condition("CredentialsReady")?.status == "True")
+        #expect(s1.status?.credentials?.generation == 1)
+        #expect(!"\(s1.status as Any)".contains(field(secret("obs-credentials"), "api") ?? "unlikely"))
+        let hash1 = dsHash()
+
+        // Converged: the same file, no new hash.
+        let applies = fake.counts.withLock { $0.applies }
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.counts.withLock { $0.applies } == applies)
+        #expect(field(secret("obs-htpasswd"), "htpasswd") == file)
+
+        // A client removed: its line goes, the others stay, and the collector rolls.
+        stacks.upsert(withClients(["api"], generation: 2))
+        _ = try await r.reconcile("team/obs")
+        let after = try #require(field(secret("obs-htpasswd"), "htpasswd"))
+        #expect(after == lines[0] + "\n")
+        #expect(field(secret("obs-credentials"), "worker") == nil)
+        #expect(dsHash() != hash1)
     }
 
     @Test func aMissingStackIsDone() async throws {

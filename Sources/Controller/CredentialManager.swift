@@ -1,0 +1,95 @@
+import Foundation
+import KubeModel
+import Render
+import Rotation
+
+/// BasicAuth credentials of one stack, first generation: a password per client (kept in
+/// the stack's `<stack>-credentials` Secret) and the htpasswd file the collector mounts.
+/// A password is hashed once, when it is made; a converged stack hashes nothing.
+public struct CredentialManager: Sendable {
+    static let generationAnnotation = "observability.vigil.dev/credential-generation"
+    static let rotatedAtAnnotation = "observability.vigil.dev/rotated-at"
+
+    public struct Outcome: Sendable {
+        public var objects: [DesiredObject]
+        public var status: CredentialsStatus
+        /// sha256 of the htpasswd file: part of the pod-template hash, so the collector
+        /// (which reads the file once, at start) rolls when it changes.
+        public var materialHash: String
+        public var event: String?
+    }
+
+    let secrets: Store<Unstructured>
+
+    public init(secrets: Store<Unstructured>) { self.secrets = secrets }
+
+    static func decode(_ secret: Unstructured?, _ key: String) -> String? {
+        guard let b64 = secret?.object["data"]?[key]?.stringValue, let d = Data(base64Encoded: b64) else { return nil }
+        return String(data: d, encoding: .utf8)
+    }
+
+    /// The username of a client in a generation.
+    public static func username(_ client: String, generation: Int) -> String { "\(client)-g\(generation)" }
+
+    public static func credentialsSecretName(_ stack: String) -> String { Naming.name(stack, "credentials") }
+
+    public func reconcile(_ stack: ObservabilityStack, now: Date) throws -> Outcome {
+        let eff = EffectiveSpec(stack.spec)
+        let ns = stack.metadata.namespace ?? ""
+        let name = stack.metadata.name ?? ""
+        let credsSecret = secrets.get("\(ns)/\(Self.credentialsSecretName(name))")
+        let htSecret = secrets.get("\(ns)/\(Naming.htpasswd(name))")
+        let generation = Int(credsSecret?.metadata.annotations?[Self.generationAnnotation] ?? "") ?? 1
+        let rotatedAt = credsSecret?.metadata.annotations?[Self.rotatedAtAnnotation] ?? now.formatted(.iso8601)
+
+        // Existing lines, by user.
+        var lines: [String: String] = [:]
+        for line in (Self.decode(htSecret, "htpasswd") ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { lines[String(parts[0])] = String(parts[1]) }
+        }
+        var passwords: [String: String] = [:]
+        var entries: [(user: String, hash: String)] = []
+        var made: [String] = []
+        for client in eff.clients.map(\.name).sorted() {
+            let user = Self.username(client, generation: generation)
+            if let password = Self.decode(credsSecret, client), let hash = lines[user] {
+                passwords[client] = password
+                entries.append((user, hash))
+                continue
+            }
+            let password = Htpasswd.password()
+            passwords[client] = password
+            entries.append((user, try Htpasswd.bcrypt(password, cost: eff.bcryptCost)))
+            made.append(client)
+        }
+        let file = Htpasswd.file(entries)
+
+        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
+        let credsBody: JSONValue = [
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": [
+                "name": .string(Self.credentialsSecretName(name)),
+                "annotations": .object([Self.generationAnnotation: .string(String(generation)), Self.rotatedAtAnnotation: .string(rotatedAt)]),
+            ],
+            "data": .object(passwords.mapValues(b64)),
+        ]
+        let htBody: JSONValue = [
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": ["name": .string(Naming.htpasswd(name)), "annotations": .object([Self.generationAnnotation: .string(String(generation))])],
+            "data": ["htpasswd": b64(file)],
+        ]
+        let objects = try [credsBody, htBody].map { body in
+            let stamped = stampObject(body, for: stack, component: "credentials")
+            return try DesiredObject(resource: Secret.resource, namespace: ns, name: stamped["metadata"]?["name"]?.stringValue ?? "", body: stamped)
+        }
+        let interval = (try? DurationParser.seconds(eff.rotationInterval)) ?? 30 * 86400
+        let rotated = (try? Date(rotatedAt, strategy: .iso8601)) ?? now
+        return Outcome(
+            objects: objects,
+            status: CredentialsStatus(generation: generation, rotatedAt: rotatedAt, nextRotation: rotated.addingTimeInterval(interval).formatted(.iso8601)),
+            materialHash: sha256Hex(Array(file.utf8)),
+            event: made.isEmpty ? nil : "credentials made for \(made.joined(separator: ", "))"
+        )
+    }
+}
