@@ -18,6 +18,8 @@ public struct CertificateManager: Sendable {
         public var requeueAfter: Double
         /// A Normal event to record, when something was issued.
         public var event: String?
+        /// The trust bundle clients need (`ca.crt`).
+        public var bundle: String
     }
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -154,7 +156,8 @@ public struct CertificateManager: Sendable {
             objects: objects,
             status: CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName),
             requeueAfter: requeue,
-            event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", ")
+            event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", "),
+            bundle: state.bundleFile
         )
     }
 }

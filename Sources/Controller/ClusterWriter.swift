@@ -11,6 +11,8 @@ public protocol ClusterWriter: Sendable {
     func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack
     func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws
     func createEvent(_ event: Event) async throws
+    /// Server-side apply of the stack's finalizers (Vigil's own; others' are kept).
+    func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack
     /// A Secret the user owns (not cached: Vigil caches only what it manages); nil if absent.
     func readSecret(namespace: String, name: String) async throws -> Secret?
 }
@@ -40,6 +42,16 @@ extension KubeClient: ClusterWriter {
 
     public func createEvent(_ event: Event) async throws {
         _ = try await create(event)
+    }
+
+    public func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        let body: JSONValue = [
+            "apiVersion": .string(ObservabilityStack.resource.apiVersion),
+            "kind": .string(ObservabilityStack.resource.kind),
+            "metadata": ["name": .string(stack.metadata.name ?? ""), "namespace": .string(stack.metadata.namespace ?? ""), "finalizers": .array(finalizers.map(JSONValue.string))],
+        ]
+        let live = try await apply(body, resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
+        return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? {

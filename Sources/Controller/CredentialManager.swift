@@ -12,6 +12,9 @@ public struct CredentialManager: Sendable {
 
     public struct Outcome: Sendable {
         public var objects: [DesiredObject]
+        /// Each client's password, to publish in its Secret (never logged).
+        public var passwords: [String: String]
+        public var generation: Int
         public var status: CredentialsStatus
         /// sha256 of the htpasswd file: part of the pod-template hash, so the collector
         /// (which reads the file once, at start) rolls when it changes.
@@ -86,10 +89,51 @@ public struct CredentialManager: Sendable {
         let interval = (try? DurationParser.seconds(eff.rotationInterval)) ?? 30 * 86400
         let rotated = (try? Date(rotatedAt, strategy: .iso8601)) ?? now
         return Outcome(
-            objects: objects,
+            objects: objects, passwords: passwords, generation: generation,
             status: CredentialsStatus(generation: generation, rotatedAt: rotatedAt, nextRotation: rotated.addingTimeInterval(interval).formatted(.iso8601)),
             materialHash: sha256Hex(Array(file.utf8)),
             event: made.isEmpty ? nil : "credentials made for \(made.joined(separator: ", "))"
         )
+    }
+}
+
+/// The Secret `<stack>-otlp-client` in each client's namespace, ready for `envFrom`: no
+/// owner reference can cross namespaces, so labels name the stack and a finalizer on the
+/// stack removes them.
+public enum ClientSecrets {
+    public static let stackNamespaceLabel = "observability.vigil.dev/stack-namespace"
+    public static let finalizer = "observability.vigil.dev/client-secrets"
+    /// Where a pod mounting the Secret finds the CA bundle.
+    public static let certificatePath = "/etc/vigil/otlp/ca.crt"
+
+    public static func objects(_ stack: ObservabilityStack, passwords: [String: String], generation: Int, bundle: String?) throws -> [DesiredObject] {
+        let eff = EffectiveSpec(stack.spec)
+        let name = stack.metadata.name ?? ""
+        let ns = stack.metadata.namespace ?? ""
+        let scheme = eff.tlsEnabled ? "https" : "http"
+        var out: [DesiredObject] = []
+        for client in eff.clients {
+            guard let password = passwords[client.name] else { continue }
+            func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
+            var data: [String: JSONValue] = [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": b64("\(scheme)://\(Naming.collector(name)).\(ns).svc:\(CollectorPorts.otlpGRPC)"),
+                "OTEL_EXPORTER_OTLP_PROTOCOL": b64("grpc"),
+                "OTEL_EXPORTER_OTLP_HEADERS": b64("Authorization=" + Htpasswd.basicHeader(user: CredentialManager.username(client.name, generation: generation), password: password)),
+            ]
+            if let bundle, eff.tlsEnabled {
+                data["ca.crt"] = b64(bundle)
+                data["OTEL_EXPORTER_OTLP_CERTIFICATE"] = b64(certificatePath)
+            }
+            var labels: [String: JSONValue] = [:]
+            for (k, v) in Labels.forStack(stack, component: "otlp-client") { labels[k] = .string(v) }
+            labels[stackNamespaceLabel] = .string(ns)
+            let body: JSONValue = [
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": ["name": .string(Naming.otlpClient(name)), "namespace": .string(client.namespace), "labels": .object(labels)],
+                "data": .object(data),
+            ]
+            out.append(try DesiredObject(resource: Secret.resource, namespace: client.namespace, name: Naming.otlpClient(name), body: body))
+        }
+        return out
     }
 }

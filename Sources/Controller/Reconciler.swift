@@ -58,11 +58,21 @@ public final class StackReconciler: Sendable {
     }
 
     public func reconcile(_ key: String) async throws -> ReconcileResult {
-        guard let stack = stacks.get(key) else { return .done }
-        // Deletion cascades through owner references; nothing to converge.
-        if stack.metadata.deletionTimestamp != nil { return .done }
+        guard var stack = stacks.get(key) else { return .done }
         var log = logger
         log[metadataKey: "stack"] = "\(key)"
+        // Deletion cascades through owner references, except to other namespaces: the
+        // client Secrets go first, then Vigil's finalizer.
+        if stack.metadata.deletionTimestamp != nil {
+            guard stack.metadata.finalizers?.contains(ClientSecrets.finalizer) == true else { return .done }
+            for secret in clientSecrets(of: stack) {
+                try await writer.delete(Secret.resource, namespace: secret.metadata.namespace, name: secret.metadata.name ?? "")
+                store(for: Secret.resource)?.remove(secret.metadata.key)
+            }
+            stacks.upsert(try await writer.applyFinalizers([], of: stack))
+            log.info("client Secrets removed; finalizer released")
+            return .done
+        }
 
         let errors = StackValidator.validate(stack)
         if !errors.isEmpty {
@@ -116,6 +126,11 @@ public final class StackReconciler: Sendable {
         var credentials: CredentialManager.Outcome? = nil
         if EffectiveSpec(stack.spec).basicAuth, let secrets = store(for: Secret.resource) {
             credentials = try CredentialManager(secrets: secrets).reconcile(stack, now: now())
+            // Client Secrets live in other namespaces: only a finalizer can remove them.
+            if !EffectiveSpec(stack.spec).clients.isEmpty, stack.metadata.finalizers?.contains(ClientSecrets.finalizer) != true {
+                stack = try await writer.applyFinalizers([ClientSecrets.finalizer], of: stack)
+                stacks.upsert(stack)
+            }
         }
         var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: credentials?.materialHash ?? ""))
         rendered.objects.insert(contentsOf: credentials?.objects ?? [], at: 0)
@@ -129,15 +144,27 @@ public final class StackReconciler: Sendable {
             result = .requeueAfter(outcome.requeueAfter)
             certificate = outcome
         }
+        if let credentials {
+            rendered.objects += try ClientSecrets.objects(
+                stack, passwords: credentials.passwords, generation: credentials.generation, bundle: certificate?.bundle
+            )
+        }
         let live = ownedObjects(of: stack)
         var applied = 0
+        var missingNamespaces: [String] = []
         for object in rendered.objects {
             let current = live[object.key]
             guard Self.needsApply(object, live: current) else { continue }
-            let result = try await writer.apply(object)
-            store(for: object.resource)?.upsert(result)
-            applied += 1
+            do {
+                let result = try await writer.apply(object)
+                store(for: object.resource)?.upsert(result)
+                applied += 1
+            } catch let e as KubeAPIError where e.isNotFound && object.namespace != stack.metadata.namespace {
+                // A client whose namespace does not exist: the others proceed.
+                missingNamespaces.append(object.namespace ?? "")
+            }
         }
+        if !missingNamespaces.isEmpty { result = .requeueAfter(30) }
         let desiredKeys = Set(rendered.objects.map(\.key))
         for (k, object) in live.sorted(by: { $0.key < $1.key }) where !desiredKeys.contains(k) {
             let plural = k.split(separator: "/").first.map(String.init) ?? ""
@@ -158,7 +185,12 @@ public final class StackReconciler: Sendable {
         }
         if let credentials {
             let n = EffectiveSpec(stack.spec).clients.count
-            conditions.append((ConditionType.credentialsReady, true, "Issued", "\(n) client credential(s), generation \(credentials.status.generation ?? 1), in the htpasswd Secret"))
+            if missingNamespaces.isEmpty {
+                conditions.append((ConditionType.credentialsReady, true, "Issued", "\(n) client credential(s), generation \(credentials.status.generation ?? 1), published"))
+            } else {
+                let list = missingNamespaces.sorted().joined(separator: ", ")
+                conditions.append((ConditionType.credentialsReady, false, "NamespaceNotFound", "client namespace(s) not found: \(list); the other clients have their Secrets"))
+            }
         }
         if let userCertificate {
             conditions.append((ConditionType.certificateReady, true, "SecretValid", "user certificate \(userCertificate.serial ?? "") valid until \(userCertificate.notAfter ?? "")"))
@@ -224,9 +256,22 @@ public final class StackReconciler: Sendable {
         owned.first { $0.resource == resource }?.store
     }
 
-    /// Live objects whose controller is this stack, keyed like `DesiredObject.key`.
+    /// The client Secrets of this stack, in any namespace, found by their labels.
+    func clientSecrets(of stack: ObservabilityStack) -> [Unstructured] {
+        let instance = Naming.shorten(stack.metadata.name ?? "")
+        return store(for: Secret.resource)?.filter {
+            $0.metadata.labels?[ClientSecrets.stackNamespaceLabel] == stack.metadata.namespace && $0.metadata.labels?[Labels.instance] == instance
+                && $0.metadata.labels?[Labels.managedBy] == Labels.managerValue
+        } ?? []
+    }
+
+    /// Live objects whose controller is this stack, and its client Secrets, keyed like
+    /// `DesiredObject.key`.
     func ownedObjects(of stack: ObservabilityStack) -> [String: Unstructured] {
         var result: [String: Unstructured] = [:]
+        for o in clientSecrets(of: stack) {
+            result["secrets/\(o.metadata.namespace ?? "")/\(o.metadata.name ?? "")"] = o
+        }
         guard let uid = stack.metadata.uid else { return result }
         for kind in owned {
             for o in kind.store.filter({ $0.metadata.namespace == stack.metadata.namespace && $0.metadata.controllerOwner?.uid == uid }) {

@@ -102,7 +102,12 @@ public enum StackValidator {
             errors.append(FieldError("spec.ingest.basicAuth.enabled", "BasicAuth without TLS would send passwords in plaintext; set spec.ingest.tls.mode"))
         }
         var seen = Set<String>()
+        var namespaces = Set<String>()
         for (i, client) in (auth?.clients ?? []).enumerated() {
+            // Each namespace receives one Secret named <stack>-otlp-client.
+            if !namespaces.insert(client.namespace).inserted {
+                errors.append(FieldError("spec.ingest.basicAuth.clients[\(i)].namespace", "another client already uses namespace \"\(client.namespace)\" (one client per namespace: its Secret is \(Naming.otlpClient(stack.metadata.name ?? "")))"))
+            }
             if !matches(client.name, dnsSubdomain: false) {
                 errors.append(FieldError("spec.ingest.basicAuth.clients[\(i)].name", "must be a DNS-1123 label, got \"\(client.name)\""))
             }

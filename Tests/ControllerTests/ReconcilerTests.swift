@@ -1,4 +1,5 @@
 import Controller
+import KubeClient
 import Foundation
 import KubeModel
 import Logging
@@ -22,7 +23,11 @@ final class FakeCluster: ClusterWriter {
     let rv = Atomic<Int>(10_000)
 
     func apply(_ object: DesiredObject) async throws -> Unstructured {
+        if let ns = object.namespace, missingNamespaces.withLock({ $0.contains(ns) }) {
+            throw KubeAPIError(code: 404, reason: "NotFound", message: "namespaces \"\(ns)\" not found")
+        }
         counts.withLock { $0.applies += 1 }
+        appliedKeys.withLock { $0.append(object.key) }
         guard case .object(var body) = object.body, case .object(var meta)? = body["metadata"] else { fatalError() }
         meta["resourceVersion"] = .string(String(rv.add(1, ordering: .relaxed).newValue))
         body["metadata"] = .object(meta)
@@ -50,6 +55,19 @@ final class FakeCluster: ClusterWriter {
     }
 
     let userSecrets = Mutex<[String: Secret]>([:])
+    let appliedKeys = Mutex<[String]>([])
+    let missingNamespaces = Mutex<Set<String>>([])
+
+    func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        var s = stack
+        var f = s.metadata.finalizers ?? []
+        for x in finalizers where !f.contains(x) { f.append(x) }
+        if finalizers.isEmpty { f.removeAll { $0 == ClientSecrets.finalizer } }
+        s.metadata.finalizers = f.isEmpty ? nil : f
+        let next = max(rv.add(1, ordering: .relaxed).newValue, (Int(stack.metadata.resourceVersion ?? "0") ?? 0) + 1)
+        s.metadata.resourceVersion = String(next)
+        return s
+    }
 
     func readSecret(namespace: String, name: String) async throws -> Secret? {
         userSecrets.withLock { $0["\(namespace)/\(name)"] }
@@ -255,8 +273,8 @@ final class FakeCluster: ClusterWriter {
         let fake = FakeCluster()
         let (r, stacks, _) = make(fake)
         func withClients(_ names: [String], generation: Int) -> ObservabilityStack {
-            var s = stack(generation: generation) { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: names.map { ClientRef(name: $0, namespace: "apps") })) }
-            s.metadata.resourceVersion = String(9_000_000_000 + generation)
+            var s = stack(generation: generation) { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: names.map { ClientRef(name: $0, namespace: "ns-\($0)") })) }
+            s.metadata.resourceVersion = String(9_000_000_000 + generation * 1000)
             s.status = stacks.get("team/obs")?.status
             return s
         }
@@ -285,7 +303,7 @@ final class FakeCluster: ClusterWriter {
         // Converged: the same file, no new hash.
         let applies = fake.counts.withLock { $0.applies }
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == applies)
+        #expect(fake.counts.withLock { $0.applies } == applies, "re-applied: \(fake.appliedKeys.withLock { $0.suffix(3) })")
         #expect(field(secret("obs-htpasswd"), "htpasswd") == file)
 
         // A client removed: its line goes, the others stay, and the collector rolls.
@@ -295,6 +313,46 @@ final class FakeCluster: ClusterWriter {
         #expect(after == lines[0] + "\n")
         #expect(field(secret("obs-credentials"), "worker") == nil)
         #expect(dsHash() != hash1)
+    }
+
+    @Test func clientSecretsCarryAWorkingHeaderAndTheBundleAndGoAwayWithTheStack() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        var s0 = stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "apps"), ClientRef(name: "ghost", namespace: "gone")])) }
+        s0.metadata.resourceVersion = "9000000000"
+        fake.missingNamespaces.withLock { $0 = ["gone"] }
+        stacks.upsert(s0)
+        #expect(try await r.reconcile("team/obs") == .requeueAfter(30))
+        func decoded(_ key: String, _ field: String) -> String? {
+            fake.objects.withLock { $0[key] }?.object["data"]?[field]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        let client = "secrets/apps/obs-otlp-client"
+        #expect(decoded(client, "OTEL_EXPORTER_OTLP_ENDPOINT") == "https://obs-collector.team.svc:4317")
+        #expect(decoded(client, "OTEL_EXPORTER_OTLP_PROTOCOL") == "grpc")
+        #expect(decoded(client, "ca.crt") == decoded("secrets/team/obs-ingest-tls", "ca.crt"))
+        #expect(decoded(client, "OTEL_EXPORTER_OTLP_CERTIFICATE") == ClientSecrets.certificatePath)
+        let header = try #require(decoded(client, "OTEL_EXPORTER_OTLP_HEADERS"))
+        #expect(header.hasPrefix("Authorization=Basic "))
+        let userPass = String(decoding: Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
+        let parts = userPass.split(separator: ":", maxSplits: 1).map(String.init)
+        #expect(parts.first == "api-g1")
+        let line = try #require(decoded("secrets/team/obs-htpasswd", "htpasswd")?.split(separator: "\n").first { $0.hasPrefix("api-g1:") })
+        #expect(Htpasswd.verify(parts[1], hash: String(line.split(separator: ":", maxSplits: 1)[1])))
+        let st = try #require(stacks.get("team/obs"))
+        #expect(st.status?.condition("CredentialsReady")?.status == "False")
+        #expect(st.status?.condition("CredentialsReady")?.message.contains("gone") == true)
+        #expect(st.metadata.finalizers == [ClientSecrets.finalizer])
+        #expect(!"\(st.status as Any)".contains(parts[1]))
+
+        // Deleting the stack removes the client Secret, then the finalizer.
+        var deleting = st
+        deleting.metadata.deletionTimestamp = "2027-01-15T09:00:00Z"
+        deleting.metadata.resourceVersion = "99000000000"
+        stacks.upsert(deleting)
+        let deletes = fake.counts.withLock { $0.deletes }
+        #expect(try await r.reconcile("team/obs") == .done)
+        #expect(fake.counts.withLock { $0.deletes } == deletes + 1)
+        #expect(stacks.get("team/obs")?.metadata.finalizers == nil)
     }
 
     @Test func aMissingStackIsDone() async throws {

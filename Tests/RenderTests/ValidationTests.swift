@@ -30,6 +30,7 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
         ("a bad IP SAN is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(ipAddresses: ["10.0.0.300"])) }, "spec.ingest.tls.ipAddresses[0]"),
         ("BasicAuth over plaintext outside development is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(mode: "Disabled")) }, "spec.ingest.basicAuth.enabled"),
         ("two clients with one name are rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "x"), ClientRef(name: "a", namespace: "y")])) }, "spec.ingest.basicAuth.clients[1].name"),
+        ("two clients in one namespace are rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "x"), ClientRef(name: "b", namespace: "x")])) }, "spec.ingest.basicAuth.clients[1].namespace"),
         ("a client namespace that is no DNS label is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "Bad_NS")])) }, "spec.ingest.basicAuth.clients[0].namespace"),
         ("an overlap as long as the interval is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(rotation: RotationSpec(interval: "1d", overlap: "1d"))) }, "spec.ingest.basicAuth.rotation.overlap"),
         ("a bcrypt cost below 10 is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(bcryptCost: 5)) }, "spec.ingest.basicAuth.bcryptCost"),
