@@ -11,7 +11,7 @@ public protocol ClusterWriter: Sendable {
     func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack
     func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws
     func createEvent(_ event: Event) async throws
-    /// Server-side apply of the stack's finalizers (Vigil's own; others' are kept).
+    /// Sets Vigil's finalizers on the stack (others' are kept).
     func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack
     /// A Secret the user owns (not cached: Vigil caches only what it manages); nil if absent.
     func readSecret(namespace: String, name: String) async throws -> Secret?
@@ -45,12 +45,12 @@ extension KubeClient: ClusterWriter {
     }
 
     public func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack {
-        let body: JSONValue = [
-            "apiVersion": .string(ObservabilityStack.resource.apiVersion),
-            "kind": .string(ObservabilityStack.resource.kind),
-            "metadata": ["name": .string(stack.metadata.name ?? ""), "namespace": .string(stack.metadata.namespace ?? ""), "finalizers": .array(finalizers.map(JSONValue.string))],
-        ]
-        let live = try await apply(body, resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
+        // A merge patch of the whole list, guarded by the resourceVersion: another
+        // controller's finalizer added meanwhile makes it a conflict, never a loss.
+        let others = (stack.metadata.finalizers ?? []).filter { $0 != ClientSecrets.finalizer }
+        var meta: [String: JSONValue] = ["finalizers": .array((others + finalizers).map(JSONValue.string))]
+        if let rv = stack.metadata.resourceVersion { meta["resourceVersion"] = .string(rv) }
+        let live = try await mergePatch(["metadata": .object(meta)], resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
         return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
     }
 

@@ -11,7 +11,7 @@ import Testing
     @Test func everyClientCredentialVerifiesAgainstTheMountedHtpasswdFile() async throws {
         let plane = try await SharedControlPlane.shared.get()
         let ns = "creds"
-        try await plane.createNamespace(ns)
+        for n in [ns, "apps", "jobs"] { try await plane.createNamespace(n) }
         let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
         defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
         let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: apps}\n      - {name: worker, namespace: jobs}\n"
@@ -52,6 +52,60 @@ import Testing
                 #expect(!text.contains(secret), "a credential in \(what)")
             }
         }
+        #expect(await vigil.terminate() == 0)
+    }
+
+    @Test func clientSecretsAppearInTwoNamespacesAreRestoredAndGoAwayWithTheStack() async throws {
+        // Its own control plane: this operator watches every namespace, and must not meet
+        // the other suites' stacks (leader election is issue 8's).
+        let plane = try await ControlPlane.start(name: "clients")
+        do {
+            try await plane.installCRD()
+            try await clientSecretsScenario(plane)
+        } catch {
+            await plane.stop()
+            throw error
+        }
+        await plane.stop()
+    }
+
+    func clientSecretsScenario(_ plane: ControlPlane) async throws {
+        let ns = "owner"
+        for n in [ns, "app-one", "app-two"] { try await plane.createNamespace(n) }
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil)
+        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: one, namespace: app-one}\n      - {name: two, namespace: app-two}\n"
+        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
+        func clientSecret(_ n: String) async throws -> Secret? {
+            do { return try await plane.client.get(Secret.self, namespace: n, name: "app-otlp-client") } catch let e as KubeAPIError where e.isNotFound { return nil }
+        }
+        let one = try await eventually("the client Secret in app-one") { try await clientSecret("app-one") }
+        _ = try await eventually("the client Secret in app-two") { try await clientSecret("app-two") }
+        let header = one.data?["OTEL_EXPORTER_OTLP_HEADERS"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        #expect(header.hasPrefix("Authorization=Basic "))
+        #expect(one.data?["ca.crt"] != nil)
+
+        // Deleted by hand: restored.
+        try await plane.kubectl("delete", "secret", "app-otlp-client", "-n", "app-one")
+        let restored = try await eventually("the restored client Secret") { () -> Secret? in
+            let s = try await clientSecret("app-one")
+            return s?.metadata.uid != one.metadata.uid ? s : nil
+        }
+        #expect(restored.data?["OTEL_EXPORTER_OTLP_HEADERS"] == one.data?["OTEL_EXPORTER_OTLP_HEADERS"])
+
+        // A client removed: its Secret goes.
+        try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"ingest":{"basicAuth":{"clients":[{"name":"one","namespace":"app-one"}]}}}}"#)
+        _ = try await eventually("app-two's Secret removed") { try await clientSecret("app-two") == nil ? true : nil }
+
+        // The stack deleted: the finalizer removes the remaining client Secret, then lets go.
+        try await plane.kubectl("delete", "observabilitystack", "app", "-n", ns, "--wait=false")
+        _ = try await eventually("app-one's Secret removed") { try await clientSecret("app-one") == nil ? true : nil }
+        _ = try await eventually("the stack gone") { () -> Bool? in
+            do { _ = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app"); return nil } catch let e as KubeAPIError where e.isNotFound { return true }
+        }
+        let password = String(decoding: Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
+            .split(separator: ":", maxSplits: 1).last.map(String.init) ?? "unlikely"
+        #expect(!vigil.log.contains(password) && !vigil.log.contains(header))
         #expect(await vigil.terminate() == 0)
     }
 }
