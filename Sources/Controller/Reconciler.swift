@@ -44,11 +44,15 @@ public final class StackReconciler: Sendable {
     let events: EventRecorder
     let now: @Sendable () -> Date
     let logger: Logger
+    /// The one namespace Vigil watches, or nil for all. Client Secrets outside it could be
+    /// neither seen nor cleaned up, so they are not published.
+    let watchNamespace: String?
 
     public init(
         stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil, logger: Logger
     ) {
+        self.watchNamespace = watchNamespace
         self.stacks = stacks
         self.owned = owned
         self.writer = writer
@@ -144,10 +148,15 @@ public final class StackReconciler: Sendable {
             result = .requeueAfter(outcome.requeueAfter)
             certificate = outcome
         }
+        var unwatched: [String] = []
         if let credentials {
-            rendered.objects += try ClientSecrets.objects(
-                stack, passwords: credentials.passwords, generation: credentials.generation, bundle: certificate?.bundle
-            )
+            for o in try ClientSecrets.objects(stack, passwords: credentials.passwords, generation: credentials.generation, bundle: certificate?.bundle) {
+                if let w = watchNamespace, o.namespace != w {
+                    unwatched.append(o.namespace ?? "")
+                } else {
+                    rendered.objects.append(o)
+                }
+            }
         }
         let live = ownedObjects(of: stack)
         var applied = 0
@@ -185,7 +194,10 @@ public final class StackReconciler: Sendable {
         }
         if let credentials {
             let n = EffectiveSpec(stack.spec).clients.count
-            if missingNamespaces.isEmpty {
+            if !unwatched.isEmpty {
+                let list = unwatched.sorted().joined(separator: ", ")
+                conditions.append((ConditionType.credentialsReady, false, "NamespaceNotWatched", "Vigil watches only namespace \(watchNamespace ?? ""); no client Secret is published to \(list)"))
+            } else if missingNamespaces.isEmpty {
                 conditions.append((ConditionType.credentialsReady, true, "Issued", "\(n) client credential(s), generation \(credentials.status.generation ?? 1), published"))
             } else {
                 let list = missingNamespaces.sorted().joined(separator: ", ")

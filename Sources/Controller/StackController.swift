@@ -84,6 +84,7 @@ public final class StackController: Service, Sendable {
             writer: client,
             events: EventRecorder(writer: client, now: options.now, logger: logger),
             now: options.now,
+            watchNamespace: options.namespace,
             logger: logger
         )
     }

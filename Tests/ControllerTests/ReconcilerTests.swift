@@ -355,6 +355,26 @@ final class FakeCluster: ClusterWriter {
         #expect(stacks.get("team/obs")?.metadata.finalizers == nil)
     }
 
+    @Test func clientsOutsideTheWatchedNamespaceAreNotPublished() async throws {
+        let fake = FakeCluster()
+        let stacks = Store<ObservabilityStack>()
+        let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
+        let r = StackReconciler(
+            stacks: stacks, owned: owned, writer: fake, events: EventRecorder(writer: fake, logger: logger),
+            now: { Date(timeIntervalSince1970: 1_800_000_000) }, watchNamespace: "team", logger: logger
+        )
+        stacks.upsert(stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "here", namespace: "team"), ClientRef(name: "there", namespace: "apps")])) })
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.objects.withLock { $0["secrets/team/obs-otlp-client"] } != nil)
+        #expect(fake.objects.withLock { $0["secrets/apps/obs-otlp-client"] } == nil)
+        let c = stacks.get("team/obs")?.status?.condition("CredentialsReady")
+        #expect(c?.status == "False" && c?.reason == "NamespaceNotWatched" && c?.message.contains("apps") == true)
+        // And it stays quiet: nothing is applied again.
+        let applies = fake.counts.withLock { $0.applies }
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.counts.withLock { $0.applies } == applies)
+    }
+
     @Test func aMissingStackIsDone() async throws {
         let fake = FakeCluster()
         let (r, _, _) = make(fake)

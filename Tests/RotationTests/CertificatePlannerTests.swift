@@ -6,19 +6,6 @@ import X509
 @Suite struct PKITests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func openssl(_ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["openssl"] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test func aLeafCarriesItsSANsAndUsageAndChainsToItsCA() async throws {
         let ca = try PKI.issueCA(commonName: "vigil test CA", now: now, duration: 365 * 86400)
         let leaf = try PKI.issueLeaf(
@@ -34,7 +21,7 @@ import X509
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try leaf.certificatePEM.write(to: dir.appendingPathComponent("leaf.pem"), atomically: true, encoding: .utf8)
-        let (code, text) = try openssl(["x509", "-in", dir.appendingPathComponent("leaf.pem").path, "-noout", "-text"])
+        let (code, text) = try await runTool(["openssl", "x509", "-in", dir.appendingPathComponent("leaf.pem").path, "-noout", "-text"])
         #expect(code == 0)
         #expect(text.contains("DNS:obs-collector.team.svc") && text.contains("IP Address:10.0.0.7") && text.contains("IP Address:FD00:0:0:0:0:0:0:1"))
         #expect(text.contains("TLS Web Server Authentication"))
@@ -84,16 +71,8 @@ import X509
         // The same chain, checked by openssl on the PEM files.
         try leaf.certificatePEM.write(to: dir.appendingPathComponent("leaf.pem"), atomically: true, encoding: .utf8)
         try state.bundleFile.write(to: dir.appendingPathComponent("ca.pem"), atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["openssl", "verify", "-attime", String(Int(now.timeIntervalSince1970)), "-CAfile", dir.appendingPathComponent("ca.pem").path, dir.appendingPathComponent("leaf.pem").path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "openssl verify rejects the leaf at \(now): \(text)")
+        let (status, text) = try await runTool(["openssl", "verify", "-attime", String(Int(now.timeIntervalSince1970)), "-CAfile", dir.appendingPathComponent("ca.pem").path, dir.appendingPathComponent("leaf.pem").path])
+        #expect(status == 0, "openssl verify rejects the leaf at \(now): \(text)")
     }
 
     @Test(arguments: [90.0, 30.0])

@@ -3,18 +3,11 @@ import Rotation
 import Testing
 
 @Suite struct HtpasswdTests {
-    func htpasswdVerify(file: String, user: String, password: String) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["htpasswd", "-vb", file, user, password]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+    func htpasswdVerify(file: String, user: String, password: String) async throws -> Int32 {
+        try await runTool(["htpasswd", "-vb", file, user, password]).status
     }
 
-    @Test func everyLineVerifiesWithTheRealHtpasswdAndAWrongPasswordFails() throws {
+    @Test func everyLineVerifiesWithTheRealHtpasswdAndAWrongPasswordFails() async throws {
         let users = ["fba-bench-api-g1", "fba-worker-g1"]
         let passwords = users.map { _ in Htpasswd.password() }
         let hashes = try passwords.map { try Htpasswd.bcrypt($0, cost: 10) }
@@ -22,8 +15,8 @@ import Testing
         try Htpasswd.file(Array(zip(users, hashes)).map { (user: $0.0, hash: $0.1) }).write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         for (u, p) in zip(users, passwords) {
-            #expect(try htpasswdVerify(file: path, user: u, password: p) == 0, "htpasswd -vb rejects \(u)")
-            #expect(try htpasswdVerify(file: path, user: u, password: p + "x") != 0, "htpasswd -vb accepts a wrong password for \(u)")
+            #expect(try await htpasswdVerify(file: path, user: u, password: p) == 0, "htpasswd -vb rejects \(u)")
+            #expect(try await htpasswdVerify(file: path, user: u, password: p + "x") != 0, "htpasswd -vb accepts a wrong password for \(u)")
         }
         #expect(hashes.allSatisfy { $0.hasPrefix("$2y$10$") && $0.count == 60 })
         #expect(Htpasswd.verify(passwords[0], hash: hashes[0]))
