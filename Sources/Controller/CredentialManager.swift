@@ -41,29 +41,29 @@ public struct CredentialManager: Sendable {
         let ns = stack.metadata.namespace ?? ""
         let name = stack.metadata.name ?? ""
         let credsSecret = secrets.get("\(ns)/\(Self.credentialsSecretName(name))")
-        let htSecret = secrets.get("\(ns)/\(Naming.htpasswd(name))")
         let generation = Int(credsSecret?.metadata.annotations?[Self.generationAnnotation] ?? "") ?? 1
         let rotatedAt = credsSecret?.metadata.annotations?[Self.rotatedAtAnnotation] ?? now.formatted(.iso8601)
 
-        // Existing lines, by user.
-        var lines: [String: String] = [:]
-        for line in (Self.decode(htSecret, "htpasswd") ?? "").split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { lines[String(parts[0])] = String(parts[1]) }
-        }
+        // The credentials Secret is the source of truth: each client's password and its
+        // hash. The htpasswd file is derived from it, so a hand edit of the file is undone,
+        // and a password is hashed only when it is made.
         var passwords: [String: String] = [:]
+        var hashes: [String: String] = [:]
         var entries: [(user: String, hash: String)] = []
         var made: [String] = []
         for client in eff.clients.map(\.name).sorted() {
             let user = Self.username(client, generation: generation)
-            if let password = Self.decode(credsSecret, client), let hash = lines[user] {
+            if let password = Self.decode(credsSecret, client), let hash = Self.decode(credsSecret, "\(client).bcrypt") {
                 passwords[client] = password
+                hashes[client] = hash
                 entries.append((user, hash))
                 continue
             }
             let password = Htpasswd.password()
+            let hash = try Htpasswd.bcrypt(password, cost: eff.bcryptCost)
             passwords[client] = password
-            entries.append((user, try Htpasswd.bcrypt(password, cost: eff.bcryptCost)))
+            hashes[client] = hash
+            entries.append((user, hash))
             made.append(client)
         }
         let file = Htpasswd.file(entries)
@@ -75,7 +75,9 @@ public struct CredentialManager: Sendable {
                 "name": .string(Self.credentialsSecretName(name)),
                 "annotations": .object([Self.generationAnnotation: .string(String(generation)), Self.rotatedAtAnnotation: .string(rotatedAt)]),
             ],
-            "data": .object(passwords.mapValues(b64)),
+            "data": .object(
+                passwords.mapValues(b64).merging(Dictionary(uniqueKeysWithValues: hashes.map { ("\($0.key).bcrypt", b64($0.value)) })) { a, _ in a }
+            ),
         ]
         let htBody: JSONValue = [
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",

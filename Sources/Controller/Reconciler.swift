@@ -263,6 +263,11 @@ public final class StackReconciler: Sendable {
         return (ConditionType.collectorAvailable, true, "AllReady", "all \(c.desired ?? 0) collector pods are ready")
     }
 
+    /// Puts an object in the cache of its kind, as a watch event would (tests).
+    public func testUpsert(_ object: Unstructured, kind: ResourceDescriptor = Secret.resource) {
+        store(for: kind)?.upsert(object)
+    }
+
     /// The cache of one owned kind.
     func store(for resource: ResourceDescriptor) -> Store<Unstructured>? {
         owned.first { $0.resource == resource }?.store

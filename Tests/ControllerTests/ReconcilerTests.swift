@@ -306,6 +306,17 @@ final class FakeCluster: ClusterWriter {
         #expect(fake.counts.withLock { $0.applies } == applies, "re-applied: \(fake.appliedKeys.withLock { $0.suffix(3) })")
         #expect(field(secret("obs-htpasswd"), "htpasswd") == file)
 
+        // A hand edit of the htpasswd file is undone.
+        let hand = try Unstructured(object: ["metadata": ["name": "obs-htpasswd", "namespace": "team", "resourceVersion": "99999999999",
+            "annotations": .object(secret("obs-htpasswd")?.object["metadata"]?["annotations"]?.objectValue ?? [:]),
+            "ownerReferences": secret("obs-htpasswd")?.object["metadata"]?["ownerReferences"] ?? []],
+            "data": ["htpasswd": .string(Data("api-g1:plaintext\n".utf8).base64EncodedString())]])
+        fake.objects.withLock { $0["secrets/team/obs-htpasswd"] = hand }
+        // Feed it to the reconciler's cache as the informer would.
+        r.testUpsert(hand)
+        _ = try await r.reconcile("team/obs")
+        #expect(field(secret("obs-htpasswd"), "htpasswd") == file)
+
         // A client removed: its line goes, the others stay, and the collector rolls.
         stacks.upsert(withClients(["api"], generation: 2))
         _ = try await r.reconcile("team/obs")
