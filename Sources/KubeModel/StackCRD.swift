@@ -344,7 +344,8 @@ public enum StackCRD {
             ["name": "Environment", "type": "string", "jsonPath": ".spec.environment"],
             ["name": "Ready", "type": "string", "jsonPath": #".status.conditions[?(@.type=="Ready")].status"#],
             ["name": "Collectors", "type": "string", "jsonPath": ".status.collectors.summary"],
-            ["name": "Cert Expires", "type": "date", "jsonPath": ".status.certificate.notAfter"],
+            // "date" columns print future times as <invalid>: show the timestamp itself.
+            ["name": "Cert Expires", "type": "string", "jsonPath": ".status.certificate.notAfter"],
             ["name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"],
         ]
         let root: Schema = .object(
