@@ -37,10 +37,14 @@ import Testing
         let ds = try await plane.client.list(Unstructured.self, resource: .init(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets"), namespace: ns).items.first
         let volumes = ds?.object["spec"]?["template"]?["spec"]?["volumes"]?.arrayValue ?? []
         #expect(volumes.contains { $0["secret"]?["secretName"] == "app-htpasswd" })
-        let stack = try await eventually("CredentialsReady") { () -> ObservabilityStack? in
+        // This operator watches one namespace: clients elsewhere get no Secret, and the
+        // condition says so (the htpasswd file above serves them all the same).
+        let stack = try await eventually("CredentialsReady reported") { () -> ObservabilityStack? in
             let s = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app")
-            return s.status?.condition("CredentialsReady")?.status == "True" ? s : nil
+            return s.status?.condition("CredentialsReady")?.reason == "NamespaceNotWatched" ? s : nil
         }
+        #expect(stack.status?.condition("CredentialsReady")?.status == "False")
+        #expect(stack.status?.condition("CredentialsReady")?.message.contains("apps, jobs") == true)
         #expect(stack.status?.credentials?.generation == 1)
         #expect(stack.status?.credentials?.nextRotation != nil)
         // No password or hash in the log, events or status.
