@@ -10,12 +10,7 @@ import Testing
 /// Self-signed ingest certificates on the real API server.
 @Suite(.serialized) struct CertificateTests {
     func secretField(_ plane: ControlPlane, _ ns: String, _ name: String, _ key: String) async throws -> String? {
-        do {
-            let s = try await plane.client.get(Secret.self, namespace: ns, name: name)
-            return s.data?[key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
-        } catch let e as KubeAPIError where e.isNotFound {
-            return nil
-        }
+        try await plane.secretData(ns, name)?[key]
     }
 
     @Test func theSecretsAppearWithTheRightSANsAndAForcedRotationKeepsTheCA() async throws {

@@ -16,14 +16,7 @@ import Testing
         defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
         let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: apps}\n      - {name: worker, namespace: jobs}\n"
         try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
-        func data(_ name: String) async throws -> [String: String]? {
-            do {
-                let s = try await plane.client.get(Secret.self, namespace: ns, name: name)
-                return s.data?.compactMapValues { Data(base64Encoded: $0).map { String(decoding: $0, as: UTF8.self) } }
-            } catch let e as KubeAPIError where e.isNotFound {
-                return nil
-            }
-        }
+        func data(_ name: String) async throws -> [String: String]? { try await plane.secretData(ns, name) }
         let htpasswd = try await eventually("the htpasswd Secret") { try await data("app-htpasswd")?["htpasswd"] }
         let creds = try #require(try await data("app-credentials"))
         let path = "\(testRoot)/htpasswd-\(UUID().uuidString.prefix(6))"
@@ -81,7 +74,7 @@ import Testing
         let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: one, namespace: app-one}\n      - {name: two, namespace: app-two}\n"
         try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
         func clientSecret(_ n: String) async throws -> Secret? {
-            do { return try await plane.client.get(Secret.self, namespace: n, name: "app-otlp-client") } catch let e as KubeAPIError where e.isNotFound { return nil }
+            try await plane.getIfExists(Secret.self, n, "app-otlp-client")
         }
         let one = try await eventually("the client Secret in app-one") { try await clientSecret("app-one") }
         _ = try await eventually("the client Secret in app-two") { try await clientSecret("app-two") }
@@ -105,7 +98,7 @@ import Testing
         try await plane.kubectl("delete", "observabilitystack", "app", "-n", ns, "--wait=false")
         _ = try await eventually("app-one's Secret removed") { try await clientSecret("app-one") == nil ? true : nil }
         _ = try await eventually("the stack gone") { () -> Bool? in
-            do { _ = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "app"); return nil } catch let e as KubeAPIError where e.isNotFound { return true }
+            try await plane.getIfExists(ObservabilityStack.self, ns, "app") == nil ? true : nil
         }
         let password = String(decoding: Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
             .split(separator: ":", maxSplits: 1).last.map(String.init) ?? "unlikely"

@@ -114,6 +114,20 @@ final class ControlPlane: Sendable {
         try await kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(name)\n")
     }
 
+    /// The object, or nil when the server says it does not exist.
+    func getIfExists<T: KubeResource>(_ type: T.Type, _ namespace: String, _ name: String) async throws -> T? {
+        do {
+            return try await client.get(T.self, namespace: namespace, name: name)
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
+    }
+
+    /// A Secret's values, decoded, or nil when it does not exist.
+    func secretData(_ namespace: String, _ name: String) async throws -> [String: String]? {
+        try await getIfExists(Secret.self, namespace, name)?.data?.compactMapValues { Data(base64Encoded: $0).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
     /// Sum of `apiserver_request_total` for the given verbs and resources.
     func requestCount(verbs: Set<String>, resources: Set<String>) async throws -> Int {
         let text = String(decoding: try await client.getRaw("/metrics"), as: UTF8.self)

@@ -10,11 +10,7 @@ import Testing
 /// Vigil against a real kube-apiserver: the walking skeleton's acceptance.
 @Suite(.serialized) struct ReconcileTests {
     func configMap(_ plane: ControlPlane, _ ns: String, _ name: String) async throws -> ConfigMap? {
-        do {
-            return try await plane.client.get(ConfigMap.self, namespace: ns, name: name)
-        } catch let e as KubeAPIError where e.isNotFound {
-            return nil
-        }
+        try await plane.getIfExists(ConfigMap.self, ns, name)
     }
 
     func stackStatus(_ plane: ControlPlane, _ ns: String, _ name: String) async throws -> ObservabilityStack {
