@@ -94,9 +94,10 @@ public final class StackReconciler: Sendable {
             )
         }
 
+        let eff = EffectiveSpec(stack.spec)
         // A user-provided certificate must be usable before anything rolls onto it.
         var userCertificate: CertificateStatus? = nil
-        if EffectiveSpec(stack.spec).tlsMode == "Secret" {
+        if eff.tlsMode == "Secret" {
             let name = stack.spec.ingest?.tls?.secretName ?? ""
             let secret = try await writer.readSecret(namespace: stack.metadata.namespace ?? "", name: name)
             func field(_ k: String) -> String? {
@@ -106,21 +107,12 @@ public final class StackReconciler: Sendable {
                 ? "Secret \(name) does not exist"
                 : PKI.problemWithKeyPair(certificatePEM: field("tls.crt"), privateKeyPEM: field("tls.key"), now: now()).map { "Secret \(name): \($0)" }
             if let problem {
-                var status = nextStatus(
-                    stack,
-                    conditions: [
-                        (ConditionType.certificateReady, false, secret == nil ? "SecretNotFound" : "InvalidSecret", problem),
-                        (ConditionType.ready, false, "CertificateNotReady", "the serving certificate is unusable; running collectors are left untouched"),
-                    ],
-                    configHash: stack.status?.configHash
-                )
-                status.certificate = stack.status?.certificate
-                if try await writeStatus(status, of: stack) {
-                    log.warning("user certificate unusable", metadata: ["reason": "\(problem)"])
-                    await events.record(stack, type: .warning, reason: "CertificateNotReady", message: problem)
-                }
                 // The Secret may be created or fixed at any moment: look again soon.
-                return .requeueAfter(30)
+                return try await reject(
+                    stack, reason: "CertificateNotReady", message: problem,
+                    ready: "the serving certificate is unusable; running collectors are left untouched", log: log,
+                    condition: (ConditionType.certificateReady, secret == nil ? "SecretNotFound" : "InvalidSecret"), result: .requeueAfter(30)
+                )
             }
             if let pem = field("tls.crt"), let key = field("tls.key"), let leaf = try? PKI.load(certificatePEM: pem, privateKeyPEM: key) {
                 userCertificate = CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), serial: leaf.serial)
@@ -128,10 +120,10 @@ public final class StackReconciler: Sendable {
         }
 
         var credentials: CredentialManager.Outcome? = nil
-        if EffectiveSpec(stack.spec).basicAuth, let secrets = store(for: Secret.resource) {
+        if eff.basicAuth, let secrets = store(for: Secret.resource) {
             credentials = try CredentialManager(secrets: secrets).reconcile(stack, now: now())
             // Client Secrets live in other namespaces: only a finalizer can remove them.
-            if !EffectiveSpec(stack.spec).clients.isEmpty, stack.metadata.finalizers?.contains(ClientSecrets.finalizer) != true {
+            if !eff.clients.isEmpty, stack.metadata.finalizers?.contains(ClientSecrets.finalizer) != true {
                 stack = try await writer.applyFinalizers([ClientSecrets.finalizer], of: stack)
                 stacks.upsert(stack)
             }
@@ -141,7 +133,7 @@ public final class StackReconciler: Sendable {
         var result = ReconcileResult.done
         if userCertificate != nil { result = .requeueAfter(300) }
         var certificate: CertificateManager.Outcome? = nil
-        if EffectiveSpec(stack.spec).tlsMode == "SelfSigned", let secrets = store(for: Secret.resource) {
+        if eff.tlsMode == "SelfSigned", let secrets = store(for: Secret.resource) {
             let outcome = try CertificateManager(secrets: secrets).reconcile(stack, now: now())
             // Secrets first: the pods mount them.
             rendered.objects.insert(contentsOf: outcome.objects, at: 0)
@@ -193,7 +185,7 @@ public final class StackReconciler: Sendable {
             conditions.append((ConditionType.certificateReady, true, "Issued", "serving certificate \(certificate.status.serial ?? "") valid until \(certificate.status.notAfter ?? "")"))
         }
         if let credentials {
-            let n = EffectiveSpec(stack.spec).clients.count
+            let n = eff.clients.count
             if !unwatched.isEmpty {
                 let list = unwatched.sorted().joined(separator: ", ")
                 conditions.append((ConditionType.credentialsReady, false, "NamespaceNotWatched", "Vigil watches only namespace \(watchNamespace ?? ""); no client Secret is published to \(list)"))
@@ -215,7 +207,7 @@ public final class StackReconciler: Sendable {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }
         if let event = credentials?.event {
-            log.info("credentials updated", metadata: ["clients": "\(EffectiveSpec(stack.spec).clients.count)"])
+            log.info("credentials updated", metadata: ["clients": "\(eff.clients.count)"])
             await events.record(stack, type: .normal, reason: "CredentialsIssued", message: event)
         }
         if let event = certificate?.event {
@@ -226,18 +218,23 @@ public final class StackReconciler: Sendable {
     }
 
     /// Records why a stack cannot be applied, once (status and a Warning event on the
-    /// transition), and touches nothing else. Not retried until the spec changes.
-    func reject(_ stack: ObservabilityStack, reason: String, message: String, ready: String, log: Logger) async throws -> ReconcileResult {
+    /// transition), and touches nothing else. By default the `ConfigValid` condition
+    /// carries the reason and it is not retried until the spec changes.
+    func reject(
+        _ stack: ObservabilityStack, reason: String, message: String, ready: String, log: Logger,
+        condition: (type: String, reason: String)? = nil, result: ReconcileResult? = nil
+    ) async throws -> ReconcileResult {
+        let failed = condition ?? (ConditionType.configValid, reason)
         let status = nextStatus(
             stack,
-            conditions: [(ConditionType.configValid, false, reason, message), (ConditionType.ready, false, reason, ready)],
+            conditions: [(failed.type, false, failed.reason, message), (ConditionType.ready, false, reason, ready)],
             configHash: stack.status?.configHash
         )
         if try await writeStatus(status, of: stack) {
             log.warning("cannot apply the stack", metadata: ["reason": "\(reason)", "message": "\(message)"])
             await events.record(stack, type: .warning, reason: reason, message: message)
         }
-        return .terminal(message)
+        return result ?? .terminal(message)
     }
 
     /// The agents' DaemonSet status, as the controller manager reports it.
