@@ -92,6 +92,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
+        // Helpers shared by the test targets (running real tools).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "RenderTests",
             dependencies: ["Render", "KubeModel", .product(name: "Yams", package: "Yams")],
@@ -99,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RotationTests",
-            dependencies: ["Rotation", .product(name: "X509", package: "swift-certificates")],
+            dependencies: ["Rotation", "TestSupport", .product(name: "X509", package: "swift-certificates")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -114,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "KubeModel", "KubeClient", "Render", "Rotation"],
+            dependencies: ["Controller", "KubeModel", "KubeClient", "Render", "Rotation", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,23 +3,39 @@ import KubeModel
 import Render
 import Rotation
 
-/// BasicAuth credentials of one stack, first generation: a password per client (kept in
-/// the stack's `<stack>-credentials` Secret) and the htpasswd file the collector mounts.
-/// A password is hashed once, when it is made; a converged stack hashes nothing.
+/// BasicAuth credentials of one stack and their rotation. The state lives on the
+/// `<stack>-credentials` Secret (passwords, hashes, phase, generation, deadlines as
+/// annotations), the htpasswd file the collector mounts is derived from it, and
+/// `CredentialPlanner` decides each step. A password is hashed once, when it is made; a
+/// converged stack hashes nothing.
 public struct CredentialManager: Sendable {
-    static let generationAnnotation = "observability.vigil.dev/credential-generation"
-    static let rotatedAtAnnotation = "observability.vigil.dev/rotated-at"
+    static let prefix = "observability.vigil.dev/"
+    static let generationAnnotation = prefix + "credential-generation"
+    static let phaseAnnotation = prefix + "credential-phase"
+    static let sinceAnnotation = prefix + "phase-since"
+    static let rotatedAtAnnotation = prefix + "rotated-at"
+    static let publishedAnnotation = prefix + "published-clients"
+    static let handledAnnotation = prefix + "rotation-request-handled"
+    /// Set on a stack (any new value) to rotate its credentials now.
+    public static let rotateAnnotation = "vigil.dev/rotate-credentials"
+    /// Pod-template annotation: the hash of the htpasswd file the pods were made for.
+    public static let htpasswdHashAnnotation = CollectorPod.htpasswdHashAnnotation
 
     public struct Outcome: Sendable {
+        public var state: CredentialState
+        /// The credentials Secret and the htpasswd Secret.
         public var objects: [DesiredObject]
-        /// Each client's password, to publish in its Secret (never logged).
-        public var passwords: [String: String]
-        public var generation: Int
+        /// Clients whose Secret may be written now with `state.current(client)`: the
+        /// credential is in the file of every collector pod that could be running.
+        public var publishable: Set<String>
         public var status: CredentialsStatus
         /// sha256 of the htpasswd file: part of the pod-template hash, so the collector
         /// (which reads the file once, at start) rolls when it changes.
         public var materialHash: String
-        public var event: String?
+        /// Secret-free reasons and messages of the steps taken, for events.
+        public var steps: [(reason: String, message: String)]
+        /// The next deadline, in seconds from now.
+        public var requeueAfter: Double?
     }
 
     let secrets: Store<Unstructured>
@@ -32,69 +48,154 @@ public struct CredentialManager: Sendable {
     }
 
     /// The username of a client in a generation.
-    public static func username(_ client: String, generation: Int) -> String { "\(client)-g\(generation)" }
+    public static func username(_ client: String, generation: Int) -> String { CredentialState.username(client, generation: generation) }
 
     public static func credentialsSecretName(_ stack: String) -> String { Naming.name(stack, "credentials") }
 
-    public func reconcile(_ stack: ObservabilityStack, now: Date) throws -> Outcome {
+    static func passwordKey(_ client: String, _ generation: Int) -> String { "g\(generation).\(client)" }
+
+    static func date(_ s: String?) -> Date? { s.flatMap { try? Date($0, strategy: .iso8601) } }
+
+    /// The state recorded on the credentials Secret, or a fresh one.
+    static func state(from secret: Unstructured?, now: Date) -> CredentialState {
+        let a = secret?.metadata.annotations ?? [:]
+        var s = CredentialState(
+            generation: Int(a[generationAnnotation] ?? "") ?? 1,
+            phase: CredentialPhase(rawValue: a[phaseAnnotation] ?? "") ?? .stable,
+            since: date(a[sinceAnnotation]) ?? now,
+            rotatedAt: date(a[rotatedAtAnnotation]) ?? now,
+            published: Set((a[publishedAnnotation] ?? "").split(separator: ",").map(String.init)),
+            handledRequest: a[handledAnnotation]
+        )
+        for key in (secret?.object["data"]?.objectValue ?? [:]).keys where key.hasPrefix("g") && !key.hasSuffix(".bcrypt") {
+            let parts = key.dropFirst().split(separator: ".", maxSplits: 1)
+            guard parts.count == 2, let g = Int(parts[0]) else { continue }
+            let client = String(parts[1])
+            guard let password = decode(secret, key), let hash = decode(secret, key + ".bcrypt") else { continue }
+            s.credentials[g, default: [:]][client] = Credential(password: password, hash: hash)
+        }
+        return s
+    }
+
+    /// The credentials Secret recording `state`.
+    static func credentialsBody(_ state: CredentialState, stackName: String) -> JSONValue {
+        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
+        var data: [String: JSONValue] = [:]
+        for (g, byClient) in state.credentials {
+            for (c, cred) in byClient {
+                data[passwordKey(c, g)] = b64(cred.password)
+                data[passwordKey(c, g) + ".bcrypt"] = b64(cred.hash)
+            }
+        }
+        var annotations: [String: JSONValue] = [
+            generationAnnotation: .string(String(state.generation)),
+            phaseAnnotation: .string(state.phase.rawValue),
+            sinceAnnotation: .string(state.since.formatted(.iso8601)),
+            rotatedAtAnnotation: .string(state.rotatedAt.formatted(.iso8601)),
+            publishedAnnotation: .string(state.published.sorted().joined(separator: ",")),
+        ]
+        if let h = state.handledRequest { annotations[handledAnnotation] = .string(h) }
+        return [
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": ["name": .string(credentialsSecretName(stackName)), "annotations": .object(annotations)],
+            "data": .object(data),
+        ]
+    }
+
+    /// The credentials Secret for a state, stamped for the stack.
+    public static func credentialsObject(_ state: CredentialState, for stack: ObservabilityStack) throws -> DesiredObject {
+        let stamped = stampObject(credentialsBody(state, stackName: stack.metadata.name ?? ""), for: stack, component: "credentials")
+        return try DesiredObject(resource: Secret.resource, namespace: stack.metadata.namespace, name: stamped["metadata"]?["name"]?.stringValue ?? "", body: stamped)
+    }
+
+    /// Whether every collector pod runs the htpasswd file with this hash: the live
+    /// DaemonSet's template carries it, and its status (for that generation of the
+    /// template) counts every scheduled pod updated and available.
+    public static func rolledOut(_ ds: Unstructured?, htpasswdHash: String) -> Bool {
+        guard let ds else { return false }
+        let o = ds.object
+        let template = o["spec"]?["template"]?["metadata"]?["annotations"]?[htpasswdHashAnnotation]?.stringValue
+        guard template == htpasswdHash else { return false }
+        func int(_ v: JSONValue?) -> Int? {
+            if case .int(let i)? = v { return i }
+            return nil
+        }
+        let status = o["status"]
+        guard let observed = int(status?["observedGeneration"]), let generation = ds.metadata.generation, observed >= generation else { return false }
+        let desired = int(status?["desiredNumberScheduled"]) ?? 0
+        return (int(status?["updatedNumberScheduled"]) ?? 0) >= desired && (int(status?["numberAvailable"]) ?? 0) >= desired
+            && (int(status?["numberUnavailable"]) ?? 0) == 0
+    }
+
+    /// Plans and takes the credential steps due now. `liveDaemonSet` is the agents'
+    /// DaemonSet from the cache; `clientSecrets` maps each declared client whose namespace
+    /// Vigil watches to its live Secret (nil when absent).
+    public func reconcile(
+        _ stack: ObservabilityStack, now: Date, liveDaemonSet: Unstructured?, clientSecrets: [String: Unstructured?]
+    ) throws -> Outcome {
         let eff = EffectiveSpec(stack.spec)
         let ns = stack.metadata.namespace ?? ""
         let name = stack.metadata.name ?? ""
-        let credsSecret = secrets.get("\(ns)/\(Self.credentialsSecretName(name))")
-        let generation = Int(credsSecret?.metadata.annotations?[Self.generationAnnotation] ?? "") ?? 1
-        let rotatedAt = credsSecret?.metadata.annotations?[Self.rotatedAtAnnotation] ?? now.formatted(.iso8601)
-
-        // The credentials Secret is the source of truth: each client's password and its
-        // hash. The htpasswd file is derived from it, so a hand edit of the file is undone,
-        // and a password is hashed only when it is made.
-        var passwords: [String: String] = [:]
-        var hashes: [String: String] = [:]
-        var entries: [(user: String, hash: String)] = []
-        var made: [String] = []
-        for client in eff.clients.map(\.name).sorted() {
-            let user = Self.username(client, generation: generation)
-            if let password = Self.decode(credsSecret, client), let hash = Self.decode(credsSecret, "\(client).bcrypt") {
-                passwords[client] = password
-                hashes[client] = hash
-                entries.append((user, hash))
-                continue
+        let policy = CredentialPolicy(
+            interval: (try? DurationParser.seconds(eff.rotationInterval)) ?? 30 * 86400,
+            overlap: (try? DurationParser.seconds(eff.rotationOverlap)) ?? 86400
+        )
+        let request = stack.metadata.annotations?[Self.rotateAnnotation]
+        let cost = eff.bcryptCost
+        var state = Self.state(from: secrets.get("\(ns)/\(Self.credentialsSecretName(name))"), now: now)
+        var rolledOut = Self.rolledOut(liveDaemonSet, htpasswdHash: sha256Hex(Array(state.file.utf8)))
+        var steps: [(reason: String, message: String)] = []
+        var wait: Date? = nil
+        // A few steps can follow one another at once (a client removed, then added).
+        for _ in 0..<6 {
+            let holding = clientSecrets.allSatisfy { _, secret in
+                secret.map { $0.metadata.annotations?[Self.generationAnnotation] == String(state.generation) } ?? true
             }
-            let password = Htpasswd.password()
-            let hash = try Htpasswd.bcrypt(password, cost: eff.bcryptCost)
-            passwords[client] = password
-            hashes[client] = hash
-            entries.append((user, hash))
-            made.append(client)
+            let exposed = state.phase == .stable ? state.published.filter { c in clientSecrets[c].map { $0 == nil } ?? false }.sorted() : []
+            let observation = CredentialObservation(
+                clients: eff.clients.map(\.name), now: now, rolledOut: rolledOut, request: request, exposed: exposed, clientsHoldGeneration: holding
+            )
+            let step = CredentialPlanner.plan(state, observation, policy: policy)
+            if case .wait(let until) = step {
+                wait = until
+                break
+            }
+            steps.append(CredentialPlanner.describe(step, state))
+            let fileBefore = state.file
+            state = try CredentialPlanner.apply(step, to: state, now: now, request: request) { _ in
+                let password = Htpasswd.password()
+                return Credential(password: password, hash: try Htpasswd.bcrypt(password, cost: cost))
+            }
+            if state.file != fileBefore { rolledOut = false }
         }
-        let file = Htpasswd.file(entries)
-
+        // Safe to publish: the credential is in every running pod's file, or the client
+        // already holds it (it was published when it was, and the file still has it).
+        var publishable = Set<String>()
+        for c in eff.clients.map(\.name) where state.current(c) != nil {
+            if rolledOut || state.published.contains(c) { publishable.insert(c) }
+        }
+        let file = state.file
         func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
-        let credsBody: JSONValue = [
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": [
-                "name": .string(Self.credentialsSecretName(name)),
-                "annotations": .object([Self.generationAnnotation: .string(String(generation)), Self.rotatedAtAnnotation: .string(rotatedAt)]),
-            ],
-            "data": .object(
-                passwords.mapValues(b64).merging(Dictionary(uniqueKeysWithValues: hashes.map { ("\($0.key).bcrypt", b64($0.value)) })) { a, _ in a }
-            ),
-        ]
         let htBody: JSONValue = [
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": ["name": .string(Naming.htpasswd(name)), "annotations": .object([Self.generationAnnotation: .string(String(generation))])],
+            "metadata": ["name": .string(Naming.htpasswd(name)), "annotations": .object([Self.generationAnnotation: .string(String(state.generation))])],
             "data": ["htpasswd": b64(file)],
         ]
-        let objects = try [credsBody, htBody].map { body in
-            let stamped = stampObject(body, for: stack, component: "credentials")
-            return try DesiredObject(resource: Secret.resource, namespace: ns, name: stamped["metadata"]?["name"]?.stringValue ?? "", body: stamped)
-        }
-        let interval = (try? DurationParser.seconds(eff.rotationInterval)) ?? 30 * 86400
-        let rotated = (try? Date(rotatedAt, strategy: .iso8601)) ?? now
+        let stamped = stampObject(htBody, for: stack, component: "credentials")
+        let objects = [
+            try Self.credentialsObject(state, for: stack),
+            try DesiredObject(resource: Secret.resource, namespace: ns, name: Naming.htpasswd(name), body: stamped),
+        ]
+        var status = CredentialsStatus(
+            generation: state.generation, rotatedAt: state.rotatedAt.formatted(.iso8601),
+            nextRotation: state.rotatedAt.addingTimeInterval(policy.interval).formatted(.iso8601)
+        )
+        status.phase = state.phase.rawValue
+        status.phaseSince = state.since.formatted(.iso8601)
+        if state.phase == .overlap { status.previousRemovedAfter = state.since.addingTimeInterval(policy.overlap).formatted(.iso8601) }
         return Outcome(
-            objects: objects, passwords: passwords, generation: generation,
-            status: CredentialsStatus(generation: generation, rotatedAt: rotatedAt, nextRotation: rotated.addingTimeInterval(interval).formatted(.iso8601)),
-            materialHash: sha256Hex(Array(file.utf8)),
-            event: made.isEmpty ? nil : "credentials made for \(made.joined(separator: ", "))"
+            state: state, objects: objects, publishable: publishable, status: status, materialHash: sha256Hex(Array(file.utf8)),
+            steps: steps, requeueAfter: wait.map { max(1, $0.timeIntervalSince(now)) }
         )
     }
 }
@@ -108,14 +209,17 @@ public enum ClientSecrets {
     /// Where a pod mounting the Secret finds the CA bundle.
     public static let certificatePath = "/etc/vigil/otlp/ca.crt"
 
-    public static func objects(_ stack: ObservabilityStack, passwords: [String: String], generation: Int, bundle: String?) throws -> [DesiredObject] {
+    /// The client Secrets that may be written now: each publishable client's current
+    /// credential, annotated with its generation.
+    public static func objects(_ stack: ObservabilityStack, state: CredentialState, publishable: Set<String>, bundle: String?) throws -> [DesiredObject] {
         let eff = EffectiveSpec(stack.spec)
         let name = stack.metadata.name ?? ""
         let ns = stack.metadata.namespace ?? ""
         let scheme = eff.tlsEnabled ? "https" : "http"
         var out: [DesiredObject] = []
         for client in eff.clients {
-            guard let password = passwords[client.name] else { continue }
+            guard publishable.contains(client.name), let password = state.current(client.name)?.password else { continue }
+            let generation = state.generation
             func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
             var data: [String: JSONValue] = [
                 "OTEL_EXPORTER_OTLP_ENDPOINT": b64("\(scheme)://\(Naming.collector(name)).\(ns).svc:\(CollectorPorts.otlpGRPC)"),
@@ -131,7 +235,10 @@ public enum ClientSecrets {
             labels[stackNamespaceLabel] = .string(ns)
             let body: JSONValue = [
                 "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                "metadata": ["name": .string(Naming.otlpClient(name)), "namespace": .string(client.namespace), "labels": .object(labels)],
+                "metadata": [
+                    "name": .string(Naming.otlpClient(name)), "namespace": .string(client.namespace), "labels": .object(labels),
+                    "annotations": .object([CredentialManager.generationAnnotation: .string(String(generation))]),
+                ],
                 "data": .object(data),
             ]
             out.append(try DesiredObject(resource: Secret.resource, namespace: client.namespace, name: Naming.otlpClient(name), body: body))

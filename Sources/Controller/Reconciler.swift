@@ -119,61 +119,94 @@ public final class StackReconciler: Sendable {
             }
         }
 
+        let name = stack.metadata.name ?? ""
+        let ns = stack.metadata.namespace ?? ""
         var credentials: CredentialManager.Outcome? = nil
         if eff.basicAuth, let secrets = store(for: Secret.resource) {
-            credentials = try CredentialManager(secrets: secrets).reconcile(stack, now: now())
+            // Each declared client's live Secret, where Vigil can see it.
+            var liveClients: [String: Unstructured?] = [:]
+            for c in eff.clients where watchNamespace == nil || c.namespace == watchNamespace {
+                liveClients[c.name] = .some(secrets.get("\(c.namespace)/\(Naming.otlpClient(name))"))
+            }
+            credentials = try CredentialManager(secrets: secrets).reconcile(
+                stack, now: now(), liveDaemonSet: store(for: Kinds.daemonSet)?.get("\(ns)/\(Naming.collector(name))"), clientSecrets: liveClients
+            )
             // Client Secrets live in other namespaces: only a finalizer can remove them.
             if !eff.clients.isEmpty, stack.metadata.finalizers?.contains(ClientSecrets.finalizer) != true {
                 stack = try await writer.applyFinalizers([ClientSecrets.finalizer], of: stack)
                 stacks.upsert(stack)
             }
         }
-        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: credentials?.materialHash ?? ""))
+        let material = credentials?.materialHash ?? ""
+        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: material, htpasswdHash: material))
         rendered.objects.insert(contentsOf: credentials?.objects ?? [], at: 0)
         var result = ReconcileResult.done
-        if userCertificate != nil { result = .requeueAfter(300) }
+        if let after = credentials?.requeueAfter { result = .requeueAfter(after) }
+        if userCertificate != nil { result = Self.earliest(result, .requeueAfter(300)) }
         var certificate: CertificateManager.Outcome? = nil
         if eff.tlsMode == "SelfSigned", let secrets = store(for: Secret.resource) {
             let outcome = try CertificateManager(secrets: secrets).reconcile(stack, now: now())
             // Secrets first: the pods mount them.
             rendered.objects.insert(contentsOf: outcome.objects, at: 0)
-            result = .requeueAfter(outcome.requeueAfter)
+            result = Self.earliest(result, .requeueAfter(outcome.requeueAfter))
             certificate = outcome
         }
         var unwatched: [String] = []
+        // A declared client's Secret is kept even while it may not be rewritten (a rollout
+        // is under way): it holds a credential every running pod accepts.
+        var keep = Set<String>()
+        var clientKeys: [String: String] = [:]
         if let credentials {
-            for o in try ClientSecrets.objects(stack, passwords: credentials.passwords, generation: credentials.generation, bundle: certificate?.bundle) {
-                if let w = watchNamespace, o.namespace != w {
-                    unwatched.append(o.namespace ?? "")
-                } else {
-                    rendered.objects.append(o)
+            for c in eff.clients {
+                if let w = watchNamespace, c.namespace != w {
+                    unwatched.append(c.namespace)
+                    continue
                 }
+                let key = "secrets/\(c.namespace)/\(Naming.otlpClient(name))"
+                keep.insert(key)
+                clientKeys[key] = c.name
+            }
+            for o in try ClientSecrets.objects(stack, state: credentials.state, publishable: credentials.publishable, bundle: certificate?.bundle)
+            where keep.contains(o.key) {
+                rendered.objects.append(o)
             }
         }
         let live = ownedObjects(of: stack)
+        let desiredKeys = Set(rendered.objects.map(\.key)).union(keep)
+        // A removed client's Secret goes before its credential leaves the file.
+        try await prune(live.filter { $0.value.metadata.namespace != ns }, keeping: desiredKeys, log: log)
         var applied = 0
         var missingNamespaces: [String] = []
+        var published = Set<String>()
         for object in rendered.objects {
             let current = live[object.key]
-            guard Self.needsApply(object, live: current) else { continue }
+            guard Self.needsApply(object, live: current) else {
+                if let c = clientKeys[object.key] { published.insert(c) }
+                continue
+            }
             do {
                 let result = try await writer.apply(object)
                 store(for: object.resource)?.upsert(result)
                 applied += 1
+                if let c = clientKeys[object.key] { published.insert(c) }
             } catch let e as KubeAPIError where e.isNotFound && object.namespace != stack.metadata.namespace {
                 // A client whose namespace does not exist: the others proceed.
                 missingNamespaces.append(object.namespace ?? "")
             }
         }
-        if !missingNamespaces.isEmpty { result = .requeueAfter(30) }
-        let desiredKeys = Set(rendered.objects.map(\.key))
-        for (k, object) in live.sorted(by: { $0.key < $1.key }) where !desiredKeys.contains(k) {
-            let plural = k.split(separator: "/").first.map(String.init) ?? ""
-            guard let kind = owned.first(where: { $0.resource.plural == plural }) else { continue }
-            try await writer.delete(kind.resource, namespace: object.metadata.namespace, name: object.metadata.name ?? "")
-            kind.store.remove(object.metadata.key)
-            log.info("pruned", metadata: ["object": "\(k)"])
+        // Record which clients hold the current generation: one whose Secret then
+        // disappears was deleted by hand, and its credential is rotated.
+        if var state = credentials?.state {
+            let holding = state.published.union(published).intersection(Set(eff.clients.map(\.name)))
+            if holding != state.published {
+                state.published = holding
+                let object = try CredentialManager.credentialsObject(state, for: stack)
+                store(for: Secret.resource)?.upsert(try await writer.apply(object))
+                applied += 1
+            }
         }
+        if !missingNamespaces.isEmpty { result = Self.earliest(result, .requeueAfter(30)) }
+        try await prune(live, keeping: desiredKeys, log: log)
         if applied > 0 { log.info("applied", metadata: ["objects": "\(applied)"]) }
 
         var conditions = [
@@ -186,14 +219,23 @@ public final class StackReconciler: Sendable {
         }
         if let credentials {
             let n = eff.clients.count
+            let waiting = eff.clients.filter { !credentials.publishable.contains($0.name) && !unwatched.contains($0.namespace) }.map(\.name)
             if !unwatched.isEmpty {
                 let list = unwatched.sorted().joined(separator: ", ")
                 conditions.append((ConditionType.credentialsReady, false, "NamespaceNotWatched", "Vigil watches only namespace \(watchNamespace ?? ""); no client Secret is published to \(list)"))
-            } else if missingNamespaces.isEmpty {
-                conditions.append((ConditionType.credentialsReady, true, "Issued", "\(n) client credential(s), generation \(credentials.status.generation ?? 1), published"))
-            } else {
+            } else if !missingNamespaces.isEmpty {
                 let list = missingNamespaces.sorted().joined(separator: ", ")
                 conditions.append((ConditionType.credentialsReady, false, "NamespaceNotFound", "client namespace(s) not found: \(list); the other clients have their Secrets"))
+            } else if !waiting.isEmpty {
+                conditions.append(
+                    (ConditionType.credentialsReady, false, "WaitingForRollout",
+                     "the collector is rolling onto the htpasswd file; \(waiting.sorted().joined(separator: ", ")) get their Secret when every pod has it")
+                )
+            } else {
+                let phase = credentials.state.phase == .stable ? "" : ", rotation phase \(credentials.state.phase.rawValue)"
+                conditions.append(
+                    (ConditionType.credentialsReady, true, "Issued", "\(n) client credential(s), generation \(credentials.state.generation)\(phase), published")
+                )
             }
         }
         if let userCertificate {
@@ -206,15 +248,36 @@ public final class StackReconciler: Sendable {
         if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready)?.status != "True" {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }
-        if let event = credentials?.event {
-            log.info("credentials updated", metadata: ["clients": "\(eff.clients.count)"])
-            await events.record(stack, type: .normal, reason: "CredentialsIssued", message: event)
+        for step in credentials?.steps ?? [] {
+            log.info("credentials: \(step.message)", metadata: ["generation": "\(credentials?.state.generation ?? 0)"])
+            await events.record(stack, type: .normal, reason: step.reason, message: step.message)
         }
         if let event = certificate?.event {
             log.info("certificates updated", metadata: ["steps": "\(event)", "serial": "\(certificate?.status.serial ?? "")"])
             await events.record(stack, type: .normal, reason: "CertificateIssued", message: event)
         }
         return result
+    }
+
+    /// Deletes the live objects in `live` that are not in `keeping`.
+    func prune(_ live: [String: Unstructured], keeping: Set<String>, log: Logger) async throws {
+        for (k, object) in live.sorted(by: { $0.key < $1.key }) where !keeping.contains(k) {
+            let plural = k.split(separator: "/").first.map(String.init) ?? ""
+            guard let kind = owned.first(where: { $0.resource.plural == plural }) else { continue }
+            guard kind.store.get(object.metadata.key) != nil else { continue }
+            try await writer.delete(kind.resource, namespace: object.metadata.namespace, name: object.metadata.name ?? "")
+            kind.store.remove(object.metadata.key)
+            log.info("pruned", metadata: ["object": "\(k)"])
+        }
+    }
+
+    /// The sooner of two results.
+    static func earliest(_ a: ReconcileResult, _ b: ReconcileResult) -> ReconcileResult {
+        switch (a, b) {
+        case (.requeueAfter(let x), .requeueAfter(let y)): return .requeueAfter(min(x, y))
+        case (.requeueAfter, _): return a
+        default: return b
+        }
     }
 
     /// Records why a stack cannot be applied, once (status and a Warning event on the

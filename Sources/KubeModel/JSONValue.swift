@@ -41,9 +41,18 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// A member of an object. Setting on a value that is not an object does nothing.
     public subscript(key: String) -> JSONValue? {
-        if case .object(let o) = self { return o[key] }
-        return nil
+        get {
+            if case .object(let o) = self { return o[key] }
+            return nil
+        }
+        set {
+            if case .object(var o) = self {
+                o[key] = newValue
+                self = .object(o)
+            }
+        }
     }
 
     public var stringValue: String? {

@@ -487,6 +487,12 @@ public struct CredentialsStatus: Codable, Sendable, Hashable {
     public var generation: Int?
     public var rotatedAt: String?
     public var nextRotation: String?
+    /// Stable, RollingOut (a new generation joins the file and the collector rolls) or
+    /// Overlap (clients hold the new generation; the previous one is still accepted).
+    public var phase: String?
+    public var phaseSince: String?
+    /// In Overlap: when the previous generation leaves the htpasswd file.
+    public var previousRemovedAfter: String?
     public init(generation: Int? = nil, rotatedAt: String? = nil, nextRotation: String? = nil) {
         self.generation = generation
         self.rotatedAt = rotatedAt

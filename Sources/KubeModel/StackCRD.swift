@@ -324,6 +324,12 @@ public enum StackCRD {
                     "generation": .integer(description: "Credential generation, incremented per rotation.", minimum: 0),
                     "rotatedAt": .string(description: "Last rotation.", format: "date-time"),
                     "nextRotation": .string(description: "Next rotation.", format: "date-time"),
+                    "phase": .string(
+                        description: "Rotation phase: Stable; RollingOut (the new generation joined the htpasswd file and the collector rolls); Overlap (clients hold the new generation, the previous one is still accepted).",
+                        enum: ["Stable", "RollingOut", "Overlap"]
+                    ),
+                    "phaseSince": .string(description: "When the phase began.", format: "date-time"),
+                    "previousRemovedAfter": .string(description: "In Overlap: when the previous generation leaves the htpasswd file.", format: "date-time"),
                 ]
             ),
             "endpoints": .object(

@@ -6,6 +6,8 @@ public enum CollectorPod {
     /// Pod-template annotation: sha256 of everything the collector reads at start, so that
     /// any change rolls the pods.
     public static let configHashAnnotation = "observability.vigil.dev/config-hash"
+    /// Pod-template annotation of the agents: sha256 of the htpasswd file they mount.
+    public static let htpasswdHashAnnotation = "observability.vigil.dev/htpasswd-hash"
 
     static func port(_ name: String, _ port: Int) -> JSONValue {
         // Server-side apply keys container ports by port and protocol: protocol must be explicit.

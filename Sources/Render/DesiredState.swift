@@ -43,7 +43,13 @@ public struct DesiredObject: Sendable, Hashable {
 /// htpasswd): only its hash enters the pod template, so that a change rolls the pods.
 public struct RenderInputs: Sendable, Hashable {
     public var mountedMaterialHash: String
-    public init(mountedMaterialHash: String = "") { self.mountedMaterialHash = mountedMaterialHash }
+    /// sha256 of the htpasswd file, recorded on the agents' pod template so that the
+    /// rollout of a given file can be told from the DaemonSet alone.
+    public var htpasswdHash: String
+    public init(mountedMaterialHash: String = "", htpasswdHash: String = "") {
+        self.mountedMaterialHash = mountedMaterialHash
+        self.htpasswdHash = htpasswdHash
+    }
 }
 
 /// Everything one stack becomes, from its spec alone: a pure function.
@@ -60,7 +66,11 @@ public enum DesiredState {
         bodies.append((Kinds.serviceAccount, "serviceaccount", Workloads.serviceAccount(stack)))
         bodies.append((Kinds.configMap, "collector", Workloads.configMap(name: Naming.collector(name), config: agentYAML)))
         bodies.append((Kinds.service, "collector", Workloads.service(stack)))
-        bodies.append((Kinds.daemonSet, "collector", Workloads.daemonSet(stack, configHash: agentHash)))
+        var daemonSet = Workloads.daemonSet(stack, configHash: agentHash)
+        if !inputs.htpasswdHash.isEmpty {
+            daemonSet["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.htpasswdHashAnnotation] = .string(inputs.htpasswdHash)
+        }
+        bodies.append((Kinds.daemonSet, "collector", daemonSet))
         var configHash = sha256Hex(Array(agentYAML.utf8))
 
         if let gateway = CollectorConfig.gateway(stack) {

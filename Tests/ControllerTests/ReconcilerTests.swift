@@ -26,27 +26,59 @@ final class FakeCluster: ClusterWriter {
         if let ns = object.namespace, missingNamespaces.withLock({ $0.contains(ns) }) {
             throw KubeAPIError(code: 404, reason: "NotFound", message: "namespaces \"\(ns)\" not found")
         }
+        try beforeWrite()
         counts.withLock { $0.applies += 1 }
         appliedKeys.withLock { $0.append(object.key) }
         guard case .object(var body) = object.body, case .object(var meta)? = body["metadata"] else { fatalError() }
         meta["resourceVersion"] = .string(String(rv.add(1, ordering: .relaxed).newValue))
+        if object.resource == Kinds.daemonSet {
+            // As the API server does: the generation moves when the spec changes, and the
+            // status is kept. With `autoRollout`, the DaemonSet controller is done at once
+            // (no nodes).
+            let old = objects.withLock { $0[object.key] }
+            var generation = old?.metadata.generation ?? 1
+            if let old, old.object["spec"] != body["spec"] { generation += 1 }
+            meta["generation"] = .int(generation)
+            body["status"] = old?.object["status"]
+            if autoRollout.load(ordering: .relaxed) {
+                body["status"] = ["observedGeneration": .int(generation), "desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0]
+            }
+        }
         body["metadata"] = .object(meta)
         let u = try Unstructured(object: .object(body))
         objects.withLock { $0[object.key] = u }
+        afterWrite()
         return u
     }
 
+    /// Whether DaemonSets are rolled out as soon as they are applied.
+    let autoRollout = Atomic<Bool>(true)
+    /// Called before each write: may throw to fail it (a crash or an API error).
+    let beforeWriteHook = Mutex<(@Sendable () throws -> Void)?>(nil)
+    /// Called after each write that landed.
+    let afterWriteHook = Mutex<(@Sendable () -> Void)?>(nil)
+    func beforeWrite() throws { try beforeWriteHook.withLock { $0 }?() }
+    func afterWrite() { afterWriteHook.withLock { $0 }?() }
+    /// The stack as last written (status, finalizers).
+    let stackObject = Mutex<ObservabilityStack?>(nil)
+
     func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        try beforeWrite()
         counts.withLock { $0.statusWrites += 1 }
         var s = stack
         s.status = status
         let next = max(rv.add(1, ordering: .relaxed).newValue, (Int(stack.metadata.resourceVersion ?? "0") ?? 0) + 1)
         s.metadata.resourceVersion = String(next)
+        stackObject.withLock { $0 = s }
+        afterWrite()
         return s
     }
 
     func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws {
+        try beforeWrite()
         counts.withLock { $0.deletes += 1 }
+        _ = objects.withLock { $0.removeValue(forKey: "\(resource.plural)/\(namespace ?? "")/\(name)") }
+        afterWrite()
     }
 
     func createEvent(_ event: Event) async throws {
@@ -59,6 +91,8 @@ final class FakeCluster: ClusterWriter {
     let missingNamespaces = Mutex<Set<String>>([])
 
     func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        try beforeWrite()
+        defer { afterWrite() }
         var s = stack
         var f = s.metadata.finalizers ?? []
         for x in finalizers where !f.contains(x) { f.append(x) }
@@ -66,6 +100,7 @@ final class FakeCluster: ClusterWriter {
         s.metadata.finalizers = f.isEmpty ? nil : f
         let next = max(rv.add(1, ordering: .relaxed).newValue, (Int(stack.metadata.resourceVersion ?? "0") ?? 0) + 1)
         s.metadata.resourceVersion = String(next)
+        stackObject.withLock { $0 = s }
         return s
     }
 
@@ -106,8 +141,9 @@ final class FakeCluster: ClusterWriter {
             Issue.record("a stack with certificates schedules its next look")
             return
         }
-        // The leaf renews 60 days into its 90: that is the next deadline.
-        #expect(abs(d - 60 * 86400) < 600)
+        // Credentials rotate 30 days in, and the leaf renews 60 days into its 90: the
+        // sooner is the next deadline.
+        #expect(abs(d - 30 * 86400) < 600)
         // Credentials and htpasswd, CA and serving Secrets, ServiceAccount, ConfigMap, Service, DaemonSet.
         #expect(fake.counts.withLock { $0 } == .init(applies: 8, statusWrites: 1, deletes: 0, events: 2))
         let s = try #require(stacks.get("team/obs"))
@@ -287,17 +323,20 @@ final class FakeCluster: ClusterWriter {
         }
         stacks.upsert(withClients(["api", "worker"], generation: 1))
         _ = try await r.reconcile("team/obs")
+        #expect(stacks.get("team/obs")?.status?.condition("CredentialsReady")?.reason == "WaitingForRollout")
+        // The DaemonSet reports the rollout (at once here): the clients get their Secrets.
+        _ = try await r.reconcile("team/obs")
         let file = try #require(field(secret("obs-htpasswd"), "htpasswd"))
         let lines = file.split(separator: "\n").map(String.init)
         #expect(lines.map { $0.split(separator: ":").first.map(String.init) ?? "" } == ["api-g1", "worker-g1"])
         for (client, line) in zip(["api", "worker"], lines) {
-            let password = try #require(field(secret("obs-credentials"), client))
+            let password = try #require(field(secret("obs-credentials"), "g1.\(client)"))
             #expect(Htpasswd.verify(password, hash: String(line.split(separator: ":", maxSplits: 1)[1])))
         }
         let s1 = try #require(stacks.get("team/obs"))
         #expect(s1.status?.condition("CredentialsReady")?.status == "True")
         #expect(s1.status?.credentials?.generation == 1)
-        #expect(!"\(s1.status as Any)".contains(field(secret("obs-credentials"), "api") ?? "unlikely"))
+        #expect(!"\(s1.status as Any)".contains(field(secret("obs-credentials"), "g1.api") ?? "unlikely"))
         let hash1 = dsHash()
 
         // Converged: the same file, no new hash.
@@ -322,7 +361,7 @@ final class FakeCluster: ClusterWriter {
         _ = try await r.reconcile("team/obs")
         let after = try #require(field(secret("obs-htpasswd"), "htpasswd"))
         #expect(after == lines[0] + "\n")
-        #expect(field(secret("obs-credentials"), "worker") == nil)
+        #expect(field(secret("obs-credentials"), "g1.worker") == nil)
         #expect(dsHash() != hash1)
     }
 
@@ -333,6 +372,10 @@ final class FakeCluster: ClusterWriter {
         s0.metadata.resourceVersion = "9000000000"
         fake.missingNamespaces.withLock { $0 = ["gone"] }
         stacks.upsert(s0)
+        // The first pass makes the htpasswd file and rolls the collector; the client
+        // Secrets follow once the DaemonSet reports the rollout (at once here).
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.objects.withLock { $0["secrets/apps/obs-otlp-client"] } == nil)
         #expect(try await r.reconcile("team/obs") == .requeueAfter(30))
         func decoded(_ key: String, _ field: String) -> String? {
             fake.objects.withLock { $0[key] }?.object["data"]?[field]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
@@ -375,6 +418,7 @@ final class FakeCluster: ClusterWriter {
             now: { Date(timeIntervalSince1970: 1_800_000_000) }, watchNamespace: "team", logger: logger
         )
         stacks.upsert(stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "here", namespace: "team"), ClientRef(name: "there", namespace: "apps")])) })
+        _ = try await r.reconcile("team/obs")
         _ = try await r.reconcile("team/obs")
         #expect(fake.objects.withLock { $0["secrets/team/obs-otlp-client"] } != nil)
         #expect(fake.objects.withLock { $0["secrets/apps/obs-otlp-client"] } == nil)

@@ -71,9 +71,13 @@ final class ControlPlane: Sendable {
     let env: [String: String]
     let client: KubeClient
 
-    static func start(name: String, apiserverArgs: String = "") async throws -> ControlPlane {
+    /// `controllers` replaces kube-controller-manager's controller list; leave `daemonset`
+    /// out to play the DaemonSet controller's part in the test.
+    static func start(name: String, apiserverArgs: String = "", controllers: String? = nil) async throws -> ControlPlane {
         let dir = "\(testRoot)/\(name)-\(UUID().uuidString.prefix(8))"
-        try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "start", dir], environment: ["APISERVER_EXTRA_ARGS": apiserverArgs])
+        var env = ["APISERVER_EXTRA_ARGS": apiserverArgs]
+        if let controllers { env["KCM_CONTROLLERS"] = controllers }
+        try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "start", dir], environment: env)
         return try ControlPlane(dir: dir)
     }
 

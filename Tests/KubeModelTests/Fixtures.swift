@@ -52,7 +52,13 @@ enum Fixtures {
             conditions: [Condition(type: "Ready", status: "True", reason: "R", message: "m", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: 1)],
             collectors: CollectorsStatus(desired: 3, ready: 2),
             certificate: CertificateStatus(notAfter: "2026-01-01T00:00:00Z", renewalTime: "2026-01-01T00:00:00Z", serial: "0a", caPhase: "Stable"),
-            credentials: CredentialsStatus(generation: 1, rotatedAt: "2026-01-01T00:00:00Z", nextRotation: "2026-01-01T00:00:00Z"),
+            credentials: {
+                var c = CredentialsStatus(generation: 1, rotatedAt: "2026-01-01T00:00:00Z", nextRotation: "2026-01-01T00:00:00Z")
+                c.phase = "Overlap"
+                c.phaseSince = "2026-01-01T00:00:00Z"
+                c.previousRemovedAfter = "2026-01-02T00:00:00Z"
+                return c
+            }(),
             endpoints: EndpointsStatus(grpc: "g", http: "h"),
             configHash: "abc"
         )

@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs a command-line tool without blocking a thread of the shared concurrency pool
 /// (blocked threads would starve other tests' timers); returns its status and output.
-func runTool(_ args: [String]) async throws -> (status: Int32, output: String) {
+public func runTool(_ args: [String]) async throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = args
