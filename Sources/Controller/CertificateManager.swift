@@ -20,6 +20,65 @@ public struct CertificateManager: Sendable {
         public var event: String?
         /// The trust bundle clients need (`ca.crt`).
         public var bundle: String
+        /// With `clientAuth` Optional or Required: each declared client's certificate,
+        /// from the CA that signs now.
+        public var clientCertificates: [String: IssuedCertificate] = [:]
+    }
+
+    /// The Secret holding each client's certificate (`<client>.crt`, `<client>.key`, and
+    /// `<client>.issuer`, the serial of the CA that signed it): the source the client
+    /// Secrets are filled from.
+    public static func clientCertificatesSecretName(_ stack: String) -> String { Naming.name(stack, "client-certs") }
+
+    /// Client certificates for the declared clients: kept while they are from the signing
+    /// CA and before their renewal time, issued afresh otherwise. Returns them, the
+    /// Secret, what was issued and the earliest renewal.
+    func clientCertificates(
+        _ stack: ObservabilityStack, signer: IssuedCertificate, policy: TLSPolicy, algorithm: KeyAlgorithm, now: Date
+    ) throws -> (certificates: [String: IssuedCertificate], object: DesiredObject, issued: [String], renewal: Date?) {
+        let ns = stack.metadata.namespace ?? ""
+        let name = stack.metadata.name ?? ""
+        let existing = secrets.get("\(ns)/\(Self.clientCertificatesSecretName(name))")
+        var certificates: [String: IssuedCertificate] = [:]
+        var issued: [String] = []
+        var renewal: Date? = nil
+        for client in EffectiveSpec(stack.spec).clients.map(\.name).sorted() {
+            var cert: IssuedCertificate? = nil
+            if let pem = Self.decode(existing, "\(client).crt"), let key = Self.decode(existing, "\(client).key"),
+                Self.decode(existing, "\(client).issuer") == signer.serial, let loaded = try? PKI.load(certificatePEM: pem, privateKeyPEM: key),
+                now < Self.renewalTime(loaded, policy)
+            {
+                cert = loaded
+            }
+            if cert == nil {
+                cert = try PKI.issueLeaf(
+                    ca: signer, commonName: client, dnsNames: [], ipAddresses: [], usage: .client, now: now, duration: policy.leafDuration, algorithm: algorithm
+                )
+                issued.append("client certificate for \(client)")
+            }
+            guard let cert else { continue }
+            certificates[client] = cert
+            let r = Self.renewalTime(cert, policy)
+            renewal = renewal.map { min($0, r) } ?? r
+        }
+        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
+        var data: [String: JSONValue] = [:]
+        for (client, cert) in certificates {
+            data["\(client).crt"] = b64(cert.certificatePEM)
+            data["\(client).key"] = b64(cert.privateKeyPEM)
+            data["\(client).issuer"] = b64(signer.serial)
+        }
+        let body = stampObject(
+            ["apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": ["name": .string(Self.clientCertificatesSecretName(name))], "data": .object(data)],
+            for: stack, component: "certificates"
+        )
+        let object = try DesiredObject(resource: Secret.resource, namespace: ns, name: Self.clientCertificatesSecretName(name), body: body)
+        return (certificates, object, issued, renewal)
+    }
+
+    static func renewalTime(_ cert: IssuedCertificate, _ policy: TLSPolicy) -> Date {
+        Date(timeIntervalSince1970: RenewalPlan.renewalTime(
+            notBefore: cert.notBefore.timeIntervalSince1970, notAfter: cert.notAfter.timeIntervalSince1970, renewBefore: policy.leafRenewBefore))
     }
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -142,13 +201,23 @@ public struct CertificateManager: Sendable {
             "metadata": ["name": .string(Naming.ingestTLS(name)), "annotations": .object(tlsAnnotations)],
             "data": ["tls.crt": b64(leaf.certificatePEM), "tls.key": b64(leaf.privateKeyPEM), "ca.crt": b64(state.bundleFile)],
         ]
-        let objects = try [caBody, tlsBody].map { body in
+        var objects = try [caBody, tlsBody].map { body in
             let stamped = stampObject(body, for: stack, component: "certificates")
             return try DesiredObject(resource: Secret.resource, namespace: ns, name: stamped["metadata"]?["name"]?.stringValue ?? "", body: stamped)
         }
         let next = CertificatePlanner.next(state, now: now, policy: policy)
         var requeue = 3600.0
         if case .wait(let until) = next { requeue = max(1, until.timeIntervalSince(now)) }
+        // mTLS: client certificates from the CA that signs now, so that they move to a
+        // new CA with the serving leaf, while the old CA is still in the bundle.
+        var clientCertificates: [String: IssuedCertificate] = [:]
+        if eff.clientAuth != "None", !eff.clients.isEmpty, let signer = state.signingCA {
+            let c = try self.clientCertificates(stack, signer: signer, policy: policy, algorithm: algorithm, now: now)
+            clientCertificates = c.certificates
+            objects.append(c.object)
+            issued += c.issued
+            if let r = c.renewal { requeue = min(requeue, max(1, r.timeIntervalSince(now))) }
+        }
         let renewal = Date(timeIntervalSince1970: RenewalPlan.renewalTime(
             notBefore: leaf.notBefore.timeIntervalSince1970, notAfter: leaf.notAfter.timeIntervalSince1970, renewBefore: policy.leafRenewBefore))
         let phaseName = Self.encodePhase(state.phase).split(separator: "@").first.map(String.init) ?? "Stable"
@@ -157,7 +226,8 @@ public struct CertificateManager: Sendable {
             status: CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName),
             requeueAfter: requeue,
             event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", "),
-            bundle: state.bundleFile
+            bundle: state.bundleFile,
+            clientCertificates: clientCertificates
         )
     }
 }

@@ -208,10 +208,16 @@ public enum ClientSecrets {
     public static let finalizer = "observability.vigil.dev/client-secrets"
     /// Where a pod mounting the Secret finds the CA bundle.
     public static let certificatePath = "/etc/vigil/otlp/ca.crt"
+    /// Where it finds its client certificate and key (mTLS).
+    public static let clientCertificatePath = "/etc/vigil/otlp/tls.crt"
+    public static let clientKeyPath = "/etc/vigil/otlp/tls.key"
 
     /// The client Secrets that may be written now: each publishable client's current
     /// credential, annotated with its generation.
-    public static func objects(_ stack: ObservabilityStack, state: CredentialState, publishable: Set<String>, bundle: String?) throws -> [DesiredObject] {
+    public static func objects(
+        _ stack: ObservabilityStack, state: CredentialState, publishable: Set<String>, bundle: String?,
+        clientCertificates: [String: IssuedCertificate] = [:]
+    ) throws -> [DesiredObject] {
         let eff = EffectiveSpec(stack.spec)
         let name = stack.metadata.name ?? ""
         let ns = stack.metadata.namespace ?? ""
@@ -229,6 +235,12 @@ public enum ClientSecrets {
             if let bundle, eff.tlsEnabled {
                 data["ca.crt"] = b64(bundle)
                 data["OTEL_EXPORTER_OTLP_CERTIFICATE"] = b64(certificatePath)
+            }
+            if let cert = clientCertificates[client.name], eff.tlsEnabled {
+                data["tls.crt"] = b64(cert.certificatePEM)
+                data["tls.key"] = b64(cert.privateKeyPEM)
+                data["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = b64(clientCertificatePath)
+                data["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = b64(clientKeyPath)
             }
             var labels: [String: JSONValue] = [:]
             for (k, v) in Labels.forStack(stack, component: "otlp-client") { labels[k] = .string(v) }

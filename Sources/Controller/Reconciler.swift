@@ -166,7 +166,10 @@ public final class StackReconciler: Sendable {
                 keep.insert(key)
                 clientKeys[key] = c.name
             }
-            for o in try ClientSecrets.objects(stack, state: credentials.state, publishable: credentials.publishable, bundle: certificate?.bundle)
+            for o in try ClientSecrets.objects(
+                stack, state: credentials.state, publishable: credentials.publishable, bundle: certificate?.bundle,
+                clientCertificates: certificate?.clientCertificates ?? [:]
+            )
             where keep.contains(o.key) {
                 rendered.objects.append(o)
             }

@@ -138,7 +138,10 @@ public enum StackCRD {
                         properties: [
                             "mode": .string(description: "Disabled, SelfSigned (Vigil's own CA per stack) or Secret (a user Secret, for example from cert-manager).", enum: ["Disabled", "SelfSigned", "Secret"]),
                             "secretName": .string(description: "With mode Secret: a kubernetes.io/tls Secret in the stack's namespace.", pattern: dnsSubdomainPattern, maxLength: 253),
-                            "clientAuth": .string(description: "Client certificates: None, Optional or Required (mTLS).", enum: ["None", "Optional", "Required"]),
+                            "clientAuth": .string(
+                                description: "Client certificates (mTLS). Optional and Required both issue a certificate per declared client (SelfSigned mode) into its client Secret; Required makes the collector demand one from the stack's CA bundle. The collector cannot verify a certificate only when presented, so Optional does not ask for one: use it while clients move to certificates.",
+                                enum: ["None", "Optional", "Required"]
+                            ),
                             "duration": duration("Leaf certificate lifetime (default 90d)."),
                             "renewBefore": duration("Renewal margin before expiry (default a third of duration)."),
                             "keyAlgorithm": .string(description: "Key algorithm (default ECDSA P-256).", enum: ["ECDSA", "RSA"]),

@@ -159,8 +159,13 @@ public enum CollectorConfig {
                 "reload_interval": "1m",
                 "min_version": "1.2",
             ]
+            // Required: every client presents a certificate from a CA in the bundle, which
+            // is re-read when it changes (a CA rollover). The collector's TLS server has no
+            // "verify if presented" mode, so Optional issues client certificates without
+            // requiring them: BasicAuth stays the gate until clients move to Required.
             if eff.clientAuth == "Required" {
                 t["client_ca_file"] = .string("\(CollectorPaths.tlsDir)/ca.crt")
+                t["client_ca_file_reload"] = true
             }
             tls = .object(t)
         }

@@ -71,7 +71,15 @@ import Testing
         for n in [ns, "app-one", "app-two"] { try await plane.createNamespace(n) }
         let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil)
         defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-        let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: one, namespace: app-one}\n      - {name: two, namespace: app-two}\n"
+        let clients = """
+              ingest:
+                tls: {clientAuth: Required}
+                basicAuth:
+                  clients:
+                  - {name: one, namespace: app-one}
+                  - {name: two, namespace: app-two}
+
+            """
         try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
         func clientSecret(_ n: String) async throws -> Secret? {
             try await plane.getIfExists(Secret.self, n, "app-otlp-client")
@@ -81,6 +89,23 @@ import Testing
         let header = one.data?["OTEL_EXPORTER_OTLP_HEADERS"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
         #expect(header.hasPrefix("Authorization=Basic "))
         #expect(one.data?["ca.crt"] != nil)
+
+        // mTLS: the client certificate is for client authentication, names the client, and
+        // chains to the bundle the collector verifies clients with (client_ca_file).
+        let data = try #require(try await plane.secretData("app-one", "app-otlp-client"))
+        let dir = "\(testRoot)/mtls-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for f in ["ca.crt", "tls.crt", "tls.key"] { try #require(data[f]).write(toFile: "\(dir)/\(f)", atomically: true, encoding: .utf8) }
+        let verified = try await run(["openssl", "verify", "-purpose", "sslclient", "-CAfile", "\(dir)/ca.crt", "\(dir)/tls.crt"])
+        #expect(verified.contains("OK"))
+        let subject = try await run(["openssl", "x509", "-in", "\(dir)/tls.crt", "-noout", "-subject"])
+        #expect(subject.contains("CN = one") || subject.contains("CN=one"))
+        let fromCert = try await run(["openssl", "x509", "-in", "\(dir)/tls.crt", "-noout", "-pubkey"])
+        let fromKey = try await run(["openssl", "pkey", "-in", "\(dir)/tls.key", "-pubout"])
+        #expect(fromCert == fromKey)
+        #expect(data["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] == "/etc/vigil/otlp/tls.crt" && data["OTEL_EXPORTER_OTLP_CLIENT_KEY"] == "/etc/vigil/otlp/tls.key")
+        let config = try await plane.kubectl("get", "configmap", "app-collector", "-n", ns, "-o", "jsonpath={.data.config\\.yaml}")
+        #expect(config.contains("client_ca_file: /etc/vigil/tls/ca.crt") && config.contains("client_ca_file_reload: true"))
 
         // Deleted by hand: restored, and, since a deleted Secret may have been exposed, the
         // credentials rotate (here the DaemonSet controller sees no node, so each rollout
@@ -109,6 +134,8 @@ import Testing
         let password = String(decoding: Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
             .split(separator: ":", maxSplits: 1).last.map(String.init) ?? "unlikely"
         #expect(!vigil.log.contains(password) && !vigil.log.contains(header))
+        let keyBody = (data["tls.key"] ?? "").split(separator: "\n").dropFirst().first.map(String.init) ?? "unlikely"
+        #expect(!vigil.log.contains(keyBody), "a client private key in the log")
         #expect(await vigil.terminate() == 0)
     }
 

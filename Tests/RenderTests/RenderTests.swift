@@ -53,6 +53,16 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(dev["processors"]?["memory_limiter"]?["limit_mib"] == 1024)
     }
 
+    @Test func requiredClientAuthVerifiesClientsAgainstTheReloadedBundleAndOptionalDoesNotRequireThem() throws {
+        let required = CollectorConfig.render(stack(.production) { $0.ingest = IngestSpec(tls: TLSSpec(clientAuth: "Required")) })
+        let tls = required["receivers"]?["otlp"]?["protocols"]?["http"]?["tls"]
+        #expect(tls?["client_ca_file"] == "/etc/vigil/tls/ca.crt")
+        #expect(tls?["client_ca_file_reload"] == true)
+        // The collector's TLS server can only require client certificates, never ask.
+        let optional = CollectorConfig.render(stack(.production) { $0.ingest = IngestSpec(tls: TLSSpec(clientAuth: "Optional")) })
+        #expect(optional["receivers"]?["otlp"]?["protocols"]?["grpc"]?["tls"]?["client_ca_file"] == nil)
+    }
+
     @Test func credentialsEnterTheConfigOnlyAsEnvironmentReferences() throws {
         let s = stack(.production) {
             $0.exporters = ExportersSpec(
