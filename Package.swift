@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "KubeModel", "Render", "KubeClient", "Controller",
+                "KubeModel", "Render", "KubeClient", "Controller", "Rotation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

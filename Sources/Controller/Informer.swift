@@ -24,12 +24,16 @@ public final class Informer<T: MetadataBearing>: Sendable {
     let syncedState = Mutex(false)
     let reconnectBase: Double
     let reconnectMax: Double
+    /// Whether objects are kept. Without a cache the informer only reports changes (every
+    /// object of a relist counts as one), for kinds too large to hold, such as Secrets.
+    let caches: Bool
 
     public init(
         client: KubeClient, resource: ResourceDescriptor, namespace: String?, labelSelector: String? = nil,
-        reconnectBase: Double = 0.2, reconnectMax: Double = 30, logger: Logger,
+        reconnectBase: Double = 0.2, reconnectMax: Double = 30, caches: Bool = true, logger: Logger,
         handler: @escaping @Sendable (InformerEvent<T>) -> Void
     ) {
+        self.caches = caches
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -61,7 +65,7 @@ public final class Informer<T: MetadataBearing>: Sendable {
                     if let rv = event.object.metadata.resourceVersion { resourceVersion = rv }
                     switch event.type {
                     case .added, .modified:
-                        if store.upsert(event.object) { handler(.upserted(event.object)) }
+                        if !caches || store.upsert(event.object) { handler(.upserted(event.object)) }
                     case .deleted:
                         store.remove(event.object.metadata.key)
                         handler(.deleted(event.object))
@@ -94,6 +98,11 @@ public final class Informer<T: MetadataBearing>: Sendable {
     /// Lists everything, replaces the cache, and reports what changed while not watching.
     func relist() async throws -> String? {
         let list = try await client.list(T.self, resource: resource, namespace: namespace, labelSelector: labelSelector)
+        guard caches else {
+            syncedState.withLock { $0 = true }
+            for o in list.items { handler(.upserted(o)) }
+            return list.metadata.resourceVersion
+        }
         let (removed, changed) = store.replace(with: list.items)
         syncedState.withLock { $0 = true }
         for o in changed { handler(.upserted(o)) }

@@ -73,7 +73,14 @@ public final class StackReconciler: Sendable {
                 try await writer.delete(Secret.resource, namespace: secret.metadata.namespace, name: secret.metadata.name ?? "")
                 store(for: Secret.resource)?.remove(secret.metadata.key)
             }
-            stacks.upsert(try await writer.applyFinalizers([], of: stack))
+            let released = try await writer.applyFinalizers([], of: stack)
+            // With no finalizer left the server deletes it: caching the answer would keep
+            // a stack that no longer exists (its DELETED event may already have passed).
+            if (released.metadata.finalizers ?? []).isEmpty {
+                stacks.remove(key)
+            } else {
+                stacks.upsert(released)
+            }
             log.info("client Secrets removed; finalizer released")
             return .done
         }
@@ -121,6 +128,24 @@ public final class StackReconciler: Sendable {
 
         let name = stack.metadata.name ?? ""
         let ns = stack.metadata.namespace ?? ""
+        // The user's Secrets the collector reads at start must exist with their keys
+        // before anything rolls; their content enters the pod-template hash, so that a
+        // changed password or CA rolls the pods. Their values are hashed, never kept.
+        var referenced: [String] = []
+        for ref in StackReferences.secrets(stack) where ref.rollsCollector {
+            let secret = try await writer.readSecret(namespace: ns, name: ref.secret)
+            let missingKeys = ref.keys.filter { secret?.data?[$0] == nil }
+            if secret == nil || !missingKeys.isEmpty {
+                let message = secret == nil
+                    ? "Secret \(ref.secret) named by \(ref.field) does not exist in namespace \(ns)"
+                    : "Secret \(ref.secret) named by \(ref.field) has no key \(missingKeys.joined(separator: ", "))"
+                return try await reject(
+                    stack, reason: secret == nil ? "SecretNotFound" : "SecretKeyNotFound", message: message,
+                    ready: "a referenced Secret is missing; running collectors are left untouched", log: log
+                )
+            }
+            referenced.append(ref.secret + ":" + ref.keys.map { "\($0)=\(secret?.data?[$0] ?? "")" }.joined(separator: ","))
+        }
         var credentials: CredentialManager.Outcome? = nil
         if eff.basicAuth, let secrets = store(for: Secret.resource) {
             // Each declared client's live Secret, where Vigil can see it.
@@ -137,8 +162,9 @@ public final class StackReconciler: Sendable {
                 stacks.upsert(stack)
             }
         }
-        let material = credentials?.materialHash ?? ""
-        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: material, htpasswdHash: material))
+        let htpasswdHash = credentials?.materialHash ?? ""
+        let material = referenced.isEmpty ? htpasswdHash : sha256Hex(Array((htpasswdHash + "\n" + referenced.sorted().joined(separator: "\n")).utf8))
+        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: material, htpasswdHash: htpasswdHash))
         rendered.objects.insert(contentsOf: credentials?.objects ?? [], at: 0)
         var result = ReconcileResult.done
         if let after = credentials?.requeueAfter { result = .requeueAfter(after) }

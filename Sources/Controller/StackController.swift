@@ -42,13 +42,19 @@ public final class StackController: Service, Sendable {
     public let queue: WorkQueue
     public let stackInformer: Informer<ObservabilityStack>
     public let ownedInformers: [Informer<Unstructured>]
+    /// Every Secret, uncached: a change to one a stack references wakes the stack.
+    public let referencedSecrets: Informer<Unstructured>
     public let reconciler: StackReconciler
+    let metrics: OperatorMetrics?
 
-    public init(client: KubeClient, options: ControllerOptions, logger: Logger) {
+    public init(client: KubeClient, options: ControllerOptions, metrics: OperatorMetrics? = nil, logger: Logger) {
         self.client = client
         self.options = options
         self.logger = logger
-        let queue = WorkQueue()
+        self.metrics = metrics
+        var onGet: (@Sendable (Double) -> Void)? = nil
+        if let metrics { onGet = { metrics.recordQueueWait($0) } }
+        let queue = WorkQueue(onGet: onGet)
         self.queue = queue
         stackInformer = Informer(
             client: client, resource: ObservabilityStack.resource, namespace: options.namespace,
@@ -78,6 +84,21 @@ public final class StackController: Service, Sendable {
                 }
             }
         }
+        let stackStore = stackInformer.store
+        referencedSecrets = Informer<Unstructured>(
+            client: client, resource: Secret.resource, namespace: options.namespace,
+            reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax, caches: false, logger: logger
+        ) { event in
+            let o: Unstructured
+            switch event {
+            case .upserted(let x): o = x
+            case .deleted(let x): o = x
+            }
+            guard let ns = o.metadata.namespace, let name = o.metadata.name, o.metadata.labels?[Labels.managedBy] != Labels.managerValue else { return }
+            for s in stackStore.filter({ $0.metadata.namespace == ns && StackReferences.secretNames($0).contains(name) }) {
+                queue.add(s.metadata.key)
+            }
+        }
         reconciler = StackReconciler(
             stacks: stackInformer.store,
             owned: ownedInformers.map { OwnedKind(resource: $0.resource, store: $0.store) },
@@ -102,6 +123,7 @@ public final class StackController: Service, Sendable {
                 for informer in self.ownedInformers {
                     group.addTask { await informer.run() }
                 }
+                group.addTask { await self.referencedSecrets.run() }
                 group.addTask { await self.queue.runTimer() }
                 group.addTask { await self.resyncLoop() }
                 group.addTask {
@@ -124,10 +146,23 @@ public final class StackController: Service, Sendable {
 
     func worker() async {
         while let key = await queue.get() {
+            let started = ContinuousClock.now
+            func record(_ outcome: String) {
+                guard let metrics else { return }
+                let d = ContinuousClock.now - started
+                metrics.recordReconcile(result: outcome, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                let stack = stackInformer.store.get(key)
+                metrics.observe(stackKey: key, status: stack?.metadata.deletionTimestamp == nil ? stack?.status : nil)
+            }
             let result: ReconcileResult
             do {
                 result = try await reconciler.reconcile(key)
+                switch result {
+                case .requeueAfter: record("requeue_after")
+                case .done, .terminal: record("success")
+                }
             } catch let e as KubeAPIError where e.isConflict {
+                record("requeue")
                 // Someone else wrote first: look again soon, without counting a failure.
                 logger.debug("conflict; requeueing", metadata: ["stack": "\(key)"])
                 queue.done(key)
@@ -141,6 +176,7 @@ public final class StackController: Service, Sendable {
                     queue.done(key)
                     return
                 }
+                record("error")
                 logger.error("reconcile failed", metadata: ["stack": "\(key)", "error": "\(error)", "failures": "\(queue.failures(key) + 1)"])
                 queue.done(key)
                 queue.addRateLimited(key)
@@ -150,6 +186,13 @@ public final class StackController: Service, Sendable {
             queue.done(key)
             if case .requeueAfter(let d) = result { queue.addAfter(key, delay: d) }
         }
+    }
+
+    /// The exposition text of `/metrics`, with the queue's figures brought up to date.
+    public func metricsText() -> [UInt8] {
+        guard let metrics else { return [] }
+        metrics.observe(queue: queue)
+        return metrics.render()
     }
 
     /// Periodically queues every cached stack; a converged stack costs no request.

@@ -430,6 +430,42 @@ final class FakeCluster: ClusterWriter {
         #expect(fake.counts.withLock { $0.applies } == applies)
     }
 
+    @Test func aMissingBackendSecretOrKeyIsNamedAndAChangedOneRollsTheCollector() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        stacks.upsert(stack { $0.exporters?.loki = LokiExporterSpec(endpoint: "https://loki/otlp", credentialsSecret: CredentialsRef(name: "loki-creds")) })
+        // Missing: refused, naming the Secret and the field, and nothing is applied.
+        #expect(try await r.reconcile("team/obs") == .terminal("Secret loki-creds named by spec.exporters.loki.credentialsSecret does not exist in namespace team"))
+        #expect(fake.counts.withLock { $0.applies } == 0)
+        var c = stacks.get("team/obs")?.status?.condition("ConfigValid")
+        #expect(c?.status == "False" && c?.reason == "SecretNotFound")
+        // A key missing.
+        func put(_ data: [String: String]) {
+            let encoded = data.mapValues { Data($0.utf8).base64EncodedString() }
+            fake.userSecrets.withLock { $0["team/loki-creds"] = Secret(metadata: ObjectMeta(name: "loki-creds", namespace: "team"), data: encoded) }
+        }
+        put(["username": "u"])
+        _ = try await r.reconcile("team/obs")
+        c = stacks.get("team/obs")?.status?.condition("ConfigValid")
+        #expect(c?.reason == "SecretKeyNotFound" && c?.message.contains("no key password") == true)
+        // Present: applied. Changed: the pod template changes, so the collector rolls.
+        put(["username": "u", "password": "one"])
+        _ = try await r.reconcile("team/obs")
+        #expect(stacks.get("team/obs")?.status?.condition("Ready")?.status == "True")
+        func dsHash() -> JSONValue? {
+            fake.objects.withLock { $0["daemonsets/team/obs-collector"] }?.object["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.configHashAnnotation]
+        }
+        let before = try #require(dsHash())
+        _ = try await r.reconcile("team/obs")
+        #expect(dsHash() == before)
+        put(["username": "u", "password": "two"])
+        _ = try await r.reconcile("team/obs")
+        #expect(dsHash() != before)
+        // The value itself is in no status or event.
+        let statusText = "\(stacks.get("team/obs")?.status as Any)"
+        #expect(!statusText.contains("password") && !statusText.contains("\"two\""))
+    }
+
     @Test func aMissingStackIsDone() async throws {
         let fake = FakeCluster()
         let (r, _, _) = make(fake)

@@ -202,7 +202,11 @@ final class VigilProcess: Sendable {
     init(kubeconfig: String, namespace: String?, extra: [String] = []) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
-        var args = ["run", "--kubeconfig", kubeconfig, "--log-level", "debug"]
+        // Ports chosen by the kernel: tests run side by side.
+        var args = [
+            "run", "--kubeconfig", kubeconfig, "--log-level", "debug",
+            "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
+        ]
         if let namespace { args += ["--namespace", namespace] }
         p.arguments = args + extra
         logPath = "\(testRoot)/vigil-\(UUID().uuidString.prefix(8)).log"
@@ -218,6 +222,17 @@ final class VigilProcess: Sendable {
     var isRunning: Bool { process.isRunning }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The base URL of an HTTP endpoint Vigil logged (`metrics` or `health probes`).
+    func endpoint(_ name: String) async throws -> String {
+        try await eventually("Vigil serving \(name)") { () -> String? in
+            guard let line = log.split(separator: "\n").first(where: { $0.contains("serving \(name)") }),
+                let range = line.range(of: "address=127.0.0.1:")
+            else { return nil }
+            let port = line[range.upperBound...].prefix { $0.isNumber }
+            return port.isEmpty ? nil : "http://127.0.0.1:\(port)"
+        }
+    }
 
     /// SIGTERM, then wait; returns the exit status, or nil if it had to be killed.
     func terminate(timeout: Double = 15) async -> Int32? {

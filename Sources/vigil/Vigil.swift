@@ -19,7 +19,7 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "A Kubernetes operator for secure OpenTelemetry observability stacks.",
-        subcommands: [Run.self, RenderCommand.self, CRD.self, Version.self]
+        subcommands: [Run.self, RenderCommand.self, CRD.self, Version.self, Bench.self]
     )
 }
 
@@ -44,6 +44,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Where /metrics is served (HOST:PORT, :PORT, or 0 for off).")
+    var metricsBindAddress: String = ":8080"
+
+    @Option(help: "Where /healthz and /readyz are served (HOST:PORT, :PORT, or 0 for off).")
+    var healthProbeBindAddress: String = ":8081"
+
     @Option(help: ArgumentHelp("Testing only: a file holding seconds to add to the clock, re-read on every use.", visibility: .hidden))
     var clockOffsetFile: String?
 
@@ -63,21 +69,49 @@ struct Run: AsyncParsableCommand {
             logger.critical("cannot load cluster configuration", metadata: ["error": "\(error)"])
             throw ExitCode(2)
         }
-        let client = try KubeClient(config: config, userAgent: "vigil/\(vigilVersion)", logger: logger)
+        let metricsAddress: (host: String, port: Int)?
+        let probeAddress: (host: String, port: Int)?
+        do {
+            metricsAddress = try HTTPEndpoint.parse(metricsBindAddress)
+            probeAddress = try HTTPEndpoint.parse(healthProbeBindAddress)
+        } catch {
+            logger.critical("invalid flag", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        let metrics = OperatorMetrics()
+        let client = try KubeClient(config: config, userAgent: "vigil/\(vigilVersion)", metrics: metrics, logger: logger)
         let controller = StackController(
             client: client,
             options: ControllerOptions(namespace: namespace, workers: workers, resyncPeriod: resyncPeriod, now: clock(offsetFile: clockOffsetFile)),
+            metrics: metrics,
             logger: logger
         )
-        let group = ServiceGroup(
-            configuration: .init(services: [.init(service: controller)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: controller)]
+        if let a = metricsAddress {
+            let route: HTTPEndpoint.Route = { (200, "text/plain; version=0.0.4; charset=utf-8", controller.metricsText()) }
+            services.append(.init(service: HTTPEndpoint(name: "metrics", host: a.host, port: a.port, routes: ["/metrics": route], logger: logger)))
+        }
+        if let a = probeAddress {
+            let healthz: HTTPEndpoint.Route = { (200, "text/plain; charset=utf-8", Array("ok\n".utf8)) }
+            // Ready once every cache has listed: before that, a reconcile would act on
+            // a partial view.
+            let readyz: HTTPEndpoint.Route = {
+                controller.hasSynced
+                    ? (200, "text/plain; charset=utf-8", Array("ok\n".utf8))
+                    : (503, "text/plain; charset=utf-8", Array("caches not synced\n".utf8))
+            }
+            services.append(.init(service: HTTPEndpoint(name: "health probes", host: a.host, port: a.port, routes: ["/healthz": healthz, "/readyz": readyz], logger: logger)))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var failed = false
         do {
             try await group.run()
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
+            failed = true
         }
         try await client.shutdown()
+        if failed { throw ExitCode(1) }
     }
 }
 

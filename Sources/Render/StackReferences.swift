@@ -1,0 +1,44 @@
+import KubeModel
+
+/// A Secret in the stack's namespace that the spec names, and the field that names it.
+public struct SecretReference: Sendable, Hashable {
+    /// The spec field, for messages: `spec.exporters.loki.credentialsSecret`.
+    public var field: String
+    public var secret: String
+    /// The keys the collector reads.
+    public var keys: [String]
+    /// Whether the collector reads it only at start (environment variables, exporter CA
+    /// files), so that a change must roll the pods. The ingest certificate is reloaded.
+    public var rollsCollector: Bool
+}
+
+/// The user's Secrets a stack depends on: Vigil watches them, refuses to roll onto a
+/// missing one, and rolls the collector when one it reads at start changes.
+public enum StackReferences {
+    public static func secrets(_ stack: ObservabilityStack) -> [SecretReference] {
+        var refs: [SecretReference] = []
+        let eff = EffectiveSpec(stack.spec)
+        if eff.tlsMode == "Secret", let name = stack.spec.ingest?.tls?.secretName {
+            refs.append(SecretReference(field: "spec.ingest.tls.secretName", secret: name, keys: ["tls.crt", "tls.key"], rollsCollector: false))
+        }
+        func credentials(_ c: CredentialsRef?, _ field: String) {
+            guard let c else { return }
+            refs.append(SecretReference(field: field, secret: c.name, keys: [c.usernameKey ?? "username", c.passwordKey ?? "password"], rollsCollector: true))
+        }
+        func key(_ k: SecretKeyRef?, _ field: String) {
+            guard let k else { return }
+            refs.append(SecretReference(field: field, secret: k.name, keys: [k.key], rollsCollector: true))
+        }
+        let ex = stack.spec.exporters
+        credentials(ex?.loki?.credentialsSecret, "spec.exporters.loki.credentialsSecret")
+        key(ex?.loki?.caSecret, "spec.exporters.loki.caSecret")
+        key(ex?.tempo?.bearerTokenSecret, "spec.exporters.tempo.bearerTokenSecret")
+        key(ex?.tempo?.caSecret, "spec.exporters.tempo.caSecret")
+        credentials(ex?.remoteWrite?.credentialsSecret, "spec.exporters.remoteWrite.credentialsSecret")
+        key(ex?.remoteWrite?.caSecret, "spec.exporters.remoteWrite.caSecret")
+        return refs
+    }
+
+    /// The names of every Secret the stack references.
+    public static func secretNames(_ stack: ObservabilityStack) -> Set<String> { Set(secrets(stack).map(\.secret)) }
+}
