@@ -113,6 +113,12 @@ public final class OperatorMetrics: RequestMetrics, Sendable {
         for g in old where !gauges.contains(where: { $0 === g }) { registry.unregisterGauge(g) }
     }
 
+    /// client-go's leader gauge: 1 while this process holds the lease.
+    public func recordLeadership(name: String, leading: Bool) {
+        registry.makeGauge(descriptor: Self.d("leader_election_master_status", "Whether this process leads (1) or stands by (0)"), labels: [("name", name)])
+            .set(Double(leading ? 1 : 0))
+    }
+
     /// The exposition text.
     public func render() -> [UInt8] {
         var buffer: [UInt8] = []

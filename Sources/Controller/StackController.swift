@@ -46,8 +46,11 @@ public final class StackController: Service, Sendable {
     public let referencedSecrets: Informer<Unstructured>
     public let reconciler: StackReconciler
     let metrics: OperatorMetrics?
+    /// With leader election, only the leader reconciles; the others keep caches warm.
+    let elector: LeaderElector?
 
-    public init(client: KubeClient, options: ControllerOptions, metrics: OperatorMetrics? = nil, logger: Logger) {
+    public init(client: KubeClient, options: ControllerOptions, metrics: OperatorMetrics? = nil, elector: LeaderElector? = nil, logger: Logger) {
+        self.elector = elector
         self.client = client
         self.options = options
         self.logger = logger
@@ -117,8 +120,26 @@ public final class StackController: Service, Sendable {
 
     public func run() async throws {
         logger.info("starting", metadata: ["namespace": "\(options.namespace ?? "<all>")", "workers": "\(options.workers)"])
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
+        var lost: (any Error)? = nil
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.runAll()
+            }
+        } catch let e as LeaderElector.LeadershipLost {
+            lost = e
+        }
+        queue.shutdown()
+        await elector?.release()
+        logger.info("stopped")
+        // Losing the lease stops this process: another replica reconciles now.
+        if let lost { throw lost }
+    }
+
+    func runAll() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+                if let elector = self.elector {
+                    group.addTask { try await elector.run() }
+                }
                 group.addTask { await self.stackInformer.run() }
                 for informer in self.ownedInformers {
                     group.addTask { await informer.run() }
@@ -132,16 +153,21 @@ public final class StackController: Service, Sendable {
                         do { try await Task.sleep(nanoseconds: 50_000_000) } catch { return }
                     }
                     self.logger.info("caches synced", metadata: ["stacks": "\(self.stackInformer.store.count)"])
+                    if let elector = self.elector, !elector.isLeader {
+                        self.logger.info("waiting for the leader lease", metadata: ["lease": "\(elector.config.namespace)/\(elector.config.name)"])
+                        while !elector.isLeader {
+                            do { try await Task.sleep(nanoseconds: 100_000_000) } catch { return }
+                        }
+                        // What happened while standing by is in the caches, not the queue.
+                        for s in self.stackInformer.store.all { self.queue.add(s.metadata.key) }
+                    }
                     await withDiscardingTaskGroup { workers in
                         for _ in 0..<max(1, self.options.workers) {
                             workers.addTask { await self.worker() }
                         }
                     }
                 }
-            }
         }
-        queue.shutdown()
-        logger.info("stopped")
     }
 
     func worker() async {

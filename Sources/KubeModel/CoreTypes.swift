@@ -151,3 +151,36 @@ public struct Condition: Codable, Sendable, Hashable {
             && observedGeneration == other.observedGeneration
     }
 }
+
+/// `coordination.k8s.io/v1` Lease: leader election.
+public struct Lease: KubeResource, Hashable {
+    public static let resource = ResourceDescriptor(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases")
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: LeaseSpec?
+
+    public init(metadata: ObjectMeta, spec: LeaseSpec) {
+        self.apiVersion = Self.resource.apiVersion
+        self.kind = Self.resource.kind
+        self.metadata = metadata
+        self.spec = spec
+    }
+}
+
+public struct LeaseSpec: Codable, Sendable, Hashable {
+    public var holderIdentity: String?
+    public var leaseDurationSeconds: Int?
+    /// MicroTime: RFC 3339 with six fractional digits.
+    public var acquireTime: String?
+    public var renewTime: String?
+    public var leaseTransitions: Int?
+
+    public init(holderIdentity: String?, leaseDurationSeconds: Int?, acquireTime: String?, renewTime: String?, leaseTransitions: Int?) {
+        self.holderIdentity = holderIdentity
+        self.leaseDurationSeconds = leaseDurationSeconds
+        self.acquireTime = acquireTime
+        self.renewTime = renewTime
+        self.leaseTransitions = leaseTransitions
+    }
+}

@@ -50,6 +50,24 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Where /healthz and /readyz are served (HOST:PORT, :PORT, or 0 for off).")
     var healthProbeBindAddress: String = ":8081"
 
+    @Flag(help: "Elect a leader on a Lease, so that several replicas can run and only one reconciles.")
+    var leaderElect = false
+
+    @Option(help: "Namespace of the leader Lease (default: the pod's own namespace in a cluster, else default).")
+    var leaderElectionNamespace: String?
+
+    @Option(help: "Name of the leader Lease.")
+    var leaderElectionID: String = "vigil.observability.vigil.dev"
+
+    @Option(help: "Seconds a standby waits, from the last renewal it saw, before it takes the lease over.")
+    var leaderElectionLeaseDuration: Double = 15
+
+    @Option(help: "Seconds the leader keeps trying to renew before it gives up (and exits).")
+    var leaderElectionRenewDeadline: Double = 10
+
+    @Option(help: "Seconds between lease attempts.")
+    var leaderElectionRetryPeriod: Double = 2
+
     @Option(help: ArgumentHelp("Testing only: a file holding seconds to add to the clock, re-read on every use.", visibility: .hidden))
     var clockOffsetFile: String?
 
@@ -80,10 +98,27 @@ struct Run: AsyncParsableCommand {
         }
         let metrics = OperatorMetrics()
         let client = try KubeClient(config: config, userAgent: "vigil/\(vigilVersion)", metrics: metrics, logger: logger)
+        var elector: LeaderElector? = nil
+        if leaderElect {
+            guard leaderElectionRenewDeadline < leaderElectionLeaseDuration, leaderElectionRetryPeriod < leaderElectionRenewDeadline else {
+                logger.critical("invalid flag", metadata: ["error": "leader election needs retry period < renew deadline < lease duration"])
+                throw ExitCode(2)
+            }
+            let inCluster = try? String(contentsOfFile: "/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding: .utf8)
+            let leaseNamespace = leaderElectionNamespace ?? inCluster?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "default"
+            let host = ProcessInfo.processInfo.hostName
+            var config = LeaderElector.Config(namespace: leaseNamespace, name: leaderElectionID, identity: "\(host)_\(UUID().uuidString.lowercased())")
+            config.leaseDuration = leaderElectionLeaseDuration
+            config.renewDeadline = leaderElectionRenewDeadline
+            config.retryPeriod = leaderElectionRetryPeriod
+            let id = leaderElectionID
+            elector = LeaderElector(client: client, config: config, logger: logger) { leading in metrics.recordLeadership(name: id, leading: leading) }
+        }
         let controller = StackController(
             client: client,
             options: ControllerOptions(namespace: namespace, workers: workers, resyncPeriod: resyncPeriod, now: clock(offsetFile: clockOffsetFile)),
             metrics: metrics,
+            elector: elector,
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: controller)]

@@ -49,7 +49,9 @@ import Testing
             q.addAfter("k", delay: 30)
             q.addAfter("k", delay: 0.05)
             #expect(await q.get() == "k")
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // Well before the 30 s deadline (the bound leaves room for a loaded machine:
+            // other tests hash passwords on the same two cores).
+            #expect(ContinuousClock.now - start < .seconds(20))
             q.shutdown()
             try await group.waitForAll()
         }
