@@ -221,6 +221,14 @@ public final class StackReconciler: Sendable {
             } catch let e as KubeAPIError where e.isNotFound && object.namespace != stack.metadata.namespace {
                 // A client whose namespace does not exist: the others proceed.
                 missingNamespaces.append(object.namespace ?? "")
+            } catch let e as KubeAPIError where e.code == 422 || (e.code == 400 && e.reason == "BadRequest") {
+                // The API server refuses what the spec produced (a resource quantity it
+                // cannot parse, say): say so, naming the object and the server's field,
+                // and wait for the spec to change instead of retrying.
+                return try await reject(
+                    stack, reason: "ObjectRejected", message: "the API server refused \(object.resource.kind) \(object.name): \(e.message)",
+                    ready: "an object could not be applied; the others are as they were", log: log
+                )
             }
         }
         // Record which clients hold the current generation: one whose Secret then

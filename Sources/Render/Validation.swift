@@ -17,6 +17,23 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
 /// everything the schema says too, for stacks that never passed through an API server
 /// (`vigil render`). Each check is one line with the reason it exists.
 public enum StackValidator {
+    /// A resource quantity: a decimal number and an optional binary (Ki..Ei), decimal
+    /// (n, u, m, k, M..E) or exponent suffix.
+    static func isQuantity(_ s: String) -> Bool {
+        guard !s.isEmpty, s.count <= 64 else { return false }
+        var rest = Substring(s)
+        if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+        let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1, number.contains(where: \.isNumber) else { return false }
+        let suffix = String(rest.dropFirst(number.count))
+        if ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"].contains(suffix) { return true }
+        // An exponent: e or E, an optional sign, digits.
+        guard let first = suffix.first, first == "e" || first == "E" else { return false }
+        var exp = suffix.dropFirst()
+        if exp.first == "+" || exp.first == "-" { exp = exp.dropFirst() }
+        return !exp.isEmpty && exp.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     public static func validate(_ stack: ObservabilityStack) -> [FieldError] {
         var errors: [FieldError] = []
         let spec = stack.spec
@@ -34,12 +51,22 @@ public enum StackValidator {
         if let mode = spec.collector?.mode, mode != "DaemonSet" {
             errors.append(FieldError("spec.collector.mode", "must be DaemonSet, got \"\(mode)\""))
         }
+        // Quantities the API server cannot parse would fail the DaemonSet (Kubernetes 1.20
+        // answers 500 to such an apply): refuse them here, by name.
+        for (kind, map) in [("limits", spec.collector?.resources?.limits), ("requests", spec.collector?.resources?.requests)] {
+            for (name, value) in (map ?? [:]).sorted(by: { $0.key < $1.key }) where !Self.isQuantity(value) {
+                errors.append(FieldError("spec.collector.resources.\(kind).\(name)", "is not a Kubernetes quantity (like 500m, 1, 256Mi or 1Gi): \"\(value.prefix(64))\""))
+            }
+        }
+        if let image = spec.collector?.image, image.count > 1024 {
+            errors.append(FieldError("spec.collector.image", "must be at most 1024 characters, got \(image.count)"))
+        }
         if let r = spec.collector?.gateway?.replicas, r < 0 || r > 100 {
             errors.append(FieldError("spec.collector.gateway.replicas", "must be between 0 and 100, got \(r)"))
         }
         // memory_limiter refuses to start unless the spike allowance is below the limit.
-        if eff.memoryLimitMiB < 64 {
-            errors.append(FieldError("spec.collector.memoryLimiter.limitMiB", "must be at least 64, got \(eff.memoryLimitMiB)"))
+        if eff.memoryLimitMiB < 64 || eff.memoryLimitMiB > 65536 {
+            errors.append(FieldError("spec.collector.memoryLimiter.limitMiB", "must be between 64 and 65536, got \(eff.memoryLimitMiB)"))
         }
         if eff.memorySpikeLimitMiB < 0 || eff.memorySpikeLimitMiB >= eff.memoryLimitMiB {
             errors.append(
