@@ -65,6 +65,10 @@ public final class StackReconciler: Sendable {
         guard var stack = stacks.get(key) else { return .done }
         var log = logger
         log[metadataKey: "stack"] = "\(key)"
+        log[metadataKey: "namespace"] = "\(stack.metadata.namespace ?? "")"
+        log[metadataKey: "name"] = "\(stack.metadata.name ?? "")"
+        // One id per reconcile, to tell interleaved reconciles apart in the log.
+        log[metadataKey: "reconcileID"] = "\(UUID().uuidString.prefix(8).lowercased())"
         // Deletion cascades through owner references, except to other namespaces: the
         // client Secrets go first, then Vigil's finalizer.
         if stack.metadata.deletionTimestamp != nil {

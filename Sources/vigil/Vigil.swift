@@ -44,6 +44,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text or json (one object per line).")
+    var logFormat: String = "text"
+
     @Option(help: "Where /metrics is served (HOST:PORT, :PORT, or 0 for off).")
     var metricsBindAddress: String = ":8080"
 
@@ -73,8 +76,17 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         unblockTerminationSignals()
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: logLevel), ["text", "json"].contains(logFormat) else {
+            FileHandle.standardError.write(Data("vigil: --log-level must be trace, debug, info, notice, warning, error or critical, and --log-format text or json\n".utf8))
+            throw ExitCode(2)
+        }
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var h = JSONLogHandler(label: label)
+                h.logLevel = level
+                return h
+            }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h

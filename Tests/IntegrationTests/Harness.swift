@@ -99,6 +99,10 @@ final class ControlPlane: Sendable {
         _ = try? await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "stop", dir])
     }
 
+    func restartEtcd(downSeconds: Int) async throws {
+        try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "restart-etcd", dir, String(downSeconds)])
+    }
+
     func restartAPIServer(downSeconds: Int) async throws {
         try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "restart-apiserver", dir, String(downSeconds)])
     }
@@ -226,8 +230,9 @@ final class VigilProcess: Sendable {
     /// The base URL of an HTTP endpoint Vigil logged (`metrics` or `health probes`).
     func endpoint(_ name: String) async throws -> String {
         try await eventually("Vigil serving \(name)") { () -> String? in
+            // Text (address=127.0.0.1:N) or JSON ("address":"127.0.0.1:N") logs.
             guard let line = log.split(separator: "\n").first(where: { $0.contains("serving \(name)") }),
-                let range = line.range(of: "address=127.0.0.1:")
+                let range = line.range(of: "address=127.0.0.1:") ?? line.range(of: "\"address\":\"127.0.0.1:")
             else { return nil }
             let port = line[range.upperBound...].prefix { $0.isNumber }
             return port.isEmpty ? nil : "http://127.0.0.1:\(port)"

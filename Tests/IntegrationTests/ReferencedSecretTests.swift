@@ -13,7 +13,7 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         let ns = "refs"
         try await plane.createNamespace(ns)
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
+        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns, extra: ["--log-format", "json"])
         defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
         let loki = "    loki:\n      endpoint: https://loki.example.com/otlp\n      credentialsSecret:\n        name: loki-creds\n"
         let yaml = stackYAML(name: "app", namespace: ns, environment: "staging").replacingOccurrences(of: "  exporters:\n", with: "  exporters:\n" + loki)
@@ -50,6 +50,18 @@ import Testing
             try await templateHash() != before ? true : nil
         }
         for value in ["first-value", "second-value"] { #expect(!vigil.log.contains(value)) }
+        // --log-format json: every line is one object; a reconcile's lines carry its stack
+        // and a reconcile id.
+        var reconcileLines = 0
+        for line in vigil.log.split(separator: "\n") {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["msg"] != nil && object?["level"] != nil && object?["ts"] != nil, "not a JSON log line: \(line.prefix(200))")
+            if object?["stack"] as? String == "\(ns)/app" {
+                reconcileLines += 1
+                #expect(object?["reconcileID"] is String && object?["namespace"] as? String == ns && object?["name"] as? String == "app")
+            }
+        }
+        #expect(reconcileLines > 0)
         #expect(await vigil.terminate() == 0)
     }
 }
