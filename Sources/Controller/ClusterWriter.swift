@@ -11,6 +11,8 @@ public protocol ClusterWriter: Sendable {
     func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack
     func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws
     func createEvent(_ event: Event) async throws
+    /// Counts one more occurrence of an event already recorded.
+    func bumpEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws
     /// Sets Vigil's finalizers on the stack (others' are kept).
     func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack
     /// A Secret the user owns (not cached: Vigil caches only what it manages); nil if absent.
@@ -42,6 +44,10 @@ extension KubeClient: ClusterWriter {
 
     public func createEvent(_ event: Event) async throws {
         _ = try await create(event)
+    }
+
+    public func bumpEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws {
+        try await mergePatch(["count": .int(count), "lastTimestamp": .string(lastTimestamp)], resource: Event.resource, namespace: namespace, name: name)
     }
 
     public func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack {

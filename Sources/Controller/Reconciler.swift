@@ -32,6 +32,7 @@ public enum ConditionType {
     public static let collectorAvailable = "CollectorAvailable"
     public static let certificateReady = "CertificateReady"
     public static let credentialsReady = "CredentialsReady"
+    public static let all: Set<String> = [ready, configValid, collectorAvailable, certificateReady, credentialsReady]
 }
 
 /// The level-based reconcile of one stack: read the stack and what it owns from the
@@ -417,7 +418,9 @@ public final class StackReconciler: Sendable {
         var status = old ?? StackStatus()
         let time = now().formatted(.iso8601)
         let gen = stack.metadata.generation
-        var merged = old?.conditions ?? []
+        // Only Vigil's own condition types: others' (conditions are a map by type) stay
+        // theirs, untouched by Vigil's apply.
+        var merged = (old?.conditions ?? []).filter { ConditionType.all.contains($0.type) }
         for (type, ok, reason, message) in conditions {
             let s = ok ? "True" : "False"
             let previous = merged.first { $0.type == type }
@@ -438,7 +441,11 @@ public final class StackReconciler: Sendable {
 
     /// Writes status if it differs from the cached one; returns whether it wrote.
     func writeStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> Bool {
-        if stack.status == status { return false }
+        // Compared without others' conditions, which Vigil neither writes nor owns.
+        var current = stack.status
+        let own = current?.conditions?.filter { ConditionType.all.contains($0.type) }
+        current?.conditions = own
+        if current == status { return false }
         let live = try await writer.applyStatus(status, of: stack)
         stacks.upsert(live)
         return true

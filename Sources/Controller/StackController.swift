@@ -17,6 +17,8 @@ public struct ControllerOptions: Sendable {
     public var reconnectMax: Double
     /// The clock reconciles use (certificate deadlines, condition times).
     public var now: @Sendable () -> Date
+    /// On SIGTERM, how long reconciles in flight may run before they are cancelled.
+    public var shutdownTimeout: Double = 10
 
     public init(
         namespace: String? = nil, workers: Int = 2, resyncPeriod: Double = 600, reconnectBase: Double = 0.2, reconnectMax: Double = 30,
@@ -118,16 +120,36 @@ public final class StackController: Service, Sendable {
         stackInformer.hasSynced && ownedInformers.allSatisfy(\.hasSynced)
     }
 
+    struct WorkersFinished: Error {}
+    struct ShutdownDeadline: Error {}
+
+    /// Runs until graceful shutdown (SIGTERM): then it takes no more work, lets the
+    /// reconciles in flight finish for up to `options.shutdownTimeout` seconds, cancels
+    /// what remains, and releases the leader lease.
     public func run() async throws {
         logger.info("starting", metadata: ["namespace": "\(options.namespace ?? "<all>")", "workers": "\(options.workers)"])
         var lost: (any Error)? = nil
         do {
-            try await cancelWhenGracefulShutdown {
-                try await self.runAll()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.runAll() }
+                group.addTask {
+                    do { try await gracefulShutdown() } catch { return }
+                    self.logger.info("shutting down: no new work; waiting for reconciles in flight", metadata: ["timeout_s": "\(self.options.shutdownTimeout)"])
+                    self.queue.shutdown()
+                    try await Task.sleep(nanoseconds: UInt64(self.options.shutdownTimeout * 1e9))
+                    throw ShutdownDeadline()
+                }
+                // The first to end decides: the work is done, or the deadline passed.
+                do {
+                    _ = try await group.next()
+                } catch is ShutdownDeadline {
+                    logger.warning("shutdown deadline passed; cancelling the reconciles still running")
+                }
+                group.cancelAll()
             }
         } catch let e as LeaderElector.LeadershipLost {
             lost = e
-        }
+        } catch is CancellationError {}
         queue.shutdown()
         await elector?.release()
         logger.info("stopped")
@@ -135,38 +157,48 @@ public final class StackController: Service, Sendable {
         if let lost { throw lost }
     }
 
+    /// Informers, the timer, the resync, the elector and the workers; returns once the
+    /// workers have finished (the queue was shut down).
     func runAll() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-                if let elector = self.elector {
-                    group.addTask { try await elector.run() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let elector = self.elector {
+                group.addTask { try await elector.run() }
+            }
+            group.addTask { await self.stackInformer.run() }
+            for informer in self.ownedInformers {
+                group.addTask { await informer.run() }
+            }
+            group.addTask { await self.referencedSecrets.run() }
+            group.addTask { await self.queue.runTimer() }
+            group.addTask { await self.resyncLoop() }
+            group.addTask {
+                // Reconciling before every cache is filled would re-create what exists.
+                while !self.hasSynced {
+                    if self.queue.isShuttingDown { throw WorkersFinished() }
+                    do { try await Task.sleep(nanoseconds: 50_000_000) } catch { return }
                 }
-                group.addTask { await self.stackInformer.run() }
-                for informer in self.ownedInformers {
-                    group.addTask { await informer.run() }
+                self.logger.info("caches synced", metadata: ["stacks": "\(self.stackInformer.store.count)"])
+                if let elector = self.elector, !elector.isLeader {
+                    self.logger.info("waiting for the leader lease", metadata: ["lease": "\(elector.config.namespace)/\(elector.config.name)"])
+                    while !elector.isLeader {
+                        if self.queue.isShuttingDown { throw WorkersFinished() }
+                        do { try await Task.sleep(nanoseconds: 100_000_000) } catch { return }
+                    }
+                    // What happened while standing by is in the caches, not the queue.
+                    for s in self.stackInformer.store.all { self.queue.add(s.metadata.key) }
                 }
-                group.addTask { await self.referencedSecrets.run() }
-                group.addTask { await self.queue.runTimer() }
-                group.addTask { await self.resyncLoop() }
-                group.addTask {
-                    // Reconciling before every cache is filled would re-create what exists.
-                    while !self.hasSynced {
-                        do { try await Task.sleep(nanoseconds: 50_000_000) } catch { return }
-                    }
-                    self.logger.info("caches synced", metadata: ["stacks": "\(self.stackInformer.store.count)"])
-                    if let elector = self.elector, !elector.isLeader {
-                        self.logger.info("waiting for the leader lease", metadata: ["lease": "\(elector.config.namespace)/\(elector.config.name)"])
-                        while !elector.isLeader {
-                            do { try await Task.sleep(nanoseconds: 100_000_000) } catch { return }
-                        }
-                        // What happened while standing by is in the caches, not the queue.
-                        for s in self.stackInformer.store.all { self.queue.add(s.metadata.key) }
-                    }
-                    await withDiscardingTaskGroup { workers in
-                        for _ in 0..<max(1, self.options.workers) {
-                            workers.addTask { await self.worker() }
-                        }
+                await withDiscardingTaskGroup { workers in
+                    for _ in 0..<max(1, self.options.workers) {
+                        workers.addTask { await self.worker() }
                     }
                 }
+                throw WorkersFinished()
+            }
+            do {
+                while try await group.next() != nil {}
+            } catch is WorkersFinished {
+                group.cancelAll()
+            }
         }
     }
 

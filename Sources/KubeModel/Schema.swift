@@ -2,7 +2,9 @@
 public indirect enum Schema: Sendable, Hashable {
     case object(description: String, properties: [String: Schema], required: [String] = [])
     case map(description: String, values: Schema)
-    case array(description: String, items: Schema, maxItems: Int? = nil)
+    /// `listMapKeys` makes it `x-kubernetes-list-type: map` keyed by those fields, so that
+    /// several field managers can each own entries (conditions, by `type`).
+    case array(description: String, items: Schema, maxItems: Int? = nil, listMapKeys: [String]? = nil)
     case string(description: String, enum: [String]? = nil, pattern: String? = nil, maxLength: Int? = nil, format: String? = nil, default: String? = nil)
     case integer(description: String, minimum: Int? = nil, maximum: Int? = nil)
     case number(description: String, minimum: Double? = nil, maximum: Double? = nil)
@@ -22,9 +24,13 @@ public indirect enum Schema: Sendable, Hashable {
             return .object(o)
         case .map(let description, let values):
             return ["type": "object", "description": .string(description), "additionalProperties": values.json]
-        case .array(let description, let items, let maxItems):
+        case .array(let description, let items, let maxItems, let keys):
             var o: [String: JSONValue] = ["type": "array", "description": .string(description), "items": items.json]
             if let maxItems { o["maxItems"] = .int(maxItems) }
+            if let keys {
+                o["x-kubernetes-list-type"] = "map"
+                o["x-kubernetes-list-map-keys"] = .array(keys.map(JSONValue.string))
+            }
             return .object(o)
         case .string(let description, let values, let pattern, let maxLength, let format, let def):
             var o: [String: JSONValue] = ["type": "string", "description": .string(description)]
@@ -55,7 +61,7 @@ public indirect enum Schema: Sendable, Hashable {
     public func child(_ name: String) -> Schema? {
         switch self {
         case .object(_, let properties, _): return properties[name]
-        case .array(_, let items, _) where name == "[]": return items
+        case .array(_, let items, _, _) where name == "[]": return items
         case .map(_, let values) where name == "*": return values
         default: return nil
         }

@@ -303,7 +303,10 @@ public enum StackCRD {
         description: "Observed state. Never holds a secret.",
         properties: [
             "observedGeneration": .integer(description: "Generation of the spec last reconciled.", minimum: 0),
-            "conditions": .array(description: "Ready, ConfigValid, CertificateReady, CredentialsReady, CollectorAvailable.", items: condition),
+            "conditions": .array(
+                description: "Ready, ConfigValid, CertificateReady, CredentialsReady, CollectorAvailable (a map by type: other controllers may add their own).",
+                items: condition, listMapKeys: ["type"]
+            ),
             "collectors": .object(
                 description: "Collector pods.",
                 properties: [

@@ -71,8 +71,9 @@ public enum PKI {
             SubjectKeyIdentifier(hash: key.publicKey)
         }
         let serial = serial()
-        let notBefore = now.addingTimeInterval(-backdate)
-        let notAfter = now.addingTimeInterval(duration)
+        // Whole seconds, as X.509 stores them: what is reported now equals what is read back.
+        let notBefore = wholeSeconds(now.addingTimeInterval(-backdate))
+        let notAfter = wholeSeconds(now.addingTimeInterval(duration))
         let cert = try Certificate(
             version: .v3, serialNumber: serial, publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
             issuer: name, subject: name, extensions: extensions, issuerPrivateKey: key
@@ -111,8 +112,8 @@ public enum PKI {
             AuthorityKeyIdentifier(keyIdentifier: try caCert.extensions.subjectKeyIdentifier?.keyIdentifier)
         }
         let serial = serial()
-        let notBefore = now.addingTimeInterval(-backdate)
-        let notAfter = min(now.addingTimeInterval(duration), ca.notAfter)
+        let notBefore = wholeSeconds(now.addingTimeInterval(-backdate))
+        let notAfter = wholeSeconds(min(now.addingTimeInterval(duration), ca.notAfter))
         guard notAfter > now else { throw Failure(description: "the CA expires before the leaf could be valid") }
         let cert = try Certificate(
             version: .v3, serialNumber: serial, publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
@@ -123,6 +124,8 @@ public enum PKI {
             notBefore: notBefore, notAfter: notAfter, serial: hex(serial)
         )
     }
+
+    static func wholeSeconds(_ d: Date) -> Date { Date(timeIntervalSince1970: floor(d.timeIntervalSince1970)) }
 
     /// IPv4 or IPv6 literal to network-order bytes.
     static func ipBytes(_ s: String) -> [UInt8]? {

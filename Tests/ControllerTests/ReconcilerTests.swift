@@ -86,6 +86,11 @@ final class FakeCluster: ClusterWriter {
         eventReasons.withLock { $0.append(event.reason ?? "") }
     }
 
+    let bumps = Mutex<[String: Int]>([:])
+    func bumpEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws {
+        bumps.withLock { $0["\(namespace)/\(name)"] = count }
+    }
+
     let userSecrets = Mutex<[String: Secret]>([:])
     let appliedKeys = Mutex<[String]>([])
     let missingNamespaces = Mutex<Set<String>>([])
@@ -464,6 +469,16 @@ final class FakeCluster: ClusterWriter {
         // The value itself is in no status or event.
         let statusText = "\(stacks.get("team/obs")?.status as Any)"
         #expect(!statusText.contains("password") && !statusText.contains("\"two\""))
+    }
+
+    @Test func aRepeatedEventCountsOnTheFirstAsKubectlShowsIt() async throws {
+        let fake = FakeCluster()
+        let events = EventRecorder(writer: fake, logger: logger)
+        let s = stack()
+        for _ in 0..<3 { await events.record(s, type: .warning, reason: "InvalidSpec", message: "spec.x: bad") }
+        await events.record(s, type: .warning, reason: "InvalidSpec", message: "spec.y: bad")
+        #expect(fake.counts.withLock { $0.events } == 2)
+        #expect(fake.bumps.withLock { $0.values.sorted() } == [3])
     }
 
     @Test func aMissingStackIsDone() async throws {

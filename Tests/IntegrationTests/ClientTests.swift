@@ -37,7 +37,19 @@ import Testing
     }
 
     @Test func aWatchDeliversEventsAndCancellationClosesIt() async throws {
-        let plane = try await SharedControlPlane.shared.get()
+        // Its own control plane, without the garbage collector (which opens watches on every
+        // kind when it pleases): the count of open watches moves only with this test's.
+        let plane = try await ControlPlane.start(name: "watch", controllers: "namespace")
+        do {
+            try await watchScenario(plane)
+        } catch {
+            await plane.stop()
+            throw error
+        }
+        await plane.stop()
+    }
+
+    func watchScenario(_ plane: ControlPlane) async throws {
         try await plane.createNamespace("watching")
         let start = try await plane.client.list(ConfigMap.self, namespace: "watching")
         let openBefore = try await openConfigMapWatches(plane)

@@ -81,6 +81,8 @@ import Testing
         _ = try await eventually("the stack's gauges removed") { () -> Bool? in
             try await get(metricsURL).body.contains("name=\"scraped\"") ? nil : true
         }
+        // SIGTERM: no new work, the reconciles in flight finish, then a clean exit.
         #expect(await vigil.terminate() == 0)
+        #expect(vigil.log.contains("shutting down: no new work") && vigil.log.contains("stopped"))
     }
 }
