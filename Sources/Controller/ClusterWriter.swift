@@ -1,3 +1,4 @@
+import Foundation
 import KubeClient
 import KubeModel
 import Render
@@ -17,6 +18,8 @@ public protocol ClusterWriter: Sendable {
     func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack
     /// A Secret the user owns (not cached: Vigil caches only what it manages); nil if absent.
     func readSecret(namespace: String, name: String) async throws -> Secret?
+    /// The API server's real addresses (the `default/kubernetes` Endpoints).
+    func apiServerEndpoints() async throws -> [APIServerEndpoint]
 }
 
 extension KubeClient: ClusterWriter {
@@ -58,6 +61,29 @@ extension KubeClient: ClusterWriter {
         if let rv = stack.metadata.resourceVersion { meta["resourceVersion"] = .string(rv) }
         let live = try await mergePatch(["metadata": .object(meta)], resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
         return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
+    }
+
+    public func apiServerEndpoints() async throws -> [APIServerEndpoint] {
+        let bytes: [UInt8]
+        do {
+            bytes = try await getRaw("/api/v1/namespaces/default/endpoints/kubernetes")
+        } catch let e as KubeAPIError where e.isNotFound {
+            // No such Endpoints (a bare control plane): the policy opens the API ports by port.
+            return []
+        }
+        let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
+        var out: [APIServerEndpoint] = []
+        for subset in raw["subsets"]?.arrayValue ?? [] {
+            let ports = (subset["ports"]?.arrayValue ?? []).compactMap { p -> Int? in
+                if case .int(let i)? = p["port"] { return i }
+                return nil
+            }
+            for address in subset["addresses"]?.arrayValue ?? [] {
+                guard let ip = address["ip"]?.stringValue else { continue }
+                for port in ports { out.append(APIServerEndpoint(ip: ip, port: port)) }
+            }
+        }
+        return out
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? {

@@ -32,7 +32,8 @@ public enum ConditionType {
     public static let collectorAvailable = "CollectorAvailable"
     public static let certificateReady = "CertificateReady"
     public static let credentialsReady = "CredentialsReady"
-    public static let all: Set<String> = [ready, configValid, collectorAvailable, certificateReady, credentialsReady]
+    public static let networkPolicyReady = "NetworkPolicyReady"
+    public static let all: Set<String> = [ready, configValid, collectorAvailable, certificateReady, credentialsReady, networkPolicyReady]
 }
 
 /// The level-based reconcile of one stack: read the stack and what it owns from the
@@ -169,7 +170,9 @@ public final class StackReconciler: Sendable {
         }
         let htpasswdHash = credentials?.materialHash ?? ""
         let material = referenced.isEmpty ? htpasswdHash : sha256Hex(Array((htpasswdHash + "\n" + referenced.sorted().joined(separator: "\n")).utf8))
-        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: material, htpasswdHash: htpasswdHash))
+        // Egress to the API server names its real addresses.
+        let apiServer = eff.networkPolicy ? try await writer.apiServerEndpoints() : []
+        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: material, htpasswdHash: htpasswdHash, apiServer: apiServer))
         rendered.objects.insert(contentsOf: credentials?.objects ?? [], at: 0)
         var result = ReconcileResult.done
         if let after = credentials?.requeueAfter { result = .requeueAfter(after) }
@@ -280,6 +283,20 @@ public final class StackReconciler: Sendable {
                 )
             }
         }
+        let externalHosts = NetworkPolicyRender.externalHosts(stack)
+        var policyWarning: String? = nil
+        if !eff.networkPolicy {
+            conditions.append((ConditionType.networkPolicyReady, true, "Disabled", "no NetworkPolicy: turned off by the environment profile or spec.networkPolicy.enabled"))
+        } else if !externalHosts.isEmpty {
+            let to = (stack.spec.networkPolicy?.egressTo ?? []).isEmpty
+                ? "to every address (set spec.networkPolicy.egressTo to their CIDRs to narrow it)"
+                : "to \(stack.spec.networkPolicy?.egressTo?.joined(separator: ", ") ?? "")"
+            let message = "a NetworkPolicy cannot name a host: egress to \(externalHosts.joined(separator: ", ")) is open by port only, \(to)"
+            conditions.append((ConditionType.networkPolicyReady, true, "ExternalBackendsOpenByPort", message))
+            if stack.status?.condition(ConditionType.networkPolicyReady)?.message != message { policyWarning = message }
+        } else {
+            conditions.append((ConditionType.networkPolicyReady, true, "Applied", "ingress and egress of the collector pods are limited to their peers and backends"))
+        }
         if let userCertificate {
             conditions.append((ConditionType.certificateReady, true, "SecretValid", "user certificate \(userCertificate.serial ?? "") valid until \(userCertificate.notAfter ?? "")"))
         }
@@ -289,6 +306,10 @@ public final class StackReconciler: Sendable {
         status.credentials = credentials?.status
         if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready)?.status != "True" {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
+        }
+        if let policyWarning {
+            log.warning("network policy: \(policyWarning)")
+            await events.record(stack, type: .warning, reason: "EgressOpenByPort", message: policyWarning)
         }
         for step in credentials?.steps ?? [] {
             log.info("credentials: \(step.message)", metadata: ["generation": "\(credentials?.state.generation ?? 0)"])

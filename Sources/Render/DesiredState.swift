@@ -46,9 +46,12 @@ public struct RenderInputs: Sendable, Hashable {
     /// sha256 of the htpasswd file, recorded on the agents' pod template so that the
     /// rollout of a given file can be told from the DaemonSet alone.
     public var htpasswdHash: String
-    public init(mountedMaterialHash: String = "", htpasswdHash: String = "") {
+    /// The API server's real addresses, for the NetworkPolicy's egress (empty offline).
+    public var apiServer: [APIServerEndpoint]
+    public init(mountedMaterialHash: String = "", htpasswdHash: String = "", apiServer: [APIServerEndpoint] = []) {
         self.mountedMaterialHash = mountedMaterialHash
         self.htpasswdHash = htpasswdHash
+        self.apiServer = apiServer
     }
 }
 
@@ -80,6 +83,10 @@ public enum DesiredState {
             bodies.append((Kinds.service, "gateway", Workloads.gatewayHeadless(stack)))
             bodies.append((Kinds.deployment, "gateway", Workloads.deployment(stack, replicas: eff.gatewayReplicas, configHash: gatewayHash)))
             configHash = sha256Hex(Array((agentYAML + gatewayYAML).utf8))
+        }
+
+        if let policy = NetworkPolicyRender.render(stack, apiServer: inputs.apiServer) {
+            bodies.append((Kinds.networkPolicy, "collector", policy))
         }
 
         var objects: [DesiredObject] = []

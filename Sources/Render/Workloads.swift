@@ -10,7 +10,8 @@ public enum Kinds {
     public static let secret = Secret.resource
 
     /// Every kind a stack may own, in the order they are applied.
-    public static let owned: [ResourceDescriptor] = [secret, serviceAccount, configMap, service, daemonSet, deployment]
+    public static let networkPolicy = NetworkPolicyRender.resource
+    public static let owned: [ResourceDescriptor] = [secret, serviceAccount, configMap, service, daemonSet, deployment, networkPolicy]
 }
 
 /// Builders of one object each, as JSON for server-side apply. Labels, namespace and owner

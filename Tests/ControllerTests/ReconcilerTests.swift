@@ -91,6 +91,8 @@ final class FakeCluster: ClusterWriter {
         bumps.withLock { $0["\(namespace)/\(name)"] = count }
     }
 
+    func apiServerEndpoints() async throws -> [APIServerEndpoint] { [APIServerEndpoint(ip: "10.0.0.1", port: 6443)] }
+
     let userSecrets = Mutex<[String: Secret]>([:])
     let appliedKeys = Mutex<[String]>([])
     let missingNamespaces = Mutex<Set<String>>([])
@@ -149,15 +151,15 @@ final class FakeCluster: ClusterWriter {
         // Credentials rotate 30 days in, and the leaf renews 60 days into its 90: the
         // sooner is the next deadline.
         #expect(abs(d - 30 * 86400) < 600)
-        // Credentials and htpasswd, CA and serving Secrets, ServiceAccount, ConfigMap, Service, DaemonSet.
-        #expect(fake.counts.withLock { $0 } == .init(applies: 8, statusWrites: 1, deletes: 0, events: 2))
+        // Credentials and htpasswd, CA and serving Secrets, ServiceAccount, ConfigMap, Service, DaemonSet, NetworkPolicy.
+        #expect(fake.counts.withLock { $0 } == .init(applies: 9, statusWrites: 1, deletes: 0, events: 2))
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.condition("Ready")?.status == "True")
         #expect(s.status?.condition("ConfigValid")?.status == "True")
         #expect(s.status?.observedGeneration == 1)
         #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
-        #expect(fake.counts.withLock { $0 } == .init(applies: 8, statusWrites: 1, deletes: 0, events: 2))
+        #expect(fake.counts.withLock { $0 } == .init(applies: 9, statusWrites: 1, deletes: 0, events: 2))
         #expect(s.status?.condition("CertificateReady")?.status == "True")
         #expect(s.status?.certificate?.caPhase == "Stable")
         #expect(s.status?.certificate?.serial?.isEmpty == false)
@@ -175,7 +177,7 @@ final class FakeCluster: ClusterWriter {
         cms.remove("team/obs-collector")
         cms.upsert(live)
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == 9)
+        #expect(fake.counts.withLock { $0.applies } == 10)
     }
 
     @Test func aSpecEditReappliesAndMovesObservedGeneration() async throws {
@@ -189,7 +191,7 @@ final class FakeCluster: ClusterWriter {
         stacks.upsert(edited)
         _ = try await r.reconcile("team/obs")
         // The ConfigMap and the DaemonSet, whose pod template carries the config hash.
-        #expect(fake.counts.withLock { $0.applies } == 10)
+        #expect(fake.counts.withLock { $0.applies } == 11)
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.observedGeneration == 2)
         #expect(s.status?.condition("Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")
@@ -306,8 +308,8 @@ final class FakeCluster: ClusterWriter {
         #expect(s.status?.condition("CertificateReady")?.status == "True")
         #expect(s.status?.certificate?.serial == a.serial)
         #expect(s.status?.condition("Ready")?.status == "True")
-        // Credentials, htpasswd and the workloads: the user's Secret is theirs, Vigil makes no certificate Secrets.
-        #expect(fake.counts.withLock { $0.applies } == 6)
+        // Credentials, htpasswd, the workloads and the NetworkPolicy: the user's Secret is theirs, Vigil makes no certificate Secrets.
+        #expect(fake.counts.withLock { $0.applies } == 7)
     }
 
     @Test func eachClientGetsAPasswordWhoseHashIsMadeOnceAndTheCollectorRollsWhenClientsChange() async throws {

@@ -43,6 +43,8 @@ import Testing
         if env == "production" {
             expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"]
         }
+        // Network policies: off in development, on in staging and production.
+        if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
         #expect(kinds == expected)
     }
 }
