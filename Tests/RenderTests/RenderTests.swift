@@ -119,10 +119,11 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         }
     }
 
-    @Test func theCommittedCRDMatchesTheModel() throws {
-        let path = repoRoot.appendingPathComponent("crds/observabilitystacks.observability.vigil.dev.yaml")
+    @Test(arguments: ["crds", "manifests/crd"])
+    func theCommittedCRDMatchesTheModel(_ dir: String) throws {
+        let path = repoRoot.appendingPathComponent("\(dir)/observabilitystacks.observability.vigil.dev.yaml")
         let committed = try String(contentsOf: path, encoding: .utf8)
-        #expect(committed == (try YAMLText.document(StackCRD.definition)), "crds/ is stale: run scripts/update-golden")
+        #expect(committed == (try YAMLText.document(StackCRD.definition)), "\(dir)/ is stale: run scripts/update-golden")
     }
 
     @Test(arguments: ["development", "staging", "production"])
