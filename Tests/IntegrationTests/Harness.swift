@@ -112,6 +112,10 @@ final class ControlPlane: Sendable {
         try await run(["kubectl", "--kubeconfig", kubeconfig] + args, input: input)
     }
 
+    func kubectlArgs(_ args: [String], input: String? = nil) async throws -> String {
+        try await run(["kubectl", "--kubeconfig", kubeconfig] + args, input: input)
+    }
+
     func installCRD() async throws {
         try await kubectl("apply", "-f", repoRoot.appendingPathComponent("crds").path)
         try await kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/\(StackCRD.name)")
