@@ -39,7 +39,7 @@ import Testing
             // several full resyncs (every 2 s here).
             try await Task.sleep(nanoseconds: 2_000_000_000)
             let verbs: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
-            let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets", "services", "serviceaccounts", "daemonsets", "deployments"]
+            let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets", "services", "serviceaccounts", "daemonsets", "deployments", "networkpolicies"]
             let before = try await plane.requestCount(verbs: verbs, resources: resources)
             try await Task.sleep(nanoseconds: 10_000_000_000)
             let after = try await plane.requestCount(verbs: verbs, resources: resources)

@@ -67,6 +67,8 @@ import Testing
             vigils.append(try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns))
             var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "DaemonSet/fba-bench-collector"]
             if env == "production" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
+            // Network policies: on in staging and production.
+            if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
             let live = try await eventually("the \(env) objects") { () -> [String: JSONValue]? in
                 let s = try await snapshot(plane, ns)
                 return Set(s.keys) == Set(expected) ? s : nil
@@ -117,7 +119,7 @@ import Testing
         try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  sampling:\n    percentage: 25\n"))
         let before = try await eventually("the objects") { () -> [String: JSONValue]? in
             let s = try await snapshot(plane, ns)
-            return s.count == 4 ? s : nil
+            return s.count == 5 ? s : nil
         }
         try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":60}}}"#)
         let after = try await eventually("the new config") { () -> [String: JSONValue]? in
@@ -147,16 +149,21 @@ import Testing
         try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
         let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
             let s = try await snapshot(plane, ns)
-            return s.count == 7 ? s : nil
+            return s.count == 8 ? s : nil
         }
         #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
         #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
         try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)
         let without = try await eventually("the gateway pruned") { () -> [String: JSONValue]? in
             let s = try await snapshot(plane, ns)
-            return s.count == 4 ? s : nil
+            return s.count == 5 ? s : nil
         }
-        #expect(Set(without.keys) == ["ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "DaemonSet/app-collector"])
+        #expect(Set(without.keys) == ["ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "DaemonSet/app-collector", "NetworkPolicy/app-collector"])
+        // The agents no longer talk to a gateway: that egress rule went with it.
+        let egress = without["NetworkPolicy/app-collector"]?["spec"]?["egress"]?.arrayValue ?? []
+        #expect(!egress.isEmpty && !egress.contains { rule in
+            (rule["to"]?.arrayValue ?? []).contains { $0["podSelector"]?["matchLabels"]?[Labels.component] == "gateway" }
+        })
         let config = without["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue ?? ""
         #expect(!config.contains("loadbalancing") && config.contains("tail_sampling"))
         #expect(await vigil.terminate() == 0)
