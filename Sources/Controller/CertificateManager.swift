@@ -44,8 +44,8 @@ public struct CertificateManager: Sendable {
         var renewal: Date? = nil
         for client in EffectiveSpec(stack.spec).clients.map(\.name).sorted() {
             var cert: IssuedCertificate? = nil
-            if let pem = Self.decode(existing, "\(client).crt"), let key = Self.decode(existing, "\(client).key"),
-                Self.decode(existing, "\(client).issuer") == signer.serial, let loaded = try? PKI.load(certificatePEM: pem, privateKeyPEM: key),
+            if let pem = existing?.secretString("\(client).crt"), let key = existing?.secretString("\(client).key"),
+                existing?.secretString("\(client).issuer") == signer.serial, let loaded = try? PKI.load(certificatePEM: pem, privateKeyPEM: key),
                 now < Self.renewalTime(loaded, policy)
             {
                 cert = loaded
@@ -61,12 +61,11 @@ public struct CertificateManager: Sendable {
             let r = Self.renewalTime(cert, policy)
             renewal = renewal.map { min($0, r) } ?? r
         }
-        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
         var data: [String: JSONValue] = [:]
         for (client, cert) in certificates {
-            data["\(client).crt"] = b64(cert.certificatePEM)
-            data["\(client).key"] = b64(cert.privateKeyPEM)
-            data["\(client).issuer"] = b64(signer.serial)
+            data["\(client).crt"] = JSONValue.secretData(cert.certificatePEM)
+            data["\(client).key"] = JSONValue.secretData(cert.privateKeyPEM)
+            data["\(client).issuer"] = JSONValue.secretData(signer.serial)
         }
         let body = stampObject(
             ["apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": ["name": .string(Self.clientCertificatesSecretName(name))], "data": .object(data)],
@@ -99,10 +98,6 @@ public struct CertificateManager: Sendable {
         return names
     }
 
-    static func decode(_ secret: Unstructured?, _ key: String) -> String? {
-        guard let b64 = secret?.object["data"]?[key]?.stringValue, let d = Data(base64Encoded: b64) else { return nil }
-        return String(data: d, encoding: .utf8)
-    }
 
     static func encodePhase(_ p: CAPhase) -> String {
         switch p {
@@ -130,15 +125,15 @@ public struct CertificateManager: Sendable {
         let name = stack.metadata.name ?? ""
         let caSecret = secrets.get("\(ns)/\(Naming.ca(name))")
         let tlsSecret = secrets.get("\(ns)/\(Naming.ingestTLS(name))")
-        guard let caCert = Self.decode(caSecret, "tls.crt"), let caKey = Self.decode(caSecret, "tls.key"),
+        guard let caCert = caSecret?.secretString("tls.crt"), let caKey = caSecret?.secretString("tls.key"),
             let current = try? PKI.load(certificatePEM: caCert, privateKeyPEM: caKey)
         else { return nil }
         var cas = [current]
-        if let pc = Self.decode(caSecret, "previous.crt"), let pk = Self.decode(caSecret, "previous.key"), let previous = try? PKI.load(certificatePEM: pc, privateKeyPEM: pk) {
+        if let pc = caSecret?.secretString("previous.crt"), let pk = caSecret?.secretString("previous.key"), let previous = try? PKI.load(certificatePEM: pc, privateKeyPEM: pk) {
             cas.insert(previous, at: 0)
         }
         var leaf: IssuedCertificate? = nil
-        if let lc = Self.decode(tlsSecret, "tls.crt"), let lk = Self.decode(tlsSecret, "tls.key") {
+        if let lc = tlsSecret?.secretString("tls.crt"), let lk = tlsSecret?.secretString("tls.key") {
             leaf = try? PKI.load(certificatePEM: lc, privateKeyPEM: lk)
         }
         let phase = cas.count == 2 ? Self.decodePhase(caSecret?.metadata.annotations?[Self.phaseAnnotation]) : .stable
@@ -183,11 +178,10 @@ public struct CertificateManager: Sendable {
         }
         guard let state, let leaf = state.leaf, let ca = state.cas.last else { throw Failure(description: "no certificate could be issued") }
 
-        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
-        var caData: [String: JSONValue] = ["tls.crt": b64(ca.certificatePEM), "tls.key": b64(ca.privateKeyPEM)]
+        var caData: [String: JSONValue] = ["tls.crt": JSONValue.secretData(ca.certificatePEM), "tls.key": JSONValue.secretData(ca.privateKeyPEM)]
         if state.cas.count == 2 {
-            caData["previous.crt"] = b64(state.cas[0].certificatePEM)
-            caData["previous.key"] = b64(state.cas[0].privateKeyPEM)
+            caData["previous.crt"] = JSONValue.secretData(state.cas[0].certificatePEM)
+            caData["previous.key"] = JSONValue.secretData(state.cas[0].privateKeyPEM)
         }
         let caBody: JSONValue = [
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
@@ -199,7 +193,7 @@ public struct CertificateManager: Sendable {
         let tlsBody: JSONValue = [
             "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
             "metadata": ["name": .string(Naming.ingestTLS(name)), "annotations": .object(tlsAnnotations)],
-            "data": ["tls.crt": b64(leaf.certificatePEM), "tls.key": b64(leaf.privateKeyPEM), "ca.crt": b64(state.bundleFile)],
+            "data": ["tls.crt": JSONValue.secretData(leaf.certificatePEM), "tls.key": JSONValue.secretData(leaf.privateKeyPEM), "ca.crt": JSONValue.secretData(state.bundleFile)],
         ]
         var objects = try [caBody, tlsBody].map { body in
             let stamped = stampObject(body, for: stack, component: "certificates")

@@ -74,10 +74,7 @@ extension KubeClient: ClusterWriter {
         let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
         var out: [APIServerEndpoint] = []
         for subset in raw["subsets"]?.arrayValue ?? [] {
-            let ports = (subset["ports"]?.arrayValue ?? []).compactMap { p -> Int? in
-                if case .int(let i)? = p["port"] { return i }
-                return nil
-            }
+            let ports = (subset["ports"]?.arrayValue ?? []).compactMap { $0["port"]?.intValue }
             for address in subset["addresses"]?.arrayValue ?? [] {
                 guard let ip = address["ip"]?.stringValue else { continue }
                 for port in ports { out.append(APIServerEndpoint(ip: ip, port: port)) }

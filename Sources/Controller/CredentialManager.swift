@@ -42,13 +42,6 @@ public struct CredentialManager: Sendable {
 
     public init(secrets: Store<Unstructured>) { self.secrets = secrets }
 
-    static func decode(_ secret: Unstructured?, _ key: String) -> String? {
-        guard let b64 = secret?.object["data"]?[key]?.stringValue, let d = Data(base64Encoded: b64) else { return nil }
-        return String(data: d, encoding: .utf8)
-    }
-
-    /// The username of a client in a generation.
-    public static func username(_ client: String, generation: Int) -> String { CredentialState.username(client, generation: generation) }
 
     public static func credentialsSecretName(_ stack: String) -> String { Naming.name(stack, "credentials") }
 
@@ -71,7 +64,7 @@ public struct CredentialManager: Sendable {
             let parts = key.dropFirst().split(separator: ".", maxSplits: 1)
             guard parts.count == 2, let g = Int(parts[0]) else { continue }
             let client = String(parts[1])
-            guard let password = decode(secret, key), let hash = decode(secret, key + ".bcrypt") else { continue }
+            guard let password = secret?.secretString(key), let hash = secret?.secretString(key + ".bcrypt") else { continue }
             s.credentials[g, default: [:]][client] = Credential(password: password, hash: hash)
         }
         return s
@@ -79,12 +72,11 @@ public struct CredentialManager: Sendable {
 
     /// The credentials Secret recording `state`.
     static func credentialsBody(_ state: CredentialState, stackName: String) -> JSONValue {
-        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
         var data: [String: JSONValue] = [:]
         for (g, byClient) in state.credentials {
             for (c, cred) in byClient {
-                data[passwordKey(c, g)] = b64(cred.password)
-                data[passwordKey(c, g) + ".bcrypt"] = b64(cred.hash)
+                data[passwordKey(c, g)] = JSONValue.secretData(cred.password)
+                data[passwordKey(c, g) + ".bcrypt"] = JSONValue.secretData(cred.hash)
             }
         }
         var annotations: [String: JSONValue] = [
@@ -116,15 +108,11 @@ public struct CredentialManager: Sendable {
         let o = ds.object
         let template = o["spec"]?["template"]?["metadata"]?["annotations"]?[htpasswdHashAnnotation]?.stringValue
         guard template == htpasswdHash else { return false }
-        func int(_ v: JSONValue?) -> Int? {
-            if case .int(let i)? = v { return i }
-            return nil
-        }
         let status = o["status"]
-        guard let observed = int(status?["observedGeneration"]), let generation = ds.metadata.generation, observed >= generation else { return false }
-        let desired = int(status?["desiredNumberScheduled"]) ?? 0
-        return (int(status?["updatedNumberScheduled"]) ?? 0) >= desired && (int(status?["numberAvailable"]) ?? 0) >= desired
-            && (int(status?["numberUnavailable"]) ?? 0) == 0
+        guard let observed = status?["observedGeneration"]?.intValue, let generation = ds.metadata.generation, observed >= generation else { return false }
+        let desired = status?["desiredNumberScheduled"]?.intValue ?? 0
+        return (status?["updatedNumberScheduled"]?.intValue ?? 0) >= desired && (status?["numberAvailable"]?.intValue ?? 0) >= desired
+            && (status?["numberUnavailable"]?.intValue ?? 0) == 0
     }
 
     /// Plans and takes the credential steps due now. `liveDaemonSet` is the agents'
@@ -175,11 +163,10 @@ public struct CredentialManager: Sendable {
             if rolledOut || state.published.contains(c) { publishable.insert(c) }
         }
         let file = state.file
-        func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
         let htBody: JSONValue = [
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": ["name": .string(Naming.htpasswd(name)), "annotations": .object([Self.generationAnnotation: .string(String(state.generation))])],
-            "data": ["htpasswd": b64(file)],
+            "data": ["htpasswd": JSONValue.secretData(file)],
         ]
         let stamped = stampObject(htBody, for: stack, component: "credentials")
         let objects = [
@@ -226,21 +213,20 @@ public enum ClientSecrets {
         for client in eff.clients {
             guard publishable.contains(client.name), let password = state.current(client.name)?.password else { continue }
             let generation = state.generation
-            func b64(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
             var data: [String: JSONValue] = [
-                "OTEL_EXPORTER_OTLP_ENDPOINT": b64("\(scheme)://\(Naming.collector(name)).\(ns).svc:\(CollectorPorts.otlpGRPC)"),
-                "OTEL_EXPORTER_OTLP_PROTOCOL": b64("grpc"),
-                "OTEL_EXPORTER_OTLP_HEADERS": b64("Authorization=" + Htpasswd.basicHeader(user: CredentialManager.username(client.name, generation: generation), password: password)),
+                "OTEL_EXPORTER_OTLP_ENDPOINT": JSONValue.secretData("\(scheme)://\(Naming.collector(name)).\(ns).svc:\(CollectorPorts.otlpGRPC)"),
+                "OTEL_EXPORTER_OTLP_PROTOCOL": JSONValue.secretData("grpc"),
+                "OTEL_EXPORTER_OTLP_HEADERS": JSONValue.secretData("Authorization=" + Htpasswd.basicHeader(user: CredentialState.username(client.name, generation: generation), password: password)),
             ]
             if let bundle, eff.tlsEnabled {
-                data["ca.crt"] = b64(bundle)
-                data["OTEL_EXPORTER_OTLP_CERTIFICATE"] = b64(certificatePath)
+                data["ca.crt"] = JSONValue.secretData(bundle)
+                data["OTEL_EXPORTER_OTLP_CERTIFICATE"] = JSONValue.secretData(certificatePath)
             }
             if let cert = clientCertificates[client.name], eff.tlsEnabled {
-                data["tls.crt"] = b64(cert.certificatePEM)
-                data["tls.key"] = b64(cert.privateKeyPEM)
-                data["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = b64(clientCertificatePath)
-                data["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = b64(clientKeyPath)
+                data["tls.crt"] = JSONValue.secretData(cert.certificatePEM)
+                data["tls.key"] = JSONValue.secretData(cert.privateKeyPEM)
+                data["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = JSONValue.secretData(clientCertificatePath)
+                data["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = JSONValue.secretData(clientKeyPath)
             }
             var labels: [String: JSONValue] = [:]
             for (k, v) in Labels.forStack(stack, component: "otlp-client") { labels[k] = .string(v) }

@@ -366,13 +366,8 @@ public final class StackReconciler: Sendable {
     /// The agents' DaemonSet status, as the controller manager reports it.
     func collectorCounts(_ stack: ObservabilityStack) -> CollectorsStatus {
         let ds = store(for: Kinds.daemonSet)?.get("\(stack.metadata.namespace ?? "")/\(Naming.collector(stack.metadata.name ?? ""))")
-        let desired = ds?.object["status"]?["desiredNumberScheduled"]
-        let ready = ds?.object["status"]?["numberReady"]
-        func int(_ v: JSONValue?) -> Int {
-            if case .int(let i)? = v { return i }
-            return 0
-        }
-        return CollectorsStatus(desired: int(desired), ready: int(ready))
+        let status = ds?.object["status"]
+        return CollectorsStatus(desired: status?["desiredNumberScheduled"]?.intValue ?? 0, ready: status?["numberReady"]?.intValue ?? 0)
     }
 
     func collectorAvailability(_ stack: ObservabilityStack) -> (String, Bool, String, String) {

@@ -55,6 +55,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    public var intValue: Int? {
+        if case .int(let i) = self { return i }
+        return nil
+    }
+
     public var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil

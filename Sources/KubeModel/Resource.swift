@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a kind lives in the API: enough to build its REST paths.
 public struct ResourceDescriptor: Sendable, Hashable, CustomStringConvertible {
     public var group: String
@@ -112,4 +114,17 @@ public struct Unstructured: MetadataBearing, Hashable {
     public func encode(to encoder: any Encoder) throws {
         try object.encode(to: encoder)
     }
+}
+
+extension Unstructured {
+    /// A Secret's `data[key]`, decoded from base64 as UTF-8; nil when absent or malformed.
+    public func secretString(_ key: String) -> String? {
+        guard let b64 = object["data"]?[key]?.stringValue, let d = Data(base64Encoded: b64) else { return nil }
+        return String(data: d, encoding: .utf8)
+    }
+}
+
+extension JSONValue {
+    /// A Secret `data` value: the base64 of the string's UTF-8.
+    public static func secretData(_ s: String) -> JSONValue { .string(Data(s.utf8).base64EncodedString()) }
 }

@@ -38,7 +38,7 @@ import Testing
         func object(_ key: String) -> Unstructured? { fake.objects.withLock { $0[key] } }
 
         static func decode(_ o: Unstructured?, _ k: String) -> String? {
-            o?.object["data"]?[k]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            o?.secretString(k)
         }
 
         /// What clients hold, and what files could be serving, right now.
@@ -275,7 +275,7 @@ import Testing
         s.metadata.resourceVersion = "1"
         stacks.upsert(s)
         func field(_ key: String, _ k: String) -> String? {
-            fake.objects.withLock { $0[key] }?.object["data"]?[k]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            fake.objects.withLock { $0[key] }?.secretString(k)
         }
         var issuers = Set<String>()
         var caCounts = Set<Int>()

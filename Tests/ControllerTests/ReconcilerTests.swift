@@ -323,7 +323,7 @@ final class FakeCluster: ClusterWriter {
         }
         func secret(_ name: String) -> Unstructured? { fake.objects.withLock { $0["secrets/team/\(name)"] } }
         func field(_ s: Unstructured?, _ k: String) -> String? {
-            s?.object["data"]?[k]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            s?.secretString(k)
         }
         func dsHash() -> JSONValue? {
             fake.objects.withLock { $0["daemonsets/team/obs-collector"] }?.object["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.configHashAnnotation]
@@ -385,7 +385,7 @@ final class FakeCluster: ClusterWriter {
         #expect(fake.objects.withLock { $0["secrets/apps/obs-otlp-client"] } == nil)
         #expect(try await r.reconcile("team/obs") == .requeueAfter(30))
         func decoded(_ key: String, _ field: String) -> String? {
-            fake.objects.withLock { $0[key] }?.object["data"]?[field]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            fake.objects.withLock { $0[key] }?.secretString(field)
         }
         let client = "secrets/apps/obs-otlp-client"
         #expect(decoded(client, "OTEL_EXPORTER_OTLP_ENDPOINT") == "https://obs-collector.team.svc:4317")
