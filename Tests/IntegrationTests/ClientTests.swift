@@ -39,14 +39,9 @@ import Testing
     @Test func aWatchDeliversEventsAndCancellationClosesIt() async throws {
         // Its own control plane, without the garbage collector (which opens watches on every
         // kind when it pleases): the count of open watches moves only with this test's.
-        let plane = try await ControlPlane.start(name: "watch", controllers: "namespace")
-        do {
+        try await withOwnControlPlane(name: "watch", controllers: "namespace") { plane in
             try await watchScenario(plane)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     func watchScenario(_ plane: ControlPlane) async throws {
@@ -84,8 +79,7 @@ import Testing
 
     @Test func aWatchFromACompactedVersionFailsWithGone() async throws {
         // Without the watch cache, a watch reads etcd, whose compaction makes old versions gone.
-        let plane = try await ControlPlane.start(name: "compact", apiserverArgs: "--watch-cache=false")
-        do {
+        try await withOwnControlPlane(name: "compact", apiserverArgs: "--watch-cache=false") { plane in
             try await plane.createNamespace("old")
             let rv = try await plane.client.list(ConfigMap.self, namespace: "old").metadata.resourceVersion
             try await makeConfigMaps(plane, ns: "old", count: 3)
@@ -104,11 +98,7 @@ import Testing
             } throws: { error in
                 (error as? KubeAPIError)?.isGone == true
             }
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     @Test func deleteRemovesAnObjectAndIgnoresOneAlreadyGone() async throws {

@@ -55,15 +55,10 @@ import Testing
     @Test func clientSecretsAppearInTwoNamespacesAreRestoredAndGoAwayWithTheStack() async throws {
         // Its own control plane: this operator watches every namespace, and must not meet
         // the other suites' stacks (leader election is issue 8's).
-        let plane = try await ControlPlane.start(name: "clients")
-        do {
+        try await withOwnControlPlane(name: "clients") { plane in
             try await plane.installCRD()
             try await clientSecretsScenario(plane)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     func clientSecretsScenario(_ plane: ControlPlane) async throws {
@@ -141,15 +136,10 @@ import Testing
 
     @Test func aFullRotationWaitsForEachRolloutAndSurvivesARestartMidway() async throws {
         // Its own control plane without the DaemonSet controller: the test plays its part.
-        let plane = try await ControlPlane.start(name: "rotation", controllers: "garbagecollector,namespace")
-        do {
+        try await withOwnControlPlane(name: "rotation", controllers: "garbagecollector,namespace") { plane in
             try await plane.installCRD()
             try await rotationScenario(plane)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     func rotationScenario(_ plane: ControlPlane) async throws {

@@ -15,8 +15,7 @@ import Testing
     }
 
     @Test func aSteadyStateWritesNothing() async throws {
-        let plane = try await ControlPlane.start(name: "steady")
-        do {
+        try await withOwnControlPlane(name: "steady") { plane in
             try await plane.installCRD()
             try await plane.createNamespace("quiet")
             let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--resync-period", "2"])
@@ -47,11 +46,7 @@ import Testing
             #expect(after == before, "Vigil wrote \(after - before) times in a steady state")
             #expect(vigil.log.contains("caches synced"))
             #expect(await vigil.terminate() == 0)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     @Test func vigilSurvivesAnAPIServerRestartAndAppliesEditsMadeMeanwhile() async throws {
@@ -65,8 +60,7 @@ import Testing
     }
 
     func survives(_ name: String, watchesBreak: Bool, fault: (ControlPlane) async throws -> Void) async throws {
-        let plane = try await ControlPlane.start(name: name)
-        do {
+        try await withOwnControlPlane(name: name) { plane in
             try await plane.installCRD()
             try await plane.createNamespace("faults")
             let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: "faults")
@@ -91,17 +85,12 @@ import Testing
             if watchesBreak { #expect(failures >= 1, "the outage must have been noticed; log:\n\(vigil.log.suffix(2000))") }
             #expect(failures < 40, "\(failures) reconnect attempts in a short outage is a hot loop")
             #expect(await vigil.terminate() == 0)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     @Test func aWatchWhoseVersionWasCompactedAwayListsAgainAndConverges() async throws {
         // Without the watch cache, watches read etcd, so compaction expires old versions.
-        let plane = try await ControlPlane.start(name: "gone", apiserverArgs: "--watch-cache=false")
-        do {
+        try await withOwnControlPlane(name: "gone", apiserverArgs: "--watch-cache=false") { plane in
             try await plane.installCRD()
             try await plane.createNamespace("watched")
             try await plane.createNamespace("elsewhere")
@@ -131,10 +120,6 @@ import Testing
             #expect(vigil.log.contains("watch expired; listing again"), "no re-list after 410; log:\n\(vigil.log.suffix(3000))")
             #expect(vigil.isRunning)
             #expect(await vigil.terminate() == 0)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 }

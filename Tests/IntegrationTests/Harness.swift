@@ -159,6 +159,21 @@ final class ControlPlane: Sendable {
     }
 }
 
+/// Runs `body` on a control plane of its own, which is stopped afterwards whether `body`
+/// returns or throws.
+func withOwnControlPlane(
+    name: String, apiserverArgs: String = "", controllers: String? = nil, _ body: (ControlPlane) async throws -> Void
+) async throws {
+    let plane = try await ControlPlane.start(name: name, apiserverArgs: apiserverArgs, controllers: controllers)
+    do {
+        try await body(plane)
+    } catch {
+        await plane.stop()
+        throw error
+    }
+    await plane.stop()
+}
+
 /// The shared control plane of this test process, started once. Callers that arrive while
 /// it starts wait for that start (the actor is re-entrant across the await).
 actor SharedControlPlane {

@@ -26,14 +26,9 @@ import Testing
     }
 
     @Test func theServiceAccountAloneReconcilesTheExamplesWithNoForbiddenAnswer() async throws {
-        let plane = try await ControlPlane.start(name: "rbac")
-        do {
+        try await withOwnControlPlane(name: "rbac") { plane in
             try await scenario(plane)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     func scenario(_ plane: ControlPlane) async throws {
@@ -67,14 +62,9 @@ import Testing
     /// Removes each RBAC rule in turn and shows that Vigil then meets a 403: no rule is
     /// there for nothing. The one exception is justified below.
     @Test func everyRuleIsNeededByVigil() async throws {
-        let plane = try await ControlPlane.start(name: "rbac-rules")
-        do {
+        try await withOwnControlPlane(name: "rbac-rules") { plane in
             try await rulesScenario(plane)
-        } catch {
-            await plane.stop()
-            throw error
         }
-        await plane.stop()
     }
 
     func rulesScenario(_ plane: ControlPlane) async throws {
