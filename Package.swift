@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(
             name: "RenderTests",
             dependencies: ["Render", "KubeModel", .product(name: "Yams", package: "Yams")],
+            exclude: ["Fixtures", "Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -121,7 +122,8 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KubeClient", "KubeModel", "Render"],
+            dependencies: ["KubeClient", "KubeModel", "Render", .product(name: "Yams", package: "Yams")],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -119,7 +119,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         }
     }
 
-    @Test(arguments: ["crds", "manifests/crd"])
+    @Test(arguments: ["crds", "manifests/crd", "charts/vigil/crds"])
     func theCommittedCRDMatchesTheModel(_ dir: String) throws {
         let path = repoRoot.appendingPathComponent("\(dir)/observabilitystacks.observability.vigil.dev.yaml")
         let committed = try String(contentsOf: path, encoding: .utf8)

@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+import Yams
+
+/// The Helm chart (`charts/vigil`), rendered by `scripts/chart-render` (Go's text/template,
+/// sprig and Helm's own functions; Helm is not installable here): with default values it
+/// is `manifests/` apart from Helm's labels, its variants match the overlay, its schema
+/// refuses bad values, and what it renders is accepted and applied by the real API server.
+@Suite(.serialized) struct ChartTests {
+    /// Labels that Helm's conventions add; everything else must be identical.
+    static let helmLabels: Set<String> = ["helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/instance", "app.kubernetes.io/version"]
+    /// What `kubectl api-versions` would say of a current cluster, for comparison with the
+    /// manifests (policy/v1 PodDisruptionBudget).
+    static let currentAPIs = ["v1", "apps/v1", "policy/v1", "rbac.authorization.k8s.io/v1", "coordination.k8s.io/v1"]
+
+    static func renderer() async throws -> String {
+        if let path = ProcessInfo.processInfo.environment["VIGIL_CHART_RENDER"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        // Outside scripts/test: build it here (seconds, from Debian's Go packages).
+        let path = "\(testRoot)/chart-render"
+        if !FileManager.default.isExecutableFile(atPath: path) {
+            try await run([repoRoot.appendingPathComponent("scripts/chart-render/build").path, path])
+        }
+        return path
+    }
+
+    func render(_ args: [String], apis: [String] = ChartTests.currentAPIs, release: String = "vigil", namespace: String = "vigil-system") async throws -> String {
+        let tool = try await Self.renderer()
+        return try await run([tool, "--release", release, "--namespace", namespace] + apis.flatMap { ["--api-versions", $0] } + args + [repoRoot.appendingPathComponent("charts/vigil").path])
+    }
+
+    /// Objects by kind/namespace/name, as canonical JSON, with Helm's labels taken out of
+    /// every label map and selector.
+    func objects(_ yaml: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for doc in try Yams.load_all(yaml: yaml) {
+            guard var object = doc as? [String: Any] else { continue }
+            object = Self.stripHelmLabels(object) as! [String: Any]
+            let meta = object["metadata"] as? [String: Any] ?? [:]
+            let key = "\(object["kind"] ?? "")/\(meta["namespace"] ?? "")/\(meta["name"] ?? "")"
+            #expect(out[key] == nil, "\(key) rendered twice")
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            out[key] = String(decoding: data, as: UTF8.self)
+        }
+        return out
+    }
+
+    static func stripHelmLabels(_ value: Any, key: String = "") -> Any {
+        if let map = value as? [String: Any] {
+            var result: [String: Any] = [:]
+            for (k, v) in map {
+                if ["labels", "matchLabels", "selector"].contains(key), helmLabels.contains(k) { continue }
+                result[k] = stripHelmLabels(v, key: k)
+            }
+            return result
+        }
+        if let list = value as? [Any] { return list.map { stripHelmLabels($0, key: key) } }
+        return value
+    }
+
+    func kustomize(_ path: String) async throws -> String {
+        try await run(["kubectl", "kustomize", repoRoot.appendingPathComponent(path).path])
+    }
+
+    func expectSame(_ chart: [String: String], _ manifests: [String: String], _ what: String) {
+        #expect(Set(chart.keys) == Set(manifests.keys), "\(what): objects differ")
+        for (key, m) in manifests.sorted(by: { $0.key < $1.key }) {
+            guard let c = chart[key] else { continue }
+            #expect(c == m, "\(what): \(key) differs:\nchart:\n\(c)\nmanifests:\n\(m)")
+        }
+    }
+
+    @Test func withDefaultValuesTheChartIsTheManifestsApartFromHelmsLabels() async throws {
+        let manifests = try objects(try await kustomize("manifests"))
+        // The Namespace is Helm's to create (--create-namespace) unless namespace.create is set.
+        let chart = try objects(try await render(["--include-crds"]))
+        #expect(chart["Namespace//vigil-system"] == nil)
+        expectSame(chart, manifests.filter { $0.key != "Namespace//vigil-system" }, "default values")
+        let withNamespace = try objects(try await render(["--include-crds", "--set", "namespace.create=true"]))
+        expectSame(withNamespace, manifests, "namespace.create=true")
+        // The same labels on every object, Helm's included.
+        let raw = try await render([])
+        #expect(raw.components(separatedBy: "app.kubernetes.io/managed-by: Helm").count - 1 == chart.count - 1 + 1 /* pod template */)
+    }
+
+    @Test func aWatchNamespaceIsTheSingleNamespaceOverlay() async throws {
+        // The overlay also creates the namespace it watches, for the demo; the chart does not.
+        let overlay = try objects(try await kustomize("manifests/overlays/single-namespace")).filter { $0.key != "Namespace//observability" }
+        let chart = try objects(try await render(["--include-crds", "--set", "namespace.create=true", "--set", "watchNamespace=observability"]))
+        expectSame(chart, overlay, "watchNamespace=observability")
+    }
+
+    @Test func theValuesChangeWhatTheyName() async throws {
+        let yaml = try await render([
+            "--set", "replicas=3", "--set", "logFormat=text", "--set", "image.tag=0.2.0", "--set", "leaderElection.enabled=false",
+            "--set-string", "extraLabels.team=platform", "--set", "resources.limits.memory=512Mi", "--set", "metrics.port=9090",
+        ])
+        let objects = try objects(yaml)
+        let deployment = try #require(objects["Deployment/vigil-system/vigil"])
+        for fragment in ["\"replicas\" : 3", "--log-format=text", "ghcr.io/vigil-dev/vigil:0.2.0", "\"memory\" : \"512Mi\"", "--metrics-bind-address=:9090", "\"containerPort\" : 9090"] {
+            #expect(deployment.contains(fragment), "\(fragment) not in the Deployment")
+        }
+        #expect(!deployment.contains("--leader-elect"))
+        #expect(objects["Role/vigil-system/vigil-leader-election"] == nil)
+        #expect(yaml.components(separatedBy: "team: platform").count - 1 == objects.count + 1)
+        let digest = try await render(["--set", "image.digest=sha256:" + String(repeating: "ab", count: 32)])
+        #expect(digest.contains("image: ghcr.io/vigil-dev/vigil@sha256:abab"))
+        // Another release name prefixes every object and keeps the references consistent.
+        let other = try await run([try await Self.renderer(), "--release", "obs", "--namespace", "tools", repoRoot.appendingPathComponent("charts/vigil").path])
+        #expect(other.contains("serviceAccountName: obs-vigil") && other.contains("name: obs-vigil-leader-election"))
+    }
+
+    @Test func theSchemaRefusesBadValuesNamingThem() async throws {
+        let tool = try await Self.renderer()
+        let chart = repoRoot.appendingPathComponent("charts/vigil").path
+        let cases: [([String], String)] = [
+            (["--set", "logFormat=xml"], "logFormat"),
+            (["--set", "replicas=-1"], "replicas"),
+            (["--set", "watchNamespace=Not_A_Namespace"], "watchNamespace"),
+            (["--set", "metrics.port=70000"], "metrics.port"),
+            (["--set", "resouces.limits.cpu=1"], "resouces"),
+            (["--set", "image.digest=latest"], "image.digest"),
+        ]
+        for (args, field) in cases {
+            await #expect(throws: CommandError.self, "\(args) was accepted") {
+                try await run([tool] + args + [chart])
+            }
+            let result = try await run(["sh", "-c", "\"$0\" \"$@\" 2>&1; true", tool] + args + [chart])
+            #expect(result.contains(field), "the error for \(args) does not name \(field): \(result)")
+        }
+    }
+
+    @Test func theNotesTellHowToApplyAStack() async throws {
+        let notes = try await render(["--notes"])
+        #expect(notes.contains("installed in namespace vigil-system, watching every namespace"))
+        #expect(notes.contains("examples/development.yaml"))
+        #expect(notes.contains("get lease vigil.observability.vigil.dev"))
+        let scoped = try await render(["--notes", "--set", "watchNamespace=apps"])
+        #expect(scoped.contains("watching namespace apps only") && scoped.contains("kubectl -n apps apply -f"))
+    }
+
+    /// Rendered against this API server's own API versions (what `helm install` sees), the
+    /// chart passes a server-side dry run and is applied: without the ServiceMonitor CRD,
+    /// and with it, when the chart adds a ServiceMonitor. A release of its own name, so that
+    /// it stands beside the manifests' objects on the shared control plane.
+    @Test func theRenderedChartIsAcceptedAndAppliedByTheAPIServer() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        for n in ["chart-system", "chart-apps"] { try await plane.createNamespace(n) }
+        func served() async throws -> [String] {
+            try await plane.kubectl("api-versions").split(separator: "\n").map(String.init)
+        }
+        var apis = try await served()
+        #expect(!apis.contains("policy/v1"), "this test expects the 1.20 API server, PDB policy/v1beta1")
+        let plain = try await render(["--include-crds"], apis: apis, release: "chartcheck", namespace: "chart-system")
+        #expect(plain.contains("apiVersion: policy/v1beta1") && !plain.contains("kind: ServiceMonitor"))
+        let dry = try await plane.kubectl("apply", "--dry-run=server", "-f", "-", input: plain)
+        #expect(dry.contains("deployment.apps/chartcheck-vigil created (server dry run)"), "\(dry)")
+        try await plane.kubectl("apply", "-f", "-", input: plain)
+        #expect(try await plane.kubectl("get", "clusterrole", "chartcheck-vigil", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}") == "Helm")
+        #expect(try await plane.kubectl("get", "deployment", "chartcheck-vigil", "-n", "chart-system", "-o", "jsonpath={.spec.template.spec.serviceAccountName}") == "chartcheck-vigil")
+
+        try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/servicemonitors.monitoring.coreos.com.yaml").path)
+        try await plane.kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com", "--timeout=30s")
+        apis = try await served() + ["monitoring.coreos.com/v1/ServiceMonitor"]
+        #expect(apis.contains("monitoring.coreos.com/v1"))
+        let monitored = try await render(["--include-crds", "--set", "watchNamespace=chart-apps"], apis: apis, release: "chartcheck", namespace: "chart-system")
+        #expect(monitored.contains("kind: ServiceMonitor"))
+        _ = try await plane.kubectl("apply", "--dry-run=server", "-f", "-", input: monitored)
+        try await plane.kubectl("apply", "-f", "-", input: monitored)
+        #expect(try await plane.kubectl("get", "servicemonitor", "chartcheck-vigil", "-n", "chart-system", "-o", "jsonpath={.spec.endpoints[0].port}") == "metrics")
+        #expect(try await plane.kubectl("get", "role", "chartcheck-vigil", "-n", "chart-apps", "-o", "name") == "role.rbac.authorization.k8s.io/chartcheck-vigil\n")
+    }
+}

@@ -1,0 +1,65 @@
+{{/* The base name of every object: the release name when it holds "vigil", else <release>-vigil. */}}
+{{- define "vigil.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The pods' selector: stable across upgrades. */}}
+{{- define "vigil.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Labels on every object: Vigil's own, Helm's, and the user's extraLabels. */}}
+{{- define "vigil.labels" -}}
+{{ include "vigil.selectorLabels" . }}
+app.kubernetes.io/part-of: vigil
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- with .Values.extraLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "vigil.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
+{{/* What Vigil does in the namespaces it manages: only the verbs and kinds it uses. The
+     same rules go into the ClusterRole, or the Role when watchNamespace is set. */}}
+{{- define "vigil.rules" -}}
+# The stacks: read and watch; patch for finalizers; status by server-side apply.
+- apiGroups: [observability.vigil.dev]
+  resources: [observabilitystacks]
+  verbs: [get, list, watch, patch]
+- apiGroups: [observability.vigil.dev]
+  resources: [observabilitystacks/status]
+  verbs: [patch]
+# Owner references with blockOwnerDeletion need this where that admission plugin runs.
+- apiGroups: [observability.vigil.dev]
+  resources: [observabilitystacks/finalizers]
+  verbs: [update]
+# What a stack becomes (server-side apply creates and patches; pruning deletes). Secrets
+# are watched everywhere: the managed ones are cached, the ones stacks name wake them.
+- apiGroups: [""]
+  resources: [secrets, configmaps, services, serviceaccounts]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [apps]
+  resources: [daemonsets, deployments]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list, watch, create, patch, delete]
+# Events on the stacks, counted when repeated.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
