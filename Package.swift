@@ -96,7 +96,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "RenderTests",
-            dependencies: ["Render", "KubeModel", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Render", "KubeModel", "TestSupport", .product(name: "Yams", package: "Yams")],
             exclude: ["Fixtures", "Golden"],
             swiftSettings: swiftSettings
         ),

@@ -20,6 +20,8 @@ public protocol ClusterWriter: Sendable {
     func readSecret(namespace: String, name: String) async throws -> Secret?
     /// The API server's real addresses (the `default/kubernetes` Endpoints).
     func apiServerEndpoints() async throws -> [APIServerEndpoint]
+    /// An object of a kind Vigil does not cache (the Prometheus Operator's); nil if absent.
+    func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured?
 }
 
 extension KubeClient: ClusterWriter {
@@ -81,6 +83,28 @@ extension KubeClient: ClusterWriter {
             }
         }
         return out
+    }
+
+    public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
+        do {
+            let bytes = try await getRaw(resource.path(namespace: namespace, name: name))
+            return try Unstructured(object: try JSONCoding.decode(JSONValue.self, from: bytes))
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
+    }
+
+    /// The resources the cluster serves in `monitoring.coreos.com/v1` (the Prometheus
+    /// Operator's CRDs): `prometheusrules`, `servicemonitors`, …; empty when the group is not served.
+    public func monitoringKinds() async throws -> Set<String> {
+        let bytes: [UInt8]
+        do {
+            bytes = try await getRaw("/apis/monitoring.coreos.com/v1")
+        } catch let e as KubeAPIError where e.isNotFound {
+            return []
+        }
+        let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
+        return Set((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? {

@@ -49,12 +49,16 @@ public final class StackReconciler: Sendable {
     /// The one namespace Vigil watches, or nil for all. Client Secrets outside it could be
     /// neither seen nor cleaned up, so they are not published.
     let watchNamespace: String?
+    /// The Prometheus Operator's kinds the cluster serves, as last discovered.
+    let monitoringKinds: @Sendable () -> Set<String>
 
     public init(
         stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
-        now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil, logger: Logger
+        now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil,
+        monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, logger: Logger
     ) {
         self.watchNamespace = watchNamespace
+        self.monitoringKinds = monitoringKinds
         self.stacks = stacks
         self.owned = owned
         self.writer = writer
@@ -152,6 +156,28 @@ public final class StackReconciler: Sendable {
             }
             referenced.append(ref.secret + ":" + ref.keys.map { "\($0)=\(secret?.data?[$0] ?? "")" }.joined(separator: ","))
         }
+        // The Alertmanager receivers' secrets: read, checked like the others, and written
+        // into the Alertmanager Secret only (never logged, never in status or events).
+        var alertSecrets = AlertReceiverSecrets()
+        for ref in StackReferences.secrets(stack) {
+            guard let kind = ref.alertReceiver else { continue }
+            let secret = try await writer.readSecret(namespace: ns, name: ref.secret)
+            guard let value = secret?.data?[ref.keys[0]].flatMap({ Data(base64Encoded: $0) }).map({ String(decoding: $0, as: UTF8.self) }) else {
+                let message = secret == nil
+                    ? "Secret \(ref.secret) named by \(ref.field) does not exist in namespace \(ns)"
+                    : "Secret \(ref.secret) named by \(ref.field) has no key \(ref.keys[0])"
+                return try await reject(
+                    stack, reason: secret == nil ? "SecretNotFound" : "SecretKeyNotFound", message: message,
+                    ready: "a referenced Secret is missing; running collectors are left untouched", log: log
+                )
+            }
+            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            switch kind {
+            case .slackWebhookURL: alertSecrets.slackWebhookURL = trimmed
+            case .pagerDutyRoutingKey: alertSecrets.pagerDutyRoutingKey = trimmed
+            case .smtpPassword: alertSecrets.smtpPassword = value
+            }
+        }
         var credentials: CredentialManager.Outcome? = nil
         if eff.basicAuth, let secrets = store(for: Secret.resource) {
             // Each declared client's live Secret, where Vigil can see it.
@@ -172,7 +198,11 @@ public final class StackReconciler: Sendable {
         let material = referenced.isEmpty ? htpasswdHash : sha256Hex(Array((htpasswdHash + "\n" + referenced.sorted().joined(separator: "\n")).utf8))
         // Egress to the API server names its real addresses.
         let apiServer = eff.networkPolicy ? try await writer.apiServerEndpoints() : []
-        var rendered = try DesiredState.render(stack, inputs: RenderInputs(mountedMaterialHash: material, htpasswdHash: htpasswdHash, apiServer: apiServer))
+        let monitoring = monitoringKinds()
+        var rendered = try DesiredState.render(
+            stack,
+            inputs: RenderInputs(mountedMaterialHash: material, htpasswdHash: htpasswdHash, apiServer: apiServer, monitoringKinds: monitoring, alertSecrets: alertSecrets)
+        )
         rendered.objects.insert(contentsOf: credentials?.objects ?? [], at: 0)
         var result = ReconcileResult.done
         if let after = credentials?.requeueAfter { result = .requeueAfter(after) }
@@ -216,7 +246,10 @@ public final class StackReconciler: Sendable {
         var missingNamespaces: [String] = []
         var published = Set<String>()
         for object in rendered.objects {
-            let current = live[object.key]
+            // The Prometheus Operator's kinds are not cached: read the one object.
+            let current = store(for: object.resource) == nil
+                ? try await writer.readObject(object.resource, namespace: object.namespace, name: object.name)
+                : live[object.key]
             guard Self.needsApply(object, live: current) else {
                 if let c = clientKeys[object.key] { published.insert(c) }
                 continue
@@ -229,6 +262,11 @@ public final class StackReconciler: Sendable {
             } catch let e as KubeAPIError where e.isNotFound && object.namespace != stack.metadata.namespace {
                 // A client whose namespace does not exist: the others proceed.
                 missingNamespaces.append(object.namespace ?? "")
+            } catch let e as KubeAPIError where e.isNotFound && store(for: object.resource) == nil {
+                // The Prometheus Operator's CRD went away since discovery last looked: the
+                // next discovery switches to the ConfigMap; look again then.
+                log.warning("\(object.resource.kind) is no longer served; waiting for discovery", metadata: ["object": "\(object.key)"])
+                result = Self.earliest(result, .requeueAfter(5))
             } catch let e as KubeAPIError where e.code == 422 || (e.code == 400 && e.reason == "BadRequest") {
                 // The API server refuses what the spec produced (a resource quantity it
                 // cannot parse, say): say so, naming the object and the server's field,

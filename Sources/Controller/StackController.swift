@@ -4,6 +4,7 @@ import KubeModel
 import Logging
 import Render
 import ServiceLifecycle
+import Synchronization
 
 /// Options of `vigil run`.
 public struct ControllerOptions: Sendable {
@@ -19,6 +20,9 @@ public struct ControllerOptions: Sendable {
     public var now: @Sendable () -> Date
     /// On SIGTERM, how long reconciles in flight may run before they are cancelled.
     public var shutdownTimeout: Double = 10
+    /// How often (seconds) Vigil asks whether the Prometheus Operator's CRDs are served,
+    /// to switch between PrometheusRule and the Prometheus ConfigMap.
+    public var monitoringDiscoveryInterval: Double = 30
 
     public init(
         namespace: String? = nil, workers: Int = 2, resyncPeriod: Double = 600, reconnectBase: Double = 0.2, reconnectMax: Double = 30,
@@ -50,6 +54,8 @@ public final class StackController: Service, Sendable {
     let metrics: OperatorMetrics?
     /// With leader election, only the leader reconciles; the others keep caches warm.
     let elector: LeaderElector?
+    /// The Prometheus Operator's kinds the cluster serves; nil until first asked.
+    let monitoring = Shared<Set<String>?>(nil)
 
     public init(client: KubeClient, options: ControllerOptions, metrics: OperatorMetrics? = nil, elector: LeaderElector? = nil, logger: Logger) {
         self.elector = elector
@@ -104,6 +110,7 @@ public final class StackController: Service, Sendable {
                 queue.add(s.metadata.key)
             }
         }
+        let monitoring = self.monitoring
         reconciler = StackReconciler(
             stacks: stackInformer.store,
             owned: ownedInformers.map { OwnedKind(resource: $0.resource, store: $0.store) },
@@ -111,13 +118,43 @@ public final class StackController: Service, Sendable {
             events: EventRecorder(writer: client, now: options.now, logger: logger),
             now: options.now,
             watchNamespace: options.namespace,
+            monitoringKinds: { monitoring.value.withLock { $0 } ?? [] },
             logger: logger
         )
     }
 
-    /// True once every informer has listed.
+    /// True once every informer has listed and the monitoring API was looked up.
     public var hasSynced: Bool {
-        stackInformer.hasSynced && ownedInformers.allSatisfy(\.hasSynced)
+        stackInformer.hasSynced && ownedInformers.allSatisfy(\.hasSynced) && monitoring.value.withLock { $0 } != nil
+    }
+
+    /// Asks, now and every `monitoringDiscoveryInterval`, which of the Prometheus Operator's
+    /// kinds the cluster serves; when that changes, every stack is reconciled, so that rules
+    /// move between PrometheusRule and the ConfigMap.
+    func monitoringDiscoveryLoop() async {
+        while !Task.isCancelled {
+            do {
+                let kinds = try await client.monitoringKinds()
+                let previous = monitoring.value.withLock { old in
+                    defer { old = kinds }
+                    return old
+                }
+                if previous != kinds {
+                    let rules = kinds.contains(PrometheusRules.resource.plural)
+                    logger.info(
+                        rules ? "monitoring.coreos.com/v1 PrometheusRule is served: rules go into PrometheusRules" : "PrometheusRule is not served: rules go into the Prometheus ConfigMap",
+                        metadata: ["kinds": "\(kinds.sorted())"]
+                    )
+                    if previous != nil { for s in stackInformer.store.all { queue.add(s.metadata.key) } }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("cannot look up the monitoring.coreos.com API; keeping the last answer", metadata: ["error": "\(error)"])
+                monitoring.value.withLock { if $0 == nil { $0 = [] } }
+            }
+            do { try await Task.sleep(nanoseconds: UInt64(options.monitoringDiscoveryInterval * 1e9)) } catch { return }
+        }
     }
 
     struct WorkersFinished: Error {}
@@ -171,6 +208,7 @@ public final class StackController: Service, Sendable {
             group.addTask { await self.referencedSecrets.run() }
             group.addTask { await self.queue.runTimer() }
             group.addTask { await self.resyncLoop() }
+            group.addTask { await self.monitoringDiscoveryLoop() }
             group.addTask {
                 // Reconciling before every cache is filled would re-create what exists.
                 while !self.hasSynced {
@@ -260,4 +298,10 @@ public final class StackController: Service, Sendable {
             for s in stackInformer.store.all { queue.add(s.metadata.key) }
         }
     }
+}
+
+/// A value behind a lock, shared by reference between the controller and its closures.
+final class Shared<Value: Sendable>: Sendable {
+    let value: Mutex<Value>
+    init(_ initial: Value) { value = Mutex(initial) }
 }

@@ -357,9 +357,12 @@ public struct NetworkPolicySpec: Codable, Sendable, Hashable {
 public struct AlertingSpec: Codable, Sendable, Hashable {
     public var thresholds: AlertThresholds?
     public var receivers: AlertReceivers?
-    public init(thresholds: AlertThresholds? = nil, receivers: AlertReceivers? = nil) {
+    /// Alertmanager addresses (host:port) that the rendered prometheus.yml alerts.
+    public var alertmanagers: [String]?
+    public init(thresholds: AlertThresholds? = nil, receivers: AlertReceivers? = nil, alertmanagers: [String]? = nil) {
         self.thresholds = thresholds
         self.receivers = receivers
+        self.alertmanagers = alertmanagers
     }
 }
 
@@ -421,9 +424,16 @@ public struct EmailReceiver: Codable, Sendable, Hashable {
 public struct GrafanaSpec: Codable, Sendable, Hashable {
     public var datasources: Bool?
     public var dashboards: Bool?
-    public init(datasources: Bool? = nil, dashboards: Bool? = nil) {
+    /// Query URLs of the backends, for the datasources (defaults derived from the exporters).
+    public var prometheusURL: String?
+    public var lokiURL: String?
+    public var tempoURL: String?
+    public init(datasources: Bool? = nil, dashboards: Bool? = nil, prometheusURL: String? = nil, lokiURL: String? = nil, tempoURL: String? = nil) {
         self.datasources = datasources
         self.dashboards = dashboards
+        self.prometheusURL = prometheusURL
+        self.lokiURL = lokiURL
+        self.tempoURL = tempoURL
     }
 }
 

@@ -20,6 +20,8 @@ public enum CollectorPorts {
     public static let otlpGRPC = 4317
     public static let otlpHTTP = 4318
     public static let metrics = 8889
+    /// The collector's own metrics (otelcol_*), for the export-path alerts.
+    public static let telemetry = 8888
     public static let health = 13133
 }
 
@@ -315,7 +317,15 @@ public enum CollectorConfig {
             "service": [
                 "extensions": .array(extensionNames),
                 "pipelines": .object(pipelines),
-                "telemetry": ["metrics": ["level": "normal"], "logs": ["level": "info", "encoding": "json"]],
+                // The collector's own metrics on every interface (the default is localhost only),
+                // so that Prometheus sees failed sends and full queues.
+                "telemetry": [
+                    "metrics": [
+                        "level": "normal",
+                        "readers": [["pull": ["exporter": ["prometheus": ["host": "0.0.0.0", "port": .int(CollectorPorts.telemetry)]]]]],
+                    ],
+                    "logs": ["level": "info", "encoding": "json"],
+                ],
             ],
         ]
         if !connectors.isEmpty { doc["connectors"] = .object(connectors) }

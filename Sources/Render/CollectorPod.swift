@@ -57,6 +57,7 @@ public enum CollectorPod {
         if role == .agent {
             ports += [port("otlp-http", CollectorPorts.otlpHTTP), port("metrics", CollectorPorts.metrics)]
         }
+        ports.append(port("telemetry", CollectorPorts.telemetry))
         ports.append(port("health", CollectorPorts.health))
 
         let probe: JSONValue = ["httpGet": ["path": "/", "port": .int(CollectorPorts.health)], "periodSeconds": 10, "timeoutSeconds": 5]

@@ -162,7 +162,7 @@ public enum ConfigCheck {
             let eff = EffectiveSpec(stack.spec)
             if role == .agent && eff.hostMetrics { mounts.append(CollectorPaths.hostRoot) }
             if role == .agent && eff.fileLogs && stack.spec.exporters?.loki != nil { mounts.append(CollectorPaths.podLogs) }
-            let ports: Set<Int>? = role == .agent ? [CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP, CollectorPorts.metrics, CollectorPorts.health] : nil
+            let ports: Set<Int>? = role == .agent ? [CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP, CollectorPorts.metrics, CollectorPorts.telemetry, CollectorPorts.health] : nil
             let pod = Pod(env: Set(inputs.env.map(\.name)), mountPaths: mounts, servicePorts: ports)
             problems += check(config, pod: pod).map { "\(role.rawValue) config: \($0)" }
         }

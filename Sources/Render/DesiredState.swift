@@ -48,10 +48,21 @@ public struct RenderInputs: Sendable, Hashable {
     public var htpasswdHash: String
     /// The API server's real addresses, for the NetworkPolicy's egress (empty offline).
     public var apiServer: [APIServerEndpoint]
-    public init(mountedMaterialHash: String = "", htpasswdHash: String = "", apiServer: [APIServerEndpoint] = []) {
+    /// The Prometheus Operator's kinds the cluster serves (`prometheusrules`,
+    /// `servicemonitors`): with PrometheusRule, rules go there; else into a ConfigMap.
+    public var monitoringKinds: Set<String>
+    /// The Alertmanager receivers' secrets, read from the user's Secrets; nil offline, where
+    /// the Alertmanager Secret is the operator's to make.
+    public var alertSecrets: AlertReceiverSecrets?
+    public init(
+        mountedMaterialHash: String = "", htpasswdHash: String = "", apiServer: [APIServerEndpoint] = [], monitoringKinds: Set<String> = [],
+        alertSecrets: AlertReceiverSecrets? = nil
+    ) {
         self.mountedMaterialHash = mountedMaterialHash
         self.htpasswdHash = htpasswdHash
         self.apiServer = apiServer
+        self.monitoringKinds = monitoringKinds
+        self.alertSecrets = alertSecrets
     }
 }
 
@@ -69,6 +80,7 @@ public enum DesiredState {
         bodies.append((Kinds.serviceAccount, "serviceaccount", Workloads.serviceAccount(stack)))
         bodies.append((Kinds.configMap, "collector", Workloads.configMap(name: Naming.collector(name), config: agentYAML)))
         bodies.append((Kinds.service, "collector", Workloads.service(stack)))
+        bodies.append((Kinds.service, "collector", Workloads.collectorHeadless(stack)))
         var daemonSet = Workloads.daemonSet(stack, configHash: agentHash)
         if !inputs.htpasswdHash.isEmpty {
             daemonSet["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.htpasswdHashAnnotation] = .string(inputs.htpasswdHash)
@@ -87,6 +99,26 @@ public enum DesiredState {
 
         if let policy = NetworkPolicyRender.render(stack, apiServer: inputs.apiServer) {
             bodies.append((Kinds.networkPolicy, "collector", policy))
+        }
+
+        // Monitoring: rules for the Prometheus Operator when it is there, else a ConfigMap
+        // for a plain Prometheus; the Alertmanager config; Grafana's datasources and dashboard.
+        if inputs.monitoringKinds.contains(PrometheusRules.resource.plural) {
+            bodies.append((PrometheusRules.resource, "monitoring", PrometheusRules.prometheusRule(stack)))
+            if inputs.monitoringKinds.contains(PrometheusRules.serviceMonitorResource.plural) {
+                bodies.append((PrometheusRules.serviceMonitorResource, "monitoring", PrometheusRules.serviceMonitor(stack)))
+            }
+        } else {
+            bodies.append((Kinds.configMap, "monitoring", try PrometheusConfig.configMap(stack)))
+        }
+        if let alertSecrets = inputs.alertSecrets {
+            bodies.append((Kinds.secret, "alerting", try AlertmanagerConfig.secret(stack, secrets: alertSecrets)))
+        }
+        if eff.grafanaDatasources {
+            bodies.append((Kinds.configMap, "grafana", try GrafanaRender.datasourcesConfigMap(stack)))
+        }
+        if eff.grafanaDashboards {
+            bodies.append((Kinds.configMap, "grafana", try GrafanaRender.dashboardConfigMap(stack)))
         }
 
         var objects: [DesiredObject] = []
@@ -115,6 +147,7 @@ public enum DesiredState {
                 s.append(("\(c.namespace)/\(Naming.otlpClient(name))", "OTLP client settings and credential for \(c.name)"))
             }
         }
+        s.append((Naming.name(name, "alertmanager"), "alertmanager.yml, with the receivers' secrets read from the Secrets the spec names"))
         return s
     }
 }

@@ -10,6 +10,7 @@ public enum Naming {
     public static func collector(_ stack: String) -> String { name(stack, "collector") }
     public static func gateway(_ stack: String) -> String { name(stack, "gateway") }
     public static func gatewayHeadless(_ stack: String) -> String { name(stack, "gateway-headless") }
+    public static func collectorHeadless(_ stack: String) -> String { name(stack, "collector-headless") }
     public static func ca(_ stack: String) -> String { name(stack, "ca") }
     public static func ingestTLS(_ stack: String) -> String { name(stack, "ingest-tls") }
     public static func htpasswd(_ stack: String) -> String { name(stack, "htpasswd") }

@@ -169,7 +169,7 @@ public enum NetworkPolicyRender {
         }
         ingress.append(rule("from", peers: ingestPeers, ports: ports([CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP])))
         let metricsPeers = (np?.metricsFrom ?? []).map(peer)
-        ingress.append(rule("from", peers: metricsPeers.isEmpty ? [namespacePeer("monitoring")] : metricsPeers, ports: ports([CollectorPorts.metrics])))
+        ingress.append(rule("from", peers: metricsPeers.isEmpty ? [namespacePeer("monitoring")] : metricsPeers, ports: ports([CollectorPorts.metrics, CollectorPorts.telemetry])))
         // Kubelet probes come from the node: by CIDR when the spec gives them.
         let nodes = (np?.nodeCIDRs ?? []).map { JSONValue.object(["ipBlock": ["cidr": .string($0)]]) }
         ingress.append(rule("from", peers: nodes.isEmpty ? nil : nodes, ports: ports([CollectorPorts.health])))

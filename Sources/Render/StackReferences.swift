@@ -10,6 +10,13 @@ public struct SecretReference: Sendable, Hashable {
     /// Whether the collector reads it only at start (environment variables, exporter CA
     /// files), so that a change must roll the pods. The ingest certificate is reloaded.
     public var rollsCollector: Bool
+    /// An Alertmanager receiver's secret: its value goes into the Alertmanager Secret only.
+    public var alertReceiver: AlertReceiverKind? = nil
+}
+
+/// Which receiver secret a reference holds.
+public enum AlertReceiverKind: String, Sendable, Hashable {
+    case slackWebhookURL, pagerDutyRoutingKey, smtpPassword
 }
 
 /// The user's Secrets a stack depends on: Vigil watches them, refuses to roll onto a
@@ -36,6 +43,14 @@ public enum StackReferences {
         key(ex?.tempo?.caSecret, "spec.exporters.tempo.caSecret")
         credentials(ex?.remoteWrite?.credentialsSecret, "spec.exporters.remoteWrite.credentialsSecret")
         key(ex?.remoteWrite?.caSecret, "spec.exporters.remoteWrite.caSecret")
+        let receivers = stack.spec.alerting?.receivers
+        func receiver(_ k: SecretKeyRef?, _ field: String, _ kind: AlertReceiverKind) {
+            guard let k else { return }
+            refs.append(SecretReference(field: field, secret: k.name, keys: [k.key], rollsCollector: false, alertReceiver: kind))
+        }
+        receiver(receivers?.slack?.webhookURLSecret, "spec.alerting.receivers.slack.webhookURLSecret", .slackWebhookURL)
+        receiver(receivers?.pagerDuty?.routingKeySecret, "spec.alerting.receivers.pagerDuty.routingKeySecret", .pagerDutyRoutingKey)
+        receiver(receivers?.email?.passwordSecret, "spec.alerting.receivers.email.passwordSecret", .smtpPassword)
         return refs
     }
 

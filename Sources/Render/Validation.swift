@@ -219,6 +219,24 @@ public enum StackValidator {
             errors.append(FieldError("spec.alerting.thresholds.latencyP95Ms", "must be at least 1, got \(ms)"))
         }
         checkDuration(t?.forDuration, "spec.alerting.thresholds.forDuration", into: &errors)
+        for (i, target) in (spec.alerting?.alertmanagers ?? []).enumerated() where !isHostPort(target) {
+            errors.append(FieldError("spec.alerting.alertmanagers[\(i)]", "must be host:port, got \"\(target)\""))
+        }
+        if let email = spec.alerting?.receivers?.email {
+            if !isHostPort(email.smarthost) {
+                errors.append(FieldError("spec.alerting.receivers.email.smarthost", "must be host:port, got \"\(email.smarthost)\""))
+            }
+            for (value, field) in [(email.to, "to"), (email.from, "from")] where !value.contains("@") {
+                errors.append(FieldError("spec.alerting.receivers.email.\(field)", "must be an email address, got \"\(value)\""))
+            }
+            if email.passwordSecret != nil, email.username == nil {
+                errors.append(FieldError("spec.alerting.receivers.email.username", "is required with passwordSecret (SMTP AUTH needs both)"))
+            }
+        }
+        let g = spec.grafana
+        for (value, field) in [(g?.prometheusURL, "prometheusURL"), (g?.lokiURL, "lokiURL"), (g?.tempoURL, "tempoURL")] {
+            if let value { checkURL(value, "spec.grafana.\(field)", into: &errors) }
+        }
         return errors
     }
 
@@ -231,6 +249,13 @@ public enum StackValidator {
             errors.append(FieldError(field, error.description))
             return nil
         }
+    }
+
+    /// `host:port`, with a port from 1 to 65535 (Alertmanager and SMTP addresses).
+    static func isHostPort(_ value: String) -> Bool {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]) else { return false }
+        let host = value[..<colon]
+        return (1...65535).contains(port) && !host.isEmpty && !host.contains(where: { $0 == " " || $0 == "/" })
     }
 
     static func checkURL(_ value: String, _ field: String, into errors: inout [FieldError]) {

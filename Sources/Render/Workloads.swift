@@ -44,21 +44,48 @@ enum Workloads {
                     servicePort("otlp-grpc", CollectorPorts.otlpGRPC, appProtocol: "grpc"),
                     servicePort("otlp-http", CollectorPorts.otlpHTTP, appProtocol: "http"),
                     servicePort("metrics", CollectorPorts.metrics, appProtocol: "http"),
+                    servicePort("telemetry", CollectorPorts.telemetry, appProtocol: "http"),
                     servicePort("health", CollectorPorts.health, appProtocol: "http"),
                 ],
             ],
         ]
     }
 
+    /// Marks the headless Services that Prometheus scrapes through (DNS service discovery,
+    /// or the ServiceMonitor's selector).
+    public static let scrapeLabel = "observability.vigil.dev/scrape"
+
+    /// The agents' headless Service, for Prometheus: one DNS record per pod, ready or not,
+    /// so that each is scraped on its own and a pod that fails shows as `up == 0`.
+    static func collectorHeadless(_ stack: ObservabilityStack) -> JSONValue {
+        [
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": ["name": .string(Naming.collectorHeadless(stack.metadata.name ?? "")), "labels": [scrapeLabel: "true"]],
+            "spec": [
+                "clusterIP": "None",
+                "publishNotReadyAddresses": true,
+                "selector": .object(CollectorPod.selector(stack, role: .agent).mapValues(JSONValue.string)),
+                "ports": [
+                    servicePort("metrics", CollectorPorts.metrics, appProtocol: "http"),
+                    servicePort("telemetry", CollectorPorts.telemetry, appProtocol: "http"),
+                ],
+            ],
+        ]
+    }
+
     /// The gateway's headless Service: the agents' load-balancing exporter resolves every
-    /// gateway pod through it.
+    /// ready gateway pod through it; Prometheus scrapes their telemetry through it.
     static func gatewayHeadless(_ stack: ObservabilityStack) -> JSONValue {
         [
-            "apiVersion": "v1", "kind": "Service", "metadata": meta(Naming.gatewayHeadless(stack.metadata.name ?? "")),
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": ["name": .string(Naming.gatewayHeadless(stack.metadata.name ?? "")), "labels": [scrapeLabel: "true"]],
             "spec": [
                 "clusterIP": "None",
                 "selector": .object(CollectorPod.selector(stack, role: .gateway).mapValues(JSONValue.string)),
-                "ports": [servicePort("otlp-grpc", CollectorPorts.otlpGRPC, appProtocol: "grpc")],
+                "ports": [
+                    servicePort("otlp-grpc", CollectorPorts.otlpGRPC, appProtocol: "grpc"),
+                    servicePort("telemetry", CollectorPorts.telemetry, appProtocol: "http"),
+                ],
             ],
         ]
     }

@@ -41,6 +41,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds between full resyncs (they write nothing when nothing changed).")
     var resyncPeriod: Double = 600
 
+    @Option(help: "Seconds between looks at whether the Prometheus Operator's CRDs are served (PrometheusRule or ConfigMap).")
+    var monitoringDiscoveryInterval: Double = 30
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -126,9 +129,11 @@ struct Run: AsyncParsableCommand {
             let id = leaderElectionID
             elector = LeaderElector(client: client, config: config, logger: logger) { leading in metrics.recordLeadership(name: id, leading: leading) }
         }
+        var options = ControllerOptions(namespace: namespace, workers: workers, resyncPeriod: resyncPeriod, now: clock(offsetFile: clockOffsetFile))
+        options.monitoringDiscoveryInterval = max(0.1, monitoringDiscoveryInterval)
         let controller = StackController(
             client: client,
-            options: ControllerOptions(namespace: namespace, workers: workers, resyncPeriod: resyncPeriod, now: clock(offsetFile: clockOffsetFile)),
+            options: options,
             metrics: metrics,
             elector: elector,
             logger: logger

@@ -114,18 +114,25 @@ final class FakeCluster: ClusterWriter {
     func readSecret(namespace: String, name: String) async throws -> Secret? {
         userSecrets.withLock { $0["\(namespace)/\(name)"] }
     }
+
+    let objectReads = Mutex(0)
+    func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
+        objectReads.withLock { $0 += 1 }
+        return objects.withLock { $0["\(resource.plural)/\(namespace ?? "")/\(name)"] }
+    }
 }
 
 @Suite struct ReconcilerTests {
     let logger = Logger(label: "test")
 
-    func make(_ fake: FakeCluster) -> (StackReconciler, Store<ObservabilityStack>, Store<Unstructured>) {
+    func make(_ fake: FakeCluster, monitoringKinds: Set<String> = []) -> (StackReconciler, Store<ObservabilityStack>, Store<Unstructured>) {
         let stacks = Store<ObservabilityStack>()
         let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
         let cms = owned.first { $0.resource == ConfigMap.resource }!.store
         let r = StackReconciler(
             stacks: stacks, owned: owned, writer: fake,
-            events: EventRecorder(writer: fake, logger: logger), now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: logger
+            events: EventRecorder(writer: fake, logger: logger), now: { Date(timeIntervalSince1970: 1_800_000_000) },
+            monitoringKinds: { monitoringKinds }, logger: logger
         )
         return (r, stacks, cms)
     }
@@ -151,18 +158,40 @@ final class FakeCluster: ClusterWriter {
         // Credentials rotate 30 days in, and the leaf renews 60 days into its 90: the
         // sooner is the next deadline.
         #expect(abs(d - 30 * 86400) < 600)
-        // Credentials and htpasswd, CA and serving Secrets, ServiceAccount, ConfigMap, Service, DaemonSet, NetworkPolicy.
-        #expect(fake.counts.withLock { $0 } == .init(applies: 9, statusWrites: 1, deletes: 0, events: 2))
+        // Credentials and htpasswd, CA and serving Secrets, ServiceAccount, ConfigMap, Service and headless Service,
+        // DaemonSet, NetworkPolicy, and monitoring: Prometheus ConfigMap, Alertmanager Secret, two Grafana ConfigMaps.
+        #expect(fake.counts.withLock { $0 } == .init(applies: 14, statusWrites: 1, deletes: 0, events: 2))
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.condition("Ready")?.status == "True")
         #expect(s.status?.condition("ConfigValid")?.status == "True")
         #expect(s.status?.observedGeneration == 1)
         #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
-        #expect(fake.counts.withLock { $0 } == .init(applies: 9, statusWrites: 1, deletes: 0, events: 2))
+        #expect(fake.counts.withLock { $0 } == .init(applies: 14, statusWrites: 1, deletes: 0, events: 2))
         #expect(s.status?.condition("CertificateReady")?.status == "True")
         #expect(s.status?.certificate?.caPhase == "Stable")
         #expect(s.status?.certificate?.serial?.isEmpty == false)
+    }
+
+    /// With the Prometheus Operator's kinds served, the rules go into a PrometheusRule (not
+    /// cached: read by name) and a steady state still writes nothing.
+    @Test func prometheusRulesAreAppliedOnceAndThenLeftAlone() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake, monitoringKinds: ["prometheusrules", "servicemonitors"])
+        stacks.upsert(stack())
+        _ = try await r.reconcile("team/obs")
+        let keys = fake.appliedKeys.withLock { $0 }
+        #expect(keys.contains("prometheusrules/team/obs-alerts") && keys.contains("servicemonitors/team/obs-collector"))
+        #expect(!keys.contains("configmaps/team/obs-prometheus"))
+        let applies = fake.counts.withLock { $0.applies }
+        let reads = fake.objectReads.withLock { $0 }
+        for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
+        #expect(fake.counts.withLock { $0.applies } == applies)
+        #expect(fake.objectReads.withLock { $0 } == reads + 6)
+        // Edited by hand: put back.
+        fake.objects.withLock { $0["prometheusrules/team/obs-alerts"]?.object["spec"] = ["groups": []] }
+        _ = try await r.reconcile("team/obs")
+        #expect(fake.counts.withLock { $0.applies } == applies + 1)
     }
 
     @Test func aHandEditedConfigMapIsReapplied() async throws {
@@ -177,7 +206,7 @@ final class FakeCluster: ClusterWriter {
         cms.remove("team/obs-collector")
         cms.upsert(live)
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == 10)
+        #expect(fake.counts.withLock { $0.applies } == 15)
     }
 
     @Test func aSpecEditReappliesAndMovesObservedGeneration() async throws {
@@ -191,7 +220,7 @@ final class FakeCluster: ClusterWriter {
         stacks.upsert(edited)
         _ = try await r.reconcile("team/obs")
         // The ConfigMap and the DaemonSet, whose pod template carries the config hash.
-        #expect(fake.counts.withLock { $0.applies } == 11)
+        #expect(fake.counts.withLock { $0.applies } == 16)
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.observedGeneration == 2)
         #expect(s.status?.condition("Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")
@@ -308,8 +337,8 @@ final class FakeCluster: ClusterWriter {
         #expect(s.status?.condition("CertificateReady")?.status == "True")
         #expect(s.status?.certificate?.serial == a.serial)
         #expect(s.status?.condition("Ready")?.status == "True")
-        // Credentials, htpasswd, the workloads and the NetworkPolicy: the user's Secret is theirs, Vigil makes no certificate Secrets.
-        #expect(fake.counts.withLock { $0.applies } == 7)
+        // Credentials, htpasswd, the workloads, the NetworkPolicy and monitoring: the user's Secret is theirs, Vigil makes no certificate Secrets.
+        #expect(fake.counts.withLock { $0.applies } == 12)
     }
 
     @Test func eachClientGetsAPasswordWhoseHashIsMadeOnceAndTheCollectorRollsWhenClientsChange() async throws {

@@ -65,10 +65,12 @@ import Testing
             try await plane.kubectl("apply", "-f", file)
             let ns = ["development": "fba-dev", "staging": "fba-staging", "production": "fba-prod"][env]!
             vigils.append(try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns))
-            var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "DaemonSet/fba-bench-collector"]
+            var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
             if env == "production" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
             // Network policies: on in staging and production.
             if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
+            // Monitoring: the Prometheus ConfigMap (no Prometheus Operator here) and Grafana's.
+            expected += ["ConfigMap/fba-bench-prometheus", "ConfigMap/fba-bench-grafana-datasources", "ConfigMap/fba-bench-grafana-dashboards"]
             let live = try await eventually("the \(env) objects") { () -> [String: JSONValue]? in
                 let s = try await snapshot(plane, ns)
                 return Set(s.keys) == Set(expected) ? s : nil
@@ -119,7 +121,7 @@ import Testing
         try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  sampling:\n    percentage: 25\n"))
         let before = try await eventually("the objects") { () -> [String: JSONValue]? in
             let s = try await snapshot(plane, ns)
-            return s.count == 5 ? s : nil
+            return s.count == 9 ? s : nil
         }
         try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":60}}}"#)
         let after = try await eventually("the new config") { () -> [String: JSONValue]? in
@@ -149,16 +151,24 @@ import Testing
         try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
         let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
             let s = try await snapshot(plane, ns)
-            return s.count == 8 ? s : nil
+            return s.count == 12 ? s : nil
         }
         #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
         #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
         try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)
         let without = try await eventually("the gateway pruned") { () -> [String: JSONValue]? in
             let s = try await snapshot(plane, ns)
-            return s.count == 5 ? s : nil
+            return s.count == 9 ? s : nil
         }
-        #expect(Set(without.keys) == ["ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "DaemonSet/app-collector", "NetworkPolicy/app-collector"])
+        #expect(
+            Set(without.keys) == [
+                "ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "Service/app-collector-headless", "DaemonSet/app-collector",
+                "NetworkPolicy/app-collector", "ConfigMap/app-prometheus", "ConfigMap/app-grafana-datasources", "ConfigMap/app-grafana-dashboards",
+            ]
+        )
+        // Prometheus no longer looks for the gateway's telemetry.
+        #expect(without["ConfigMap/app-prometheus"]?["data"]?["prometheus.yml"]?.stringValue?.contains("app-gateway-headless") == false)
+        #expect(with["ConfigMap/app-prometheus"]?["data"]?["prometheus.yml"]?.stringValue?.contains("app-gateway-headless") == true)
         // The agents no longer talk to a gateway: that egress rule went with it.
         let egress = without["NetworkPolicy/app-collector"]?["spec"]?["egress"]?.arrayValue ?? []
         #expect(!egress.isEmpty && !egress.contains { rule in

@@ -31,7 +31,17 @@ import Testing
         }
     }
 
+    /// The Prometheus Operator's CRDs, so that Vigil also writes PrometheusRules and
+    /// ServiceMonitors (and needs their rule).
+    static func installMonitoringCRDs(_ plane: ControlPlane) async throws {
+        for crd in ["prometheusrules", "servicemonitors"] {
+            try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/\(crd).monitoring.coreos.com.yaml").path)
+            try await plane.kubectl("wait", "--for=condition=Established", "crd/\(crd).monitoring.coreos.com", "--timeout=30s")
+        }
+    }
+
     func scenario(_ plane: ControlPlane) async throws {
+        try await Self.installMonitoringCRDs(plane)
         try await plane.createNamespace("vigil-system")
         try await plane.kubectl("apply", "-f", "-", input: try await Self.manifests())
         let kubeconfig = try await Self.serviceAccountKubeconfig(plane)
@@ -48,6 +58,10 @@ import Testing
         try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", "fba-prod", "vigil.dev/rotate-credentials=rbac")
         _ = try await eventually("generation 2 published", timeout: 60) { () -> Bool? in
             try await plane.getIfExists(Secret.self, "fba-prod", "fba-bench-otlp-client")?.metadata.annotations?["observability.vigil.dev/credential-generation"] == "2" ? true : nil
+        }
+        // With the Prometheus Operator's CRDs served, the rules are PrometheusRules.
+        _ = try await eventually("the production PrometheusRule") { () -> Bool? in
+            (try? await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", "fba-prod", "-o", "name")) != nil ? true : nil
         }
         // Deleting a stack releases its finalizer.
         try await plane.kubectl("delete", "observabilitystack", "fba-bench", "-n", "fba-staging", "--wait=false")
@@ -68,6 +82,7 @@ import Testing
     }
 
     func rulesScenario(_ plane: ControlPlane) async throws {
+        try await Self.installMonitoringCRDs(plane)
         try await plane.createNamespace("vigil-system")
         try await plane.kubectl("apply", "-f", "-", input: try await Self.manifests())
         let kubeconfig = try await Self.serviceAccountKubeconfig(plane)

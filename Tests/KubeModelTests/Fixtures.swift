@@ -43,9 +43,10 @@ enum Fixtures {
                     slack: SlackReceiver(webhookURLSecret: secretKey, channel: "#obs"),
                     pagerDuty: PagerDutyReceiver(routingKeySecret: secretKey),
                     email: EmailReceiver(to: "a@b", from: "c@d", smarthost: "smtp:587", username: "u", passwordSecret: secretKey)
-                )
+                ),
+                alertmanagers: ["alertmanager.monitoring.svc:9093"]
             ),
-            grafana: GrafanaSpec(datasources: true, dashboards: true)
+            grafana: GrafanaSpec(datasources: true, dashboards: true, prometheusURL: "http://prometheus:9090", lokiURL: "http://loki:3100", tempoURL: "http://tempo:3200")
         ),
         status: StackStatus(
             observedGeneration: 1,

@@ -39,12 +39,15 @@ import Testing
         let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
         let stack = try #require(try StackFile.parse(input).first)
         let kinds = try DesiredState.render(stack).objects.map { "\($0.resource.kind)/\($0.name)" }
-        var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "DaemonSet/fba-bench-collector"]
+        var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
         if env == "production" {
             expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"]
         }
         // Network policies: off in development, on in staging and production.
         if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
+        // Monitoring offline: the Prometheus ConfigMap (no Prometheus Operator known) and
+        // Grafana's; the Alertmanager Secret needs the receivers' Secrets, so the operator makes it.
+        expected += ["ConfigMap/fba-bench-prometheus", "ConfigMap/fba-bench-grafana-datasources", "ConfigMap/fba-bench-grafana-dashboards"]
         #expect(kinds == expected)
     }
 }

@@ -15,7 +15,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 
     @Test func theConfigMapIsOwnedLabelledAndHashed() throws {
         let r = try DesiredState.render(withUID(stack(.production)))
-        #expect(r.objects.map(\.resource.kind) == ["ServiceAccount", "ConfigMap", "Service", "DaemonSet", "NetworkPolicy"])
+        #expect(r.objects.map(\.resource.kind) == ["ServiceAccount", "ConfigMap", "Service", "Service", "DaemonSet", "NetworkPolicy", "ConfigMap", "ConfigMap", "ConfigMap"])
         let cm = try #require(r.objects.first { $0.resource.kind == "ConfigMap" })
         #expect(cm.name == "obs-collector" && cm.namespace == "team")
         let meta = cm.body["metadata"]!

@@ -58,6 +58,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [get, list, watch, create, patch, delete]
+# With the Prometheus Operator: each stack's PrometheusRule and ServiceMonitor, read by
+# name and applied (they go with their CRD or, by owner reference, with the stack).
+- apiGroups: [monitoring.coreos.com]
+  resources: [prometheusrules, servicemonitors]
+  verbs: [get, create, patch]
 # Events on the stacks, counted when repeated.
 - apiGroups: [""]
   resources: [events]

@@ -1,0 +1,511 @@
+import Foundation
+import KubeModel
+import Render
+import Testing
+import TestSupport
+import Yams
+
+/// The monitoring half of a stack (Prometheus rules and config, Alertmanager, Grafana),
+/// checked by the real tools: promtool, amtool, a real Prometheus on loopback.
+@Suite struct MonitoringTests {
+    static let environments = ["development", "staging", "production"]
+
+    static func example(_ env: String) throws -> ObservabilityStack {
+        let text = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
+        return try #require(try StackFile.parse(text).first)
+    }
+
+    /// Receiver secrets as the operator would read them: sentinels to search for.
+    static let secrets = AlertReceiverSecrets(
+        slackWebhookURL: "https://hooks.slack.com/services/T000/B000/sentinel-slack-\(UUID().uuidString.prefix(8))",
+        pagerDutyRoutingKey: "sentinel-pagerduty-\(UUID().uuidString.prefix(12))",
+        smtpPassword: "sentinel-smtp-\(UUID().uuidString.prefix(12))"
+    )
+
+    /// A scratch folder with `prometheus.yml`, `alerts.yml` and `alertmanager.yml` of a stack.
+    static func files(_ stack: ObservabilityStack) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-monitoring-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try PrometheusConfig.render(stack).write(to: dir.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        try PrometheusRules.alertsFile(stack).write(to: dir.appendingPathComponent("alerts.yml"), atomically: true, encoding: .utf8)
+        try AlertmanagerConfig.render(stack, secrets: secrets).write(to: dir.appendingPathComponent("alertmanager.yml"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test(arguments: environments)
+    func promtoolAndAmtoolAcceptEveryExamplesOutput(_ env: String) async throws {
+        let stack = try Self.example(env)
+        let dir = try Self.files(stack)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rules = try await runTool(["promtool", "check", "rules", dir.appendingPathComponent("alerts.yml").path])
+        #expect(rules.status == 0, "\(rules.output)")
+        #expect(rules.output.contains("SUCCESS: 9 rules found"), "\(rules.output)")
+        let config = try await runTool(["promtool", "check", "config", dir.appendingPathComponent("prometheus.yml").path])
+        #expect(config.status == 0, "\(config.output)")
+        #expect(config.output.contains("SUCCESS: 1 rule files found"), "\(config.output)")
+        let am = try await runTool(["amtool", "check-config", dir.appendingPathComponent("alertmanager.yml").path])
+        #expect(am.status == 0, "\(am.output)")
+        let receivers = stack.spec.alerting?.receivers
+        let count = 1 + (receivers?.slack != nil ? 1 : 0) + (receivers?.pagerDuty != nil ? 1 : 0) + (receivers?.email != nil ? 1 : 0)
+        #expect(am.output.contains("- \(count) receivers"), "\(am.output)")
+        #expect(am.output.contains("- 1 inhibit rules"), "\(am.output)")
+    }
+
+    @Test func theAlertmanagerRoutesBySeverityAndEnvironmentAndCriticalInhibitsWarning() async throws {
+        let stack = try Self.example("production")
+        let dir = try Self.files(stack)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("alertmanager.yml").path
+        func route(_ labels: String...) async throws -> String {
+            let r = try await runTool(["amtool", "config", "routes", "test", "--config.file", config] + labels)
+            #expect(r.status == 0, "\(r.output)")
+            // amtool warns on stderr that the file overrides --alertmanager.url.
+            return r.output.split(separator: "\n").filter { !$0.hasPrefix("Warning:") }.joined().trimmingCharacters(in: .whitespaces)
+        }
+        #expect(try await route("severity=critical", "environment=production", "stack=fba-bench") == "pagerduty,slack,email")
+        #expect(try await route("severity=warning", "environment=production", "stack=fba-bench") == "slack,email")
+        #expect(try await route("severity=warning", "environment=staging", "stack=fba-bench") == "null")
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let inhibit = try #require((doc["inhibit_rules"] as? [[String: Any]])?.first)
+        #expect(inhibit["source_matchers"] as? [String] == ["severity=\"critical\""])
+        #expect(inhibit["target_matchers"] as? [String] == ["severity=\"warning\""])
+        #expect(inhibit["equal"] as? [String] == ["stack", "environment"])
+        for secret in [Self.secrets.slackWebhookURL!, Self.secrets.pagerDutyRoutingKey!, Self.secrets.smtpPassword!] {
+            #expect(text.contains(secret))
+        }
+    }
+
+    /// The receivers' secrets are in the Alertmanager Secret and in no other object.
+    @Test(arguments: environments)
+    func receiverSecretsAreOnlyInTheAlertmanagerSecret(_ env: String) throws {
+        let stack = try Self.example(env)
+        for kinds in [Set<String>(), ["prometheusrules", "servicemonitors"]] {
+            let rendered = try DesiredState.render(stack, inputs: RenderInputs(monitoringKinds: kinds, alertSecrets: Self.secrets))
+            let alertmanager = Naming.name("fba-bench", "alertmanager")
+            var found = 0
+            for object in rendered.objects {
+                let text = String(decoding: try JSONCoding.encode(object.body), as: UTF8.self)
+                let decoded = object.body["data"]?.objectValue?.values.compactMap { $0.stringValue.flatMap { Data(base64Encoded: $0) } }.map { String(decoding: $0, as: UTF8.self) } ?? []
+                for secret in [Self.secrets.slackWebhookURL!, Self.secrets.pagerDutyRoutingKey!, Self.secrets.smtpPassword!] {
+                    let here = text.contains(secret) || decoded.contains { $0.contains(secret) }
+                    if object.name == alertmanager && object.resource.kind == "Secret" {
+                        if here { found += 1 }
+                    } else {
+                        #expect(!here, "\(object.key) holds a receiver secret")
+                    }
+                }
+            }
+            let receivers = stack.spec.alerting?.receivers
+            let expected = (receivers?.slack != nil ? 1 : 0) + (receivers?.pagerDuty != nil ? 1 : 0) + (receivers?.email?.passwordSecret != nil ? 1 : 0)
+            #expect(found == expected)
+        }
+    }
+
+    @Test func thePrometheusOperatorGetsAPrometheusRuleAndServiceMonitorInsteadOfTheConfigMap() throws {
+        let stack = try Self.example("production")
+        let plain = try DesiredState.render(stack, inputs: RenderInputs(alertSecrets: Self.secrets)).objects.map(\.key)
+        #expect(plain.contains("configmaps/fba-prod/fba-bench-prometheus"))
+        #expect(!plain.contains { $0.hasPrefix("prometheusrules/") })
+        let operated = try DesiredState.render(stack, inputs: RenderInputs(monitoringKinds: ["prometheusrules", "servicemonitors"], alertSecrets: Self.secrets))
+        let keys = operated.objects.map(\.key)
+        #expect(keys.contains("prometheusrules/fba-prod/fba-bench-alerts") && keys.contains("servicemonitors/fba-prod/fba-bench-collector"))
+        #expect(!keys.contains("configmaps/fba-prod/fba-bench-prometheus"))
+        let rule = try #require(operated.objects.first { $0.resource.kind == "PrometheusRule" })
+        let groups = try #require(rule.body["spec"]?["groups"]?.arrayValue)
+        #expect(groups.count == 1 && groups[0]["rules"]?.arrayValue?.count == 9)
+        // The ServiceMonitor names the same jobs as prometheus.yml, so the rules hold either way.
+        let monitor = try #require(operated.objects.first { $0.resource.kind == "ServiceMonitor" })
+        let jobs = monitor.body["spec"]?["endpoints"]?.arrayValue?.compactMap { $0["relabelings"]?.arrayValue?.first?["replacement"]?.stringValue }
+        #expect(jobs == [MonitoringMetrics.job, MonitoringMetrics.telemetryJob])
+        // Only the PrometheusRule with no ServiceMonitor CRD.
+        let rulesOnly = try DesiredState.render(stack, inputs: RenderInputs(monitoringKinds: ["prometheusrules"])).objects.map(\.key)
+        #expect(rulesOnly.contains("prometheusrules/fba-prod/fba-bench-alerts") && !rulesOnly.contains { $0.hasPrefix("servicemonitors/") })
+    }
+
+    @Test func thresholdsComeFromTheEnvironmentUnlessTheSpecSetsThem() throws {
+        func settings(_ env: Environment, _ t: AlertThresholds? = nil) -> AlertSettings {
+            AlertSettings(StackSpec(environment: env, alerting: t.map { AlertingSpec(thresholds: $0) }))
+        }
+        #expect(settings(.production).latencyP95Ms == 500 && settings(.staging).latencyP95Ms == 1000 && settings(.development).latencyP95Ms == 2000)
+        #expect(settings(.production).forSeconds == 300 && settings(.development).forSeconds == 900)
+        let custom = settings(.production, AlertThresholds(latencyP95Ms: 750, errorRatio: 0.1, cpuUtilization: 0.5, memoryUtilization: 0.6, forDuration: "90s"))
+        #expect(custom.latencyP95Ms == 750 && custom.errorRatio == 0.1 && custom.cpuUtilization == 0.5 && custom.memoryUtilization == 0.6 && custom.forSeconds == 90)
+        #expect(prometheusDuration(90) == "1m30s" && prometheusDuration(3600) == "1h" && prometheusDuration(0) == "0s")
+        var stack = ObservabilityStack(metadata: ObjectMeta(name: "s", namespace: "n"), spec: StackSpec(environment: .production))
+        stack.spec.alerting = AlertingSpec(thresholds: AlertThresholds(latencyP95Ms: 750, forDuration: "90s"))
+        let latency = try #require(PrometheusRules.rules(stack).first { $0.alert == "HighLatencyP95" })
+        #expect(latency.expr.hasSuffix("> 750") && latency.forSeconds == 90)
+        #expect(PrometheusRules.rules(stack).allSatisfy { $0.expr.contains("namespace=\"n\"") })
+    }
+
+    // MARK: promtool test rules
+
+    /// Expands the `{{ $labels.x }}` and `{{ if $labels.x }}a{{ else }}b{{ end }}` forms the
+    /// annotations use, as Prometheus would for these labels.
+    static func expand(_ template: String, _ labels: [String: String]) -> String {
+        var out = template
+        let conditional = try! NSRegularExpression(pattern: #"\{\{ if \$labels\.(\w+) \}\}(.*?)\{\{ else \}\}(.*?)\{\{ end \}\}"#)
+        while let m = conditional.firstMatch(in: out, range: NSRange(out.startIndex..., in: out)) {
+            let name = String(out[Range(m.range(at: 1), in: out)!])
+            let chosen = (labels[name] ?? "").isEmpty ? String(out[Range(m.range(at: 3), in: out)!]) : String(out[Range(m.range(at: 2), in: out)!])
+            out.replaceSubrange(Range(m.range, in: out)!, with: chosen)
+        }
+        let plain = try! NSRegularExpression(pattern: #"\{\{ \$labels\.(\w+) \}\}"#)
+        while let m = plain.firstMatch(in: out, range: NSRange(out.startIndex..., in: out)) {
+            let name = String(out[Range(m.range(at: 1), in: out)!])
+            out.replaceSubrange(Range(m.range, in: out)!, with: labels[name] ?? "")
+        }
+        return out
+    }
+
+    /// One scenario: series, the alert, and the labels it fires with (nil: must not fire).
+    struct Case {
+        var name: String
+        var alert: String
+        var series: [(String, String)]
+        var fires: [String: String]?
+        var forSeconds: Int
+    }
+
+    static func number(_ d: Double) -> String {
+        let r = (d * 1_000_000).rounded() / 1_000_000
+        return r.rounded() == r ? String(Int(r)) : String(r)
+    }
+
+    /// Synthetic series with the real metric names, around each alert's threshold.
+    static func cases(_ stack: ObservabilityStack) -> [Case] {
+        let s = AlertSettings(stack.spec)
+        let ns = stack.metadata.namespace ?? ""
+        let M = MonitoringMetrics.self
+        let base = "job=\"\(M.job)\",namespace=\"\(ns)\""
+        let telemetry = "job=\"\(M.telemetryJob)\",namespace=\"\(ns)\""
+        let n = s.forSeconds / 60 + 12
+        let m = s.collectorDownForSeconds / 60 + 12
+        func counter(_ perMinute: Double, _ count: Int) -> String { "0+\(number(perMinute))x\(count)" }
+        func gauge(_ v: Double, _ count: Int) -> String { "\(number(v))x\(count)" }
+        let t = Double(s.latencyP95Ms)
+        func histogram(_ extra: String, low: Double, high: Double) -> [(String, String)] {
+            // Every observation in (low, high]: the p95 is low + 0.95 (high - low).
+            [
+                ("\(M.spanDurationBucket){\(base),service_name=\"api\",span_kind=\"SPAN_KIND_SERVER\"\(extra),le=\"\(number(low))\"}", counter(0, n)),
+                ("\(M.spanDurationBucket){\(base),service_name=\"api\",span_kind=\"SPAN_KIND_SERVER\"\(extra),le=\"\(number(high))\"}", counter(60, n)),
+                ("\(M.spanDurationBucket){\(base),service_name=\"api\",span_kind=\"SPAN_KIND_SERVER\"\(extra),le=\"+Inf\"}", counter(60, n)),
+            ]
+        }
+        let http = ",http_method=\"GET\",http_route=\"/items\""
+        let r = s.errorRatio
+        func calls(_ errorLabel: String, _ okLabel: String, errors: Double) -> [(String, String)] {
+            [
+                ("\(M.spanCalls){\(base),service_name=\"api\",span_kind=\"SPAN_KIND_SERVER\",\(errorLabel)}", counter(errors, n)),
+                ("\(M.spanCalls){\(base),service_name=\"api\",span_kind=\"SPAN_KIND_SERVER\",\(okLabel)}", counter(1000 - errors, n)),
+            ]
+        }
+        let fireErrors = min(1000, (r * 2000).rounded(.up) + 1)
+        let belowErrors = (r * 1000 * 0.95).rounded(.down)
+        let c = s.cpuUtilization, mem = s.memoryUtilization
+        let cpuHigh = min(1, c + (1 - c) / 2), cpuLow = c * 0.98
+        let memHigh = min(1, mem + (1 - mem) / 2), memLow = mem * 0.98
+        let statusError = "status_code=\"STATUS_CODE_ERROR\"", statusOK = "status_code=\"STATUS_CODE_OK\""
+        let httpError = "status_code=\"STATUS_CODE_ERROR\",http_status_code=\"500\"", httpOK = "status_code=\"STATUS_CODE_UNSET\",http_status_code=\"200\""
+        var out: [Case] = [
+            Case(name: "p95 above", alert: "HighLatencyP95", series: histogram("", low: t, high: 2 * t), fires: ["service_name": "api"], forSeconds: s.forSeconds),
+            Case(name: "p95 just below", alert: "HighLatencyP95", series: histogram("", low: 0.9 * t, high: t), fires: nil, forSeconds: s.forSeconds),
+            Case(name: "HTTP p95 above", alert: "HighLatencyP95_HTTP", series: histogram(http, low: t, high: 2 * t), fires: ["service_name": "api", "http_route": "/items"], forSeconds: s.forSeconds),
+            Case(name: "HTTP p95 just below", alert: "HighLatencyP95_HTTP", series: histogram(http, low: 0.9 * t, high: t), fires: nil, forSeconds: s.forSeconds),
+            Case(name: "errors above", alert: "HighErrorRate", series: calls(statusError, statusOK, errors: fireErrors), fires: ["service_name": "api"], forSeconds: s.forSeconds),
+            Case(name: "HTTP 5xx above", alert: "HighErrorRate_HTTP", series: calls(httpError, httpOK, errors: fireErrors), fires: ["service_name": "api"], forSeconds: s.forSeconds),
+            Case(
+                name: "CPU above", alert: "HighCPUUtilization",
+                series: [("\(M.cpuUtilization){\(base),host_name=\"node-1\",cpu=\"cpu0\",state=\"idle\"}", gauge(1 - cpuHigh, n))], fires: ["host_name": "node-1"], forSeconds: s.forSeconds
+            ),
+            Case(
+                name: "CPU just below", alert: "HighCPUUtilization",
+                series: [("\(M.cpuUtilization){\(base),host_name=\"node-1\",cpu=\"cpu0\",state=\"idle\"}", gauge(1 - cpuLow, n))], fires: nil, forSeconds: s.forSeconds
+            ),
+            Case(
+                name: "CPU above, node-exporter only", alert: "HighCPUUtilization",
+                series: [("\(M.nodeCPU){job=\"node\",instance=\"node-1:9100\",cpu=\"0\",mode=\"idle\"}", counter(60 * (1 - cpuHigh), n))], fires: ["instance": "node-1:9100"], forSeconds: s.forSeconds
+            ),
+            Case(
+                // node-exporter says high, the collector says low: the collector wins.
+                name: "CPU node-exporter ignored beside host metrics", alert: "HighCPUUtilization",
+                series: [
+                    ("\(M.nodeCPU){job=\"node\",instance=\"node-1:9100\",cpu=\"0\",mode=\"idle\"}", counter(60 * (1 - cpuHigh), n)),
+                    ("\(M.cpuUtilization){\(base),host_name=\"node-1\",cpu=\"cpu0\",state=\"idle\"}", gauge(1 - cpuLow, n)),
+                ],
+                fires: nil, forSeconds: s.forSeconds
+            ),
+            Case(
+                name: "memory above", alert: "HighMemoryUtilization",
+                series: [("\(M.memoryUtilization){\(base),host_name=\"node-1\",state=\"used\"}", gauge(memHigh, n))], fires: ["host_name": "node-1"], forSeconds: s.forSeconds
+            ),
+            Case(
+                name: "memory just below", alert: "HighMemoryUtilization",
+                series: [("\(M.memoryUtilization){\(base),host_name=\"node-1\",state=\"used\"}", gauge(memLow, n))], fires: nil, forSeconds: s.forSeconds
+            ),
+            Case(
+                name: "memory above, node-exporter only", alert: "HighMemoryUtilization",
+                series: [
+                    ("\(M.nodeMemoryAvailable){job=\"node\",instance=\"node-1:9100\"}", gauge(1000 * (1 - memHigh), n)),
+                    ("\(M.nodeMemoryTotal){job=\"node\",instance=\"node-1:9100\"}", gauge(1000, n)),
+                ],
+                fires: ["instance": "node-1:9100", "job": "node"], forSeconds: s.forSeconds
+            ),
+            Case(
+                name: "collector down", alert: "OtelCollectorDown",
+                series: [("up{\(base),instance=\"10.0.0.1:8889\"}", gauge(0, m)), ("up{\(telemetry),instance=\"10.0.0.1:8888\"}", gauge(1, m))],
+                fires: ["job": M.job, "namespace": ns, "instance": "10.0.0.1:8889"], forSeconds: s.collectorDownForSeconds
+            ),
+            Case(
+                name: "collector up", alert: "OtelCollectorDown",
+                series: [("up{\(base),instance=\"10.0.0.1:8889\"}", gauge(1, m)), ("up{\(telemetry),instance=\"10.0.0.1:8888\"}", gauge(1, m))],
+                fires: nil, forSeconds: s.collectorDownForSeconds
+            ),
+            Case(
+                name: "no collector scraped at all", alert: "OtelCollectorDown",
+                series: [("up{job=\"other\",namespace=\"\(ns)\",instance=\"10.0.0.9:80\"}", gauge(1, m))],
+                fires: ["job": M.job, "namespace": ns], forSeconds: s.collectorDownForSeconds
+            ),
+            Case(
+                name: "failed sends", alert: "OtelExporterSendFailed",
+                series: [("otelcol_exporter_send_failed_spans_total{\(telemetry),exporter=\"otlp/tempo\"}", counter(10, m))],
+                fires: ["exporter": "otlp/tempo", "signal": "traces"], forSeconds: s.collectorDownForSeconds
+            ),
+            Case(
+                name: "no failed sends", alert: "OtelExporterSendFailed",
+                series: [("otelcol_exporter_send_failed_spans_total{\(telemetry),exporter=\"otlp/tempo\"}", counter(0, m))], fires: nil, forSeconds: s.collectorDownForSeconds
+            ),
+            Case(
+                name: "enqueue failures", alert: "OtelExporterEnqueueFailed",
+                series: [("otelcol_exporter_enqueue_failed_log_records_total{\(telemetry),exporter=\"otlphttp/loki\"}", counter(5, m))],
+                fires: ["exporter": "otlphttp/loki", "signal": "logs"], forSeconds: s.collectorDownForSeconds
+            ),
+            Case(
+                name: "no enqueue failures", alert: "OtelExporterEnqueueFailed",
+                series: [("otelcol_exporter_enqueue_failed_log_records_total{\(telemetry),exporter=\"otlphttp/loki\"}", counter(0, m))], fires: nil, forSeconds: s.collectorDownForSeconds
+            ),
+        ]
+        if belowErrors > 0 {
+            out.append(Case(name: "errors just below", alert: "HighErrorRate", series: calls(statusError, statusOK, errors: belowErrors), fires: nil, forSeconds: s.forSeconds))
+            out.append(Case(name: "HTTP 5xx just below", alert: "HighErrorRate_HTTP", series: calls(httpError, httpOK, errors: belowErrors), fires: nil, forSeconds: s.forSeconds))
+        }
+        return out
+    }
+
+    /// A promtool unit-test file: each case fires at its `for:` (plus the first rate
+    /// sample), is still pending a minute before, and a case below threshold never fires.
+    static func unitTests(_ stack: ObservabilityStack) -> String {
+        let rules = Dictionary(uniqueKeysWithValues: PrometheusRules.rules(stack).map { ($0.alert, $0) })
+        var tests: [JSONValue] = []
+        for c in cases(stack) {
+            let rule = rules[c.alert]!
+            var checks: [JSONValue] = []
+            let fireAt = prometheusDuration(c.forSeconds + 120)
+            if let labels = c.fires {
+                var all = labels
+                all["severity"] = rule.severity
+                all["environment"] = stack.spec.environment.rawValue
+                all["stack"] = stack.metadata.name ?? ""
+                let annotations: JSONValue = [
+                    "summary": .string(expand(rule.summary, all)), "description": .string(expand(rule.description, all)), "runbook": .string(expand(rule.runbook, all)),
+                ]
+                checks.append(["eval_time": .string(fireAt), "alertname": .string(c.alert), "exp_alerts": [["exp_labels": .object(all.mapValues(JSONValue.string)), "exp_annotations": annotations]]])
+                if c.forSeconds >= 120 {
+                    checks.append(["eval_time": .string(prometheusDuration(c.forSeconds - 60)), "alertname": .string(c.alert), "exp_alerts": []])
+                }
+            } else {
+                checks.append(["eval_time": .string(fireAt), "alertname": .string(c.alert), "exp_alerts": []])
+            }
+            tests.append([
+                "name": .string(c.name), "interval": "1m",
+                "input_series": .array(c.series.map { ["series": .string($0.0), "values": .string($0.1)] }),
+                "alert_rule_test": .array(checks),
+            ])
+        }
+        return try! YAMLText.document(["rule_files": ["alerts.yml"], "evaluation_interval": "1m", "tests": .array(tests)])
+    }
+
+    @Test(arguments: environments)
+    func eachAlertFiresAtItsForDurationAndNotJustBelowItsThreshold(_ env: String) async throws {
+        let stack = try Self.example(env)
+        let dir = try Self.files(stack)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases = Self.cases(stack)
+        // Every alert is covered, firing and not firing.
+        let alerts = Set(PrometheusRules.rules(stack).map(\.alert))
+        #expect(Set(cases.filter { $0.fires != nil }.map(\.alert)) == alerts)
+        #expect(Set(cases.filter { $0.fires == nil }.map(\.alert)) == alerts)
+        let file = dir.appendingPathComponent("tests.yml")
+        try Self.unitTests(stack).write(to: file, atomically: true, encoding: .utf8)
+        let result = try await runTool(["promtool", "test", "rules", file.path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("SUCCESS"), "\(result.output)")
+    }
+
+    /// The unit tests can fail: with a threshold ten times lower in the rules than in the
+    /// tests, the "just below" cases fire.
+    @Test func theUnitTestsCatchAWrongThreshold() async throws {
+        let stack = try Self.example("production")
+        var loose = stack
+        loose.spec.alerting = AlertingSpec(thresholds: AlertThresholds(latencyP95Ms: 50, errorRatio: 0.002, cpuUtilization: 0.085, memoryUtilization: 0.09))
+        let dir = try Self.files(loose)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tests.yml")
+        try Self.unitTests(stack).write(to: file, atomically: true, encoding: .utf8)
+        let result = try await runTool(["promtool", "test", "rules", file.path])
+        #expect(result.status != 0)
+        for name in ["p95 just below", "errors just below", "CPU just below", "memory just below"] {
+            #expect(result.output.contains(name), "\(name) should fail: \(result.output)")
+        }
+    }
+
+    // MARK: Grafana
+
+    /// Metric names in a PromQL expression: identifiers directly followed by `{`.
+    static func metricNames(_ expr: String) -> Set<String> {
+        let re = try! NSRegularExpression(pattern: #"([a-zA-Z_:][a-zA-Z0-9_:]*)\{"#)
+        return Set(re.matches(in: expr, range: NSRange(expr.startIndex..., in: expr)).map { String(expr[Range($0.range(at: 1), in: expr)!]) })
+    }
+
+    /// What the rendered collector config makes Prometheus see: the spanmetrics connector's
+    /// series (its namespace and unit as configured, defaults of 0.120.1 otherwise) and the
+    /// host metrics it enables.
+    static func pipelineMetrics(_ stack: ObservabilityStack) throws -> Set<String> {
+        let config = CollectorConfig.agent(stack)
+        var out = Set<String>()
+        if let spanmetrics = config["connectors"]?["spanmetrics"] {
+            let namespace = (spanmetrics["namespace"]?.stringValue ?? "traces.span.metrics").replacingOccurrences(of: ".", with: "_")
+            let unit = ["ms": "milliseconds", "s": "seconds"][spanmetrics["histogram"]?["unit"]?.stringValue ?? "ms"]!
+            out.insert("\(namespace)_calls_total")
+            for suffix in ["bucket", "sum", "count"] { out.insert("\(namespace)_duration_\(unit)_\(suffix)") }
+        }
+        for (scraper, metric) in [("cpu", "system.cpu.utilization"), ("memory", "system.memory.utilization")] {
+            if config["receivers"]?["hostmetrics"]?["scrapers"]?[scraper]?["metrics"]?[metric]?["enabled"] == .bool(true) {
+                out.insert(metric.replacingOccurrences(of: ".", with: "_") + "_ratio")
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: environments)
+    func theDashboardIsValidJSONAndQueriesOnlyMetricsThatExist(_ env: String) throws {
+        let stack = try Self.example(env)
+        let json = try GrafanaRender.dashboard(stack)
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(dashboard["uid"] as? String == GrafanaRender.dashboardUID(stack))
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        #expect(Set(panels.compactMap { $0["title"] as? String }) == ["p95 latency", "Error rate", "Requests per second", "CPU utilization", "Memory utilization", "Logs"])
+        let variables = try #require((dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]])
+        #expect(variables.compactMap { $0["name"] as? String } == ["environment", "service"])
+        let known = Set(PrometheusRules.rules(stack).flatMap { Self.metricNames($0.expr) }).union(try Self.pipelineMetrics(stack))
+        #expect(known.contains(MonitoringMetrics.spanCalls) && known.contains(MonitoringMetrics.spanDurationBucket))
+        var queried = Set<String>()
+        for panel in panels where (panel["datasource"] as? [String: Any])?["uid"] as? String == GrafanaRender.prometheusUID {
+            for target in panel["targets"] as? [[String: Any]] ?? [] {
+                let expr = try #require(target["expr"] as? String)
+                let names = Self.metricNames(expr)
+                #expect(!names.isEmpty, "\(expr)")
+                #expect(names.isSubset(of: known), "panel \(panel["title"] ?? "") queries \(names.subtracting(known))")
+                #expect(expr.contains("$environment"), "panel \(panel["title"] ?? "") is not templated by environment")
+                queried.formUnion(names)
+            }
+        }
+        for variable in variables {
+            let names = Self.metricNames(variable["definition"] as? String ?? "")
+            #expect(names.isSubset(of: known))
+        }
+        #expect(queried == [MonitoringMetrics.spanCalls, MonitoringMetrics.spanDurationBucket, MonitoringMetrics.cpuUtilization, MonitoringMetrics.memoryUtilization])
+        // And the check can fail: a name the pipeline does not produce is caught.
+        #expect(!Self.metricNames("rate(traces_spanmetrics_calls_total{a=\"b\"}[5m])").isSubset(of: known))
+    }
+
+    @Test func theDatasourcesLinkTracesLogsAndMetrics() throws {
+        let stack = try Self.example("production")
+        let text = try GrafanaRender.datasources(stack)
+        let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let list = try #require(doc["datasources"] as? [[String: Any]])
+        #expect(list.compactMap { $0["uid"] as? String } == ["prometheus_ds", "loki_ds", "tempo_ds"])
+        let loki = list[1], tempo = list[2]
+        #expect(loki["url"] as? String == "https://loki.example.com")
+        #expect(tempo["url"] as? String == "https://tempo.example.com:3200")
+        let derived = try #require(((loki["jsonData"] as? [String: Any])?["derivedFields"] as? [[String: Any]])?.first)
+        #expect(derived["name"] as? String == "trace_id" && derived["datasourceUid"] as? String == "tempo_ds")
+        // Grafana expands $VAR in provisioning files: its own variables are escaped.
+        #expect(derived["url"] as? String == "$${__value.raw}")
+        let regex = try NSRegularExpression(pattern: try #require(derived["matcherRegex"] as? String))
+        let line = #"{"level":"info","msg":"done","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#
+        let match = try #require(regex.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)))
+        #expect(String(line[Range(match.range(at: 1), in: line)!]) == "4bf92f3577b34da6a3ce929d0e0e4736")
+        let tempoData = try #require(tempo["jsonData"] as? [String: Any])
+        #expect((tempoData["tracesToLogsV2"] as? [String: Any])?["datasourceUid"] as? String == "loki_ds")
+        let metrics = try #require(tempoData["tracesToMetrics"] as? [String: Any])
+        #expect(metrics["datasourceUid"] as? String == "prometheus_ds")
+        let pipeline = try Self.pipelineMetrics(stack)
+        for q in metrics["queries"] as? [[String: Any]] ?? [] {
+            let query = try #require(q["query"] as? String)
+            #expect(query.contains("$$__tags") && Self.metricNames(query.replacingOccurrences(of: "$$__tags", with: "a=\"b\"")).isSubset(of: pipeline))
+        }
+        // The sidecar's labels.
+        let cm = try GrafanaRender.datasourcesConfigMap(stack)
+        #expect(cm["metadata"]?["labels"]?["grafana_datasource"] == "1")
+        #expect(try GrafanaRender.dashboardConfigMap(stack)["metadata"]?["labels"]?["grafana_dashboard"] == "1")
+    }
+
+    // MARK: A real Prometheus
+
+    @Test func aRealPrometheusLoadsTheRenderedConfigAndRules() async throws {
+        let stack = try Self.example("production")
+        let dir = try Self.files(stack)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A free port: bind, read it, let go.
+        var lastError = ""
+        for attempt in 0..<5 {
+            let port = Int.random(in: 20000...40000)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [
+                "prometheus", "--config.file=\(dir.appendingPathComponent("prometheus.yml").path)", "--storage.tsdb.path=\(dir.appendingPathComponent("data").path)",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ]
+            let log = dir.appendingPathComponent("prometheus-\(attempt).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            p.standardOutput = handle
+            p.standardError = handle
+            try p.run()
+            defer {
+                p.terminate()
+                p.waitUntilExit()
+                try? handle.close()
+            }
+            var rules: [String: Any]? = nil
+            for _ in 0..<100 where p.isRunning {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                let r = try await runTool(["curl", "-sf", "http://127.0.0.1:\(port)/api/v1/rules"])
+                if r.status == 0, let obj = try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any] {
+                    rules = obj
+                    break
+                }
+            }
+            guard let rules else {
+                lastError = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                continue
+            }
+            #expect(rules["status"] as? String == "success")
+            let groups = try #require((rules["data"] as? [String: Any])?["groups"] as? [[String: Any]])
+            #expect(groups.compactMap { $0["name"] as? String } == [PrometheusRules.groupName(stack)])
+            let names = (groups.first?["rules"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(names == PrometheusRules.rules(stack).map(\.alert))
+            let durations = (groups.first?["rules"] as? [[String: Any]] ?? []).compactMap { $0["duration"] as? Int }
+            #expect(durations == PrometheusRules.rules(stack).map(\.forSeconds))
+            // Both scrape jobs are configured; their DNS names do not resolve here.
+            let targets = try await runTool(["curl", "-sf", "http://127.0.0.1:\(port)/api/v1/targets?state=any"])
+            #expect(targets.output.contains("\"scrapePool\":\"otel-collector\"") || targets.output.contains("\"activeTargets\":[]"), "\(targets.output)")
+            let config = try await runTool(["curl", "-sf", "http://127.0.0.1:\(port)/api/v1/status/config"])
+            #expect(config.output.contains("job_name: otel-collector-telemetry") && config.output.contains("alerts.yml"))
+            return
+        }
+        Issue.record("Prometheus did not serve its rules: \(lastError.suffix(2000))")
+    }
+}
