@@ -60,9 +60,13 @@ public final class Informer<T: MetadataBearing>: Sendable {
                     T.self, resource: resource, namespace: namespace, labelSelector: labelSelector, resourceVersion: resourceVersion
                 )
                 var delivered = false
-                for try await event in stream {
+                var events = stream.makeAsyncIterator()
+                while true {
+                    let next = try await events.next()
+                    // Bookmarks move the version on without an event.
+                    if let rv = events.resourceVersion { resourceVersion = rv }
+                    guard let event = next else { break }
                     delivered = true
-                    if let rv = event.object.metadata.resourceVersion { resourceVersion = rv }
                     switch event.type {
                     case .added, .modified:
                         if !caches || store.upsert(event.object) { handler(.upserted(event.object)) }

@@ -243,6 +243,7 @@ public final class StackReconciler: Sendable {
         // A removed client's Secret goes before its credential leaves the file.
         try await prune(live.filter { $0.value.metadata.namespace != ns }, keeping: desiredKeys, log: log)
         var applied = 0
+        var appliedKeys: [String] = []
         var missingNamespaces: [String] = []
         var published = Set<String>()
         for object in rendered.objects {
@@ -258,6 +259,7 @@ public final class StackReconciler: Sendable {
                 let result = try await writer.apply(object)
                 store(for: object.resource)?.upsert(result)
                 applied += 1
+                appliedKeys.append(object.key)
                 if let c = clientKeys[object.key] { published.insert(c) }
             } catch let e as KubeAPIError where e.isNotFound && object.namespace != stack.metadata.namespace {
                 // A client whose namespace does not exist: the others proceed.
@@ -286,11 +288,12 @@ public final class StackReconciler: Sendable {
                 let object = try CredentialManager.credentialsObject(state, for: stack)
                 store(for: Secret.resource)?.upsert(try await writer.apply(object))
                 applied += 1
+                appliedKeys.append(object.key)
             }
         }
         if !missingNamespaces.isEmpty { result = Self.earliest(result, .requeueAfter(30)) }
         try await prune(live, keeping: desiredKeys, log: log)
-        if applied > 0 { log.info("applied", metadata: ["objects": "\(applied)"]) }
+        if applied > 0 { log.info("applied", metadata: ["objects": "\(applied)", "keys": "\(appliedKeys.prefix(4).joined(separator: " "))\(applied > 4 ? " …" : "")"]) }
 
         var conditions = [
             (ConditionType.configValid, true, "Rendered", "the collector config is valid"),

@@ -3,7 +3,9 @@ import KubeModel
 import NIOCore
 
 /// The events of one watch response: newline-delimited JSON, decoded one at a time as
-/// chunks arrive. `ERROR` events are thrown as `KubeAPIError`.
+/// chunks arrive. `ERROR` events are thrown as `KubeAPIError`. `BOOKMARK` events carry only
+/// a resourceVersion (a typed object could not be decoded from them): they are not
+/// delivered, and the iterator's `resourceVersion` moves on with them.
 public struct WatchStream<T: MetadataBearing>: AsyncSequence {
     public typealias Element = WatchEvent<T>
     let body: HTTPClientResponse.Body
@@ -16,8 +18,17 @@ public struct WatchStream<T: MetadataBearing>: AsyncSequence {
         let kind: String
 
         struct Head: Decodable {
+            struct Object: Decodable {
+                struct Meta: Decodable { var resourceVersion: String? }
+                var metadata: Meta?
+            }
             var type: WatchEvent<T>.EventType
+            var object: Object?
         }
+
+        /// The resourceVersion of the last event read, bookmarks included: where a new
+        /// watch resumes.
+        public private(set) var resourceVersion: String?
 
         public mutating func next() async throws -> WatchEvent<T>? {
             while true {
@@ -25,13 +36,15 @@ public struct WatchStream<T: MetadataBearing>: AsyncSequence {
                     let line = Array(buffer[..<nl])
                     buffer.removeSubrange(...nl)
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) { continue }
-                    return try Self.decodeEvent(line, kind: kind)
+                    guard let event = try decodeEvent(line) else { continue }
+                    return event
                 }
                 if finished {
                     if buffer.isEmpty { return nil }
                     let line = buffer
                     buffer = []
-                    return try Self.decodeEvent(line, kind: kind)
+                    guard let event = try decodeEvent(line) else { continue }
+                    return event
                 }
                 do {
                     guard let chunk = try await chunks.next() else {
@@ -45,7 +58,8 @@ public struct WatchStream<T: MetadataBearing>: AsyncSequence {
             }
         }
 
-        static func decodeEvent(_ line: [UInt8], kind: String) throws -> WatchEvent<T> {
+        /// The event, or nil for a bookmark (its resourceVersion recorded).
+        mutating func decodeEvent(_ line: [UInt8]) throws -> WatchEvent<T>? {
             let head: Head
             do {
                 head = try JSONCoding.decode(Head.self, from: line)
@@ -56,6 +70,8 @@ public struct WatchStream<T: MetadataBearing>: AsyncSequence {
                 let status = (try? JSONCoding.decode(WatchEvent<KubeStatus>.self, from: line))?.object
                 throw KubeAPIError(code: status?.code ?? 500, reason: status?.reason ?? "WatchError", message: status?.message ?? "watch error", method: "WATCH")
             }
+            if let rv = head.object?.metadata?.resourceVersion { resourceVersion = rv }
+            if head.type == .bookmark { return nil }
             do {
                 return try JSONCoding.decode(WatchEvent<T>.self, from: line)
             } catch {

@@ -185,7 +185,7 @@ public enum GrafanaRender {
             ]],
             "panels": .array(panels),
         ]
-        return String(decoding: try JSONCoding.encode(doc), as: UTF8.self)
+        return String(decoding: doc.serialized(), as: UTF8.self)
     }
 
     public static func datasourcesConfigMap(_ stack: ObservabilityStack) throws -> JSONValue {

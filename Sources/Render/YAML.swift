@@ -4,49 +4,82 @@ import Yams
 /// Deterministic YAML: mapping keys sorted (as `kubectl get -o yaml` does), multi-line
 /// strings as literal blocks, and the same bytes for the same value on every run.
 public enum YAMLText {
+    // One Tag of each kind, made once: `Tag(name)` builds Yams' default Constructor (its
+    // dictionaries of closures) every time, which was a quarter of a stack's render time.
+    nonisolated(unsafe) static let constructor = Constructor.default
+    nonisolated(unsafe) static let nullTag = Tag(.null, .default, constructor)
+    nonisolated(unsafe) static let boolTag = Tag(.bool, .default, constructor)
+    nonisolated(unsafe) static let intTag = Tag(.int, .default, constructor)
+    nonisolated(unsafe) static let floatTag = Tag(.float, .default, constructor)
+    nonisolated(unsafe) static let strTag = Tag(.str, .default, constructor)
+    nonisolated(unsafe) static let seqTag = Tag(.seq, .default, constructor)
+    nonisolated(unsafe) static let mapTag = Tag(.map, .default, constructor)
+
     public static func node(_ value: JSONValue) -> Node {
         switch value {
-        case .null: return Node("null", Tag(.null))
-        case .bool(let b): return Node(b ? "true" : "false", Tag(.bool))
-        case .int(let i): return Node(String(i), Tag(.int))
+        case .null: return Node("null", nullTag)
+        case .bool(let b): return Node(b ? "true" : "false", boolTag)
+        case .int(let i): return Node(String(i), intTag)
         case .double(let d):
-            if d.rounded() == d, abs(d) < 1e15 { return Node(String(Int(d)), Tag(.int)) }
-            return Node(String(d), Tag(.float))
+            if d.rounded() == d, abs(d) < 1e15 { return Node(String(Int(d)), intTag) }
+            return Node(String(d), floatTag)
         case .string(let s):
-            if s.contains("\n") { return Node(s, Tag(.str), .literal) }
-            if needsQuotes(s) { return Node(s, Tag(.str), .singleQuoted) }
-            return Node(s, Tag(.str))
+            if s.utf8.contains(0x0A) { return Node(s, strTag, .literal) }
+            if needsQuotes(s) { return Node(s, strTag, .singleQuoted) }
+            return Node(s, strTag)
         case .array(let a):
-            return Node(a.map(node), Tag(.seq))
+            return Node(a.map(node), seqTag)
         case .object(let o):
-            return Node(o.keys.sorted().map { (Node($0, Tag(.str)), node(o[$0]!)) }, Tag(.map))
+            return Node(o.keys.sorted().map { (Node($0, strTag), node(o[$0]!)) }, mapTag)
         }
     }
-
-    /// YAML 1.1 words that Kubernetes' parser reads as booleans or null.
-    static let yaml11Words: Set<String> = ["y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ""]
 
     /// True when a plain scalar would be read back as something other than this string,
     /// by a YAML 1.2 reader (Yams) or a YAML 1.1 one (Kubernetes, Prometheus, the collector).
-    static func needsQuotes(_ s: String) -> Bool {
-        if yaml11Words.contains(s.lowercased()) { return true }
-        if Resolver.default.resolveTag(of: Node(s)) != .str { return true }
-        guard let first = s.first else { return true }
-        // Numbers in any YAML 1.1 form: 0755, 0x1f, 0b101, 1_000, 1:20, .5, +1, 1e3.
-        let lower = s.lowercased()
-        if lower.hasPrefix("0x") || lower.hasPrefix("0b") || lower.hasPrefix("0o") {
-            return lower.dropFirst(2).allSatisfy { $0.isHexDigit || $0 == "_" }
+    /// Written out rather than asking Yams' resolver, whose regular expressions were a
+    /// quarter of a stack's render time; a test compares the two on every rendered scalar.
+    public static func needsQuotes(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { b in
+            guard let c0 = b.first else { return true }
+            func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
+            func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+            func equalsIgnoringCase(_ word: String) -> Bool {
+                word.utf8.count == b.count && zip(word.utf8, b).allSatisfy { $0 == lower($1) }
+            }
+            let letter = (c0 >= 0x41 && c0 <= 0x5A) || (c0 >= 0x61 && c0 <= 0x7A)
+            if letter {
+                // Only YAML 1.1's booleans and null start with a letter.
+                return b.count <= 5 && ["y", "yes", "n", "no", "true", "false", "on", "off", "null"].contains(where: equalsIgnoringCase)
+            }
+            if b.count <= 5, ["~", "<<", "=", ".inf", "-.inf", "+.inf", ".nan"].contains(where: equalsIgnoringCase) { return true }
+            guard isDigit(c0) || c0 == UInt8(ascii: ".") || c0 == UInt8(ascii: "+") || c0 == UInt8(ascii: "-") else { return false }
+            // Timestamps: YYYY-M-D and what follows.
+            if b.count >= 5, isDigit(b[0]), isDigit(b[1]), isDigit(b[2]), isDigit(b[3]), b[4] == UInt8(ascii: "-") { return true }
+            // Numbers in any YAML 1.1 form: 0755, 0x1f, -0b101, 1_000, 1:20, .5, +1, 1e3.
+            let unsigned = c0 == UInt8(ascii: "+") || c0 == UInt8(ascii: "-") ? b.dropFirst() : b[...]
+            if unsigned.count >= 2, unsigned[unsigned.startIndex] == UInt8(ascii: "0"),
+                [UInt8(ascii: "x"), UInt8(ascii: "b"), UInt8(ascii: "o")].contains(lower(unsigned[unsigned.startIndex + 1]))
+            {
+                return unsigned.dropFirst(2).allSatisfy { isDigit($0) || (lower($0) >= 0x61 && lower($0) <= 0x66) || $0 == UInt8(ascii: "_") }
+            }
+            return b.allSatisfy { isDigit($0) || "._:+-eE".utf8.contains($0) }
         }
-        if first.isNumber || first == "." || first == "+" || first == "-" {
-            return s.allSatisfy { "0123456789._:+-eE".contains($0) }
-        }
-        return false
     }
 
-    /// One YAML document.
+    /// One YAML document: written directly where it can be, else by Yams (the same bytes).
     public static func document(_ value: JSONValue) throws -> String {
+        if let fast = FastYAML.document(value) { return fast }
+        return try yamsDocument(value)
+    }
+
+    /// One YAML document by Yams (libyaml): the reference `FastYAML` is tested against.
+    public static func yamsDocument(_ value: JSONValue) throws -> String {
         try Yams.serialize(node: node(value), indent: 2, width: -1, allowUnicode: true, sortKeys: false)
     }
+
+    /// Whether the direct writer takes this value (tests).
+    public static func writesDirectly(_ value: JSONValue) -> Bool { FastYAML.document(value) != nil }
 
     /// Several documents separated by `---`.
     public static func documents(_ values: [JSONValue]) throws -> String {

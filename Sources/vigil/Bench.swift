@@ -10,7 +10,7 @@ import Rotation
 /// the leaves of many stacks as the certificate manager does at their renewal time.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks (see BENCHMARKS.md).", subcommands: [RotationBench.self]
+        commandName: "bench", abstract: "Benchmarks (see BENCHMARKS.md).", subcommands: [RotationBench.self, RenderBench.self, ClusterBench.self]
     )
 }
 
@@ -98,6 +98,61 @@ struct RotationBench: AsyncParsableCommand {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(results).write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
+
+/// `vigil bench render`: P5, rendering every object of one production stack (collector
+/// config and workloads, NetworkPolicy, Prometheus, Alertmanager and Grafana objects, each
+/// hashed as for applying), in this process on one core; no key generation, no bcrypt.
+struct RenderBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "render", abstract: "Render production stacks in a loop; report stacks per second.")
+
+    @Option(help: "Stacks rendered per run.")
+    var stacks: Int = 2000
+
+    @Option(help: "Runs; the median and spread are reported.")
+    var runs: Int = 5
+
+    @Option(help: "Write the results as JSON to this file.")
+    var json: String?
+
+    /// The production example's spec (gateway, mTLS, BasicAuth client, every backend,
+    /// alerting receivers), in `count` namespaces and names.
+    static func stacks(_ count: Int) throws -> [ObservabilityStack] {
+        let text = try String(contentsOfFile: "examples/production.yaml", encoding: .utf8)
+        guard let base = try StackFile.parse(text).first else { throw ValidationError("examples/production.yaml has no stack") }
+        return (0..<count).map { i in
+            var s = base
+            s.metadata.name = "stack-\(i)"
+            s.metadata.namespace = "bench-\(i % 50)"
+            s.metadata.uid = "uid-\(i)"
+            return s
+        }
+    }
+
+    func run() async throws {
+        let all = try Self.stacks(stacks)
+        let inputs = RenderInputs(
+            mountedMaterialHash: String(repeating: "a", count: 64), htpasswdHash: String(repeating: "b", count: 64),
+            apiServer: [APIServerEndpoint(ip: "10.0.0.1", port: 6443)],
+            alertSecrets: AlertReceiverSecrets(slackWebhookURL: "https://hooks.slack.com/services/x", pagerDutyRoutingKey: "k", smtpPassword: "p")
+        )
+        // Warm up, and count what one stack becomes.
+        let objects = try DesiredState.render(all[0], inputs: inputs).objects.count
+        var rates: [Double] = []
+        for _ in 0..<max(1, runs) {
+            let start = ContinuousClock.now
+            for s in all { _ = try DesiredState.render(s, inputs: inputs) }
+            let d = ContinuousClock.now - start
+            rates.append(Double(all.count) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
+        }
+        let stat = RotationBench.Stat(rates)
+        print(String(format: "render one production stack (%d objects): %.0f stacks/s (min %.0f, max %.0f) over %d runs of %d", objects, stat.median, stat.min, stat.max, runs, stacks))
+        if let json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try enc.encode(["stacks_per_second": stat]).write(to: URL(fileURLWithPath: json))
         }
     }
 }

@@ -10,6 +10,10 @@ import Testing
         ("nested objects in arrays compare as subsets", ["l": [["x": 1]]], ["l": [["x": 1, "y": 2]]], true),
         ("an integer matches an equal double", ["n": 2], ["n": 2.0], true),
         ("a null field matches an absent one", ["n": .null], [:], true),
+        // A Secret applied with `data: {}` is stored without `data`: no re-apply on every reconcile.
+        ("an empty map matches an absent one", ["data": [:]], ["type": "Opaque"], true),
+        ("an empty list matches an absent one", ["l": []], [:], true),
+        ("a non-empty map does not match an absent one", ["data": ["k": "v"]], [:], false),
     ] as [(String, JSONValue, JSONValue, Bool)])
     func subset(_ name: String, _ a: JSONValue, _ b: JSONValue, _ expected: Bool) {
         #expect(a.isSubset(of: b) == expected, "\(name)")
@@ -56,5 +60,18 @@ import Testing
         let s = Secret(metadata: ObjectMeta(name: "s", namespace: "n"), data: ["password": "c2VjcmV0"])
         #expect(!"\(s)".contains("c2VjcmV0"))
         #expect("\(s)".contains("password"))
+    }
+}
+
+@Suite struct JSONSerializationTests {
+    /// The direct writer gives JSONEncoder's bytes, so hashes and outputs are unchanged.
+    @Test(arguments: [
+        ["b": 1, "a": [true, false, .null], "c": ["z": "x/y", "A": "q\"\\\n\t\u{01}é"]] as JSONValue,
+        ["n": 500.0, "m": 0.02, "l": 1e-5, "k": -3, "big": 1e20, "Zeta": "a", "alpha": "b", "a10": 1, "a9": 2],
+        [:], [], "plain", 12,
+    ])
+    func matchesJSONEncoder(_ value: JSONValue) throws {
+        let encoded = try JSONCoding.encode(value)
+        #expect(value.serialized() == encoded, "\(String(decoding: value.serialized(), as: UTF8.self)) vs \(String(decoding: encoded, as: UTF8.self))")
     }
 }

@@ -1,0 +1,159 @@
+import KubeModel
+
+/// A YAML writer for the documents Vigil renders, giving byte for byte what Yams (libyaml,
+/// indent 2, no line width, Unicode, keys sorted) gives for the same value, in a small
+/// fraction of the time: libyaml's emitter and Yams' node tree were half of a stack's
+/// render time. It follows libyaml's choice of scalar style (plain, single-quoted,
+/// literal block) for the scalars it can judge with certainty, and returns nil for
+/// anything else (nested sequences, tabs, trailing spaces, long keys, …), where the caller
+/// uses Yams. A test compares the two on every document the examples render.
+enum FastYAML {
+    static func document(_ value: JSONValue) -> String? {
+        guard case .object(let o) = value else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
+        if o.isEmpty { return "{}\n" }
+        guard mapping(o, indent: 0, into: &out, firstLinePrefixed: false) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func spaces(_ n: Int, into out: inout [UInt8]) {
+        for _ in 0..<n { out.append(0x20) }
+    }
+
+    /// A block mapping at `indent`. With `firstLinePrefixed`, the first key follows a
+    /// sequence dash already written on this line.
+    static func mapping(_ o: [String: JSONValue], indent: Int, into out: inout [UInt8], firstLinePrefixed: Bool) -> Bool {
+        for (i, key) in o.keys.sorted().enumerated() {
+            if i > 0 || !firstLinePrefixed { spaces(indent, into: &out) }
+            guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), let k = scalar(key, explicitQuote: false, simpleKey: true) else { return false }
+            out.append(contentsOf: k.utf8)
+            out.append(UInt8(ascii: ":"))
+            let value = o[key]!
+            switch value {
+            case .object(let m) where m.isEmpty:
+                out.append(contentsOf: " {}\n".utf8)
+            case .array(let a) where a.isEmpty:
+                out.append(contentsOf: " []\n".utf8)
+            case .object(let m):
+                out.append(0x0A)
+                guard mapping(m, indent: indent + 2, into: &out, firstLinePrefixed: false) else { return false }
+            case .array(let a):
+                out.append(0x0A)
+                // A sequence in a mapping is not indented further (libyaml's indentless sequence).
+                guard sequence(a, indent: indent, into: &out) else { return false }
+            case .string(let s) where s.utf8.contains(0x0A):
+                guard literal(s, indent: indent + 2, into: &out) else { return false }
+            default:
+                guard let text = leaf(value) else { return false }
+                out.append(0x20)
+                out.append(contentsOf: text.utf8)
+                out.append(0x0A)
+            }
+        }
+        return true
+    }
+
+    static func sequence(_ a: [JSONValue], indent: Int, into out: inout [UInt8]) -> Bool {
+        for item in a {
+            spaces(indent, into: &out)
+            out.append(contentsOf: "- ".utf8)
+            switch item {
+            case .object(let m) where m.isEmpty: out.append(contentsOf: "{}\n".utf8)
+            case .array(let x) where x.isEmpty: out.append(contentsOf: "[]\n".utf8)
+            case .object(let m):
+                guard mapping(m, indent: indent + 2, into: &out, firstLinePrefixed: true) else { return false }
+            case .array: return false
+            case .string(let s) where s.utf8.contains(0x0A): return false
+            default:
+                guard let text = leaf(item) else { return false }
+                out.append(contentsOf: text.utf8)
+                out.append(0x0A)
+            }
+        }
+        return true
+    }
+
+    /// A scalar other than a multi-line string, as YAMLText.node styles it.
+    static func leaf(_ value: JSONValue) -> String? {
+        switch value {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d):
+            if d.rounded() == d, abs(d) < 1e15 { return String(Int(d)) }
+            return String(d)
+        case .string(let s): return scalar(s, explicitQuote: YAMLText.needsQuotes(s), simpleKey: false)
+        default: return nil
+        }
+    }
+
+    /// A one-line string: single-quoted when asked, else plain where libyaml allows a
+    /// plain scalar in block context, else single-quoted; nil where unsure.
+    static func scalar(_ s: String, explicitQuote: Bool, simpleKey: Bool) -> String? {
+        let b = Array(s.utf8)
+        // Characters libyaml would not print as they are: use Yams.
+        for c in b where c < 0x20 || c == 0x7F { return nil }
+        if b.contains(where: { $0 >= 0x80 }) {
+            // Non-ASCII: printable in general, but leave the judgement to libyaml.
+            return nil
+        }
+        if explicitQuote || !plainAllowed(b) {
+            var quoted: [UInt8] = [UInt8(ascii: "'")]
+            for c in b {
+                quoted.append(c)
+                if c == UInt8(ascii: "'") { quoted.append(c) }
+            }
+            quoted.append(UInt8(ascii: "'"))
+            return String(decoding: quoted, as: UTF8.self)
+        }
+        return s
+    }
+
+    /// libyaml's analysis of a scalar for a plain block scalar (yaml_emitter_analyze_scalar).
+    static func plainAllowed(_ b: [UInt8]) -> Bool {
+        guard let first = b.first, let last = b.last else { return false }
+        if first == 0x20 || last == 0x20 { return false }
+        if b.count >= 3, (b[0] == UInt8(ascii: "-") && b[1] == UInt8(ascii: "-") && b[2] == UInt8(ascii: "-"))
+            || (b[0] == UInt8(ascii: ".") && b[1] == UInt8(ascii: ".") && b[2] == UInt8(ascii: "."))
+        {
+            return false
+        }
+        func followedBySpace(_ i: Int) -> Bool { i + 1 >= b.count || b[i + 1] == 0x20 }
+        for (i, c) in b.enumerated() {
+            if i == 0 {
+                if "#,[]{}&*!|>'\"%@`".utf8.contains(c) { return false }
+                if (c == UInt8(ascii: "?") || c == UInt8(ascii: ":")) && followedBySpace(i) { return false }
+                if c == UInt8(ascii: "-") && followedBySpace(i) { return false }
+            } else {
+                if c == UInt8(ascii: ":") && followedBySpace(i) { return false }
+                if c == UInt8(ascii: "#") && b[i - 1] == 0x20 { return false }
+            }
+        }
+        return true
+    }
+
+    /// A literal block (`|`, `|-`) whose lines go at `indent`; nil-like false where libyaml
+    /// would choose otherwise (leading space or break, trailing spaces, tabs, kept breaks).
+    static func literal(_ s: String, indent: Int, into out: inout [UInt8]) -> Bool {
+        let b = Array(s.utf8)
+        guard let first = b.first, first != 0x20, first != 0x0A else { return false }
+        for (i, c) in b.enumerated() {
+            if c == 0x0A { continue }
+            if c < 0x20 || c == 0x7F || c >= 0x80 { return false }
+            if c == 0x20, i + 1 == b.count || b[i + 1] == 0x0A { return false }
+        }
+        if b.count >= 2, b[b.count - 1] == 0x0A, b[b.count - 2] == 0x0A { return false }
+        let stripped = b.last != 0x0A
+        out.append(contentsOf: (stripped ? " |-\n" : " |\n").utf8)
+        let body = stripped ? b[...] : b.dropLast()
+        for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            if !line.isEmpty {
+                spaces(indent, into: &out)
+                out.append(contentsOf: line)
+            }
+            out.append(0x0A)
+        }
+        return true
+    }
+}
