@@ -91,13 +91,16 @@ enum FastYAML {
     /// A one-line string: single-quoted when asked, else plain where libyaml allows a
     /// plain scalar in block context, else single-quoted; nil where unsure.
     static func scalar(_ s: String, explicitQuote: Bool, simpleKey: Bool) -> String? {
-        let b = Array(s.utf8)
-        // Characters libyaml would not print as they are: use Yams.
-        for c in b where c < 0x20 || c == 0x7F { return nil }
-        if b.contains(where: { $0 >= 0x80 }) {
-            // Non-ASCII: printable in general, but leave the judgement to libyaml.
-            return nil
+        var bytes = s
+        return bytes.withUTF8 { b -> String? in
+            // Control characters, and non-ASCII (printable in general, but libyaml's to
+            // judge): use Yams.
+            for c in b where c < 0x20 || c >= 0x7F { return nil }
+            return styled(s, b, explicitQuote: explicitQuote)
         }
+    }
+
+    static func styled(_ s: String, _ b: UnsafeBufferPointer<UInt8>, explicitQuote: Bool) -> String {
         if explicitQuote || !plainAllowed(b) {
             var quoted: [UInt8] = [UInt8(ascii: "'")]
             for c in b {
@@ -111,7 +114,7 @@ enum FastYAML {
     }
 
     /// libyaml's analysis of a scalar for a plain block scalar (yaml_emitter_analyze_scalar).
-    static func plainAllowed(_ b: [UInt8]) -> Bool {
+    static func plainAllowed(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = b.first, let last = b.last else { return false }
         if first == 0x20 || last == 0x20 { return false }
         if b.count >= 3, (b[0] == UInt8(ascii: "-") && b[1] == UInt8(ascii: "-") && b[2] == UInt8(ascii: "-"))
@@ -122,7 +125,13 @@ enum FastYAML {
         func followedBySpace(_ i: Int) -> Bool { i + 1 >= b.count || b[i + 1] == 0x20 }
         for (i, c) in b.enumerated() {
             if i == 0 {
-                if "#,[]{}&*!|>'\"%@`".utf8.contains(c) { return false }
+                switch c {
+                case UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "&"),
+                    UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "%"),
+                    UInt8(ascii: "@"), UInt8(ascii: "`"):
+                    return false
+                default: break
+                }
                 if (c == UInt8(ascii: "?") || c == UInt8(ascii: ":")) && followedBySpace(i) { return false }
                 if c == UInt8(ascii: "-") && followedBySpace(i) { return false }
             } else {

@@ -63,7 +63,12 @@ public enum YAMLText {
             {
                 return unsigned.dropFirst(2).allSatisfy { isDigit($0) || (lower($0) >= 0x61 && lower($0) <= 0x66) || $0 == UInt8(ascii: "_") }
             }
-            return b.allSatisfy { isDigit($0) || "._:+-eE".utf8.contains($0) }
+            return b.allSatisfy {
+                switch $0 {
+                case 0x30...0x39, UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "e"), UInt8(ascii: "E"): true
+                default: false
+                }
+            }
         }
     }
 

@@ -138,8 +138,10 @@ struct RenderBench: AsyncParsableCommand {
             apiServer: [APIServerEndpoint(ip: "10.0.0.1", port: 6443)],
             alertSecrets: AlertReceiverSecrets(slackWebhookURL: "https://hooks.slack.com/services/x", pagerDutyRoutingKey: "k", smtpPassword: "p")
         )
-        // Warm up, and count what one stack becomes.
-        let objects = try DesiredState.render(all[0], inputs: inputs).objects.count
+        // Warm up, and count what one stack becomes (objects, and their bytes as JSON).
+        let one = try DesiredState.render(all[0], inputs: inputs).objects
+        let objects = one.count
+        let bytes = one.reduce(0) { $0 + $1.body.serialized().count }
         var rates: [Double] = []
         for _ in 0..<max(1, runs) {
             let start = ContinuousClock.now
@@ -148,11 +150,12 @@ struct RenderBench: AsyncParsableCommand {
             rates.append(Double(all.count) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
         }
         let stat = RotationBench.Stat(rates)
-        print(String(format: "render one production stack (%d objects): %.0f stacks/s (min %.0f, max %.0f) over %d runs of %d", objects, stat.median, stat.min, stat.max, runs, stacks))
+        print(String(format: "render one production stack (%d objects, %d bytes of JSON): %.0f stacks/s (min %.0f, max %.0f) over %d runs of %d", objects, bytes, stat.median, stat.min, stat.max, runs, stacks))
         if let json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try enc.encode(["stacks_per_second": stat]).write(to: URL(fileURLWithPath: json))
+            struct Out: Encodable { var stacks_per_second: RotationBench.Stat; var objects: Int; var bytes: Int }
+            try enc.encode(Out(stacks_per_second: stat, objects: objects, bytes: bytes)).write(to: URL(fileURLWithPath: json))
         }
     }
 }
