@@ -17,14 +17,15 @@ public final class Store<T: MetadataBearing>: Sendable {
         items.withLock { $0.values.filter(predicate) }
     }
 
-    /// Inserts or replaces, unless the cached copy is newer: a write's response may race
-    /// with the watch event of a later change.
+    /// Inserts or replaces, unless the cached copy is newer (a write's response may race
+    /// with the watch event of a later change) or the same version (the watch event of
+    /// Vigil's own write, already cached from its response: nothing new, nobody to wake).
     @discardableResult
     public func upsert(_ object: T) -> Bool {
         let key = object.metadata.key
         return items.withLock { dict in
             if let old = dict[key], let a = old.metadata.resourceVersion.flatMap(UInt64.init),
-                let b = object.metadata.resourceVersion.flatMap(UInt64.init), a > b
+                let b = object.metadata.resourceVersion.flatMap(UInt64.init), a >= b
             {
                 return false
             }

@@ -16,6 +16,10 @@ public enum JSONCoding {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
-        try decoder().decode(type, from: Data(bytes))
+        // Free-form JSON and the objects kept as it skip Codable (see JSONParser).
+        if let fast = T.self as? any FastJSONDecodable.Type {
+            return try fast.init(json: JSONParser.parse(Array(bytes))) as! T
+        }
+        return try decoder().decode(type, from: Data(bytes))
     }
 }

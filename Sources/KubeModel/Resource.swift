@@ -92,9 +92,19 @@ extension ObjectMeta {
 
 /// An object of any kind, kept as JSON with its metadata decoded. `managedFields` is
 /// dropped: Vigil never reads it and it is the bulk of many objects.
+///
+/// The JSON is held as its bytes and parsed when `object` is read: the informers' caches
+/// hold every object Vigil owns, and as a tree of `JSONValue` dictionaries they took several
+/// times the memory of the JSON itself (BENCHMARKS.md, P3).
 public struct Unstructured: MetadataBearing, Hashable {
     public var metadata: ObjectMeta
-    public var object: JSONValue
+    var raw: [UInt8]
+
+    /// The whole object, parsed from the bytes it is kept as; setting it writes them anew.
+    public var object: JSONValue {
+        get { (try? JSONParser.parse(raw)) ?? .null }
+        set { raw = newValue.serialized() }
+    }
 
     public init(object: JSONValue) throws {
         var o = object
@@ -103,8 +113,8 @@ public struct Unstructured: MetadataBearing, Hashable {
             top["metadata"] = .object(meta)
             o = .object(top)
         }
-        self.object = o
-        self.metadata = try JSONCoding.decode(ObjectMeta.self, from: JSONCoding.encode(o["metadata"] ?? [:]))
+        self.raw = o.serialized()
+        self.metadata = try JSONCoding.decode(ObjectMeta.self, from: (o["metadata"] ?? [:]).serialized())
     }
 
     public init(from decoder: any Decoder) throws {

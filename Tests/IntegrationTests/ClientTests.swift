@@ -77,22 +77,6 @@ import Testing
         _ = try await eventually("the watch closed") { try await openConfigMapWatches(plane) <= openBefore ? true : nil }
     }
 
-    /// The API server ends a watch with a BOOKMARK event whose object is only metadata: a
-    /// typed watch (stacks have a required spec) skips it, keeps its resourceVersion, and
-    /// ends cleanly instead of failing to decode it.
-    @Test func aTypedWatchSkipsBookmarksAndKeepsTheirVersion() async throws {
-        let plane = try await SharedControlPlane.shared.get()
-        try await plane.createNamespace("bookmarks")
-        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "bm", namespace: "bookmarks", environment: "development"))
-        let list = try await plane.client.list(ObservabilityStack.self, namespace: "bookmarks")
-        let stream = try await plane.client.watch(ObservabilityStack.self, namespace: "bookmarks", resourceVersion: list.metadata.resourceVersion, timeoutSeconds: 3)
-        var events = stream.makeAsyncIterator()
-        var delivered = 0
-        while try await events.next() != nil { delivered += 1 }
-        // With no change to deliver, only the bookmark can have set it.
-        #expect(events.resourceVersion != nil, "no bookmark seen (\(delivered) events)")
-    }
-
     @Test func aWatchFromACompactedVersionFailsWithGone() async throws {
         // Without the watch cache, a watch reads etcd, whose compaction makes old versions gone.
         try await withOwnControlPlane(name: "compact", apiserverArgs: "--watch-cache=false") { plane in

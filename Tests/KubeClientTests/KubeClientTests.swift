@@ -34,6 +34,23 @@ import Testing
         try await server.shutdown()
     }
 
+    /// A BOOKMARK event carries only metadata: a typed watch (a stack has a required spec)
+    /// skips it and keeps its resourceVersion, instead of failing to decode it.
+    @Test func aTypedWatchSkipsBookmarksAndKeepsTheirVersion() async throws {
+        let stack = #"{"type":"ADDED","object":{"apiVersion":"observability.vigil.dev/v1alpha1","kind":"ObservabilityStack","metadata":{"name":"s","namespace":"n","resourceVersion":"41"},"spec":{"environment":"development"}}}"#
+        let bookmark = #"{"type":"BOOKMARK","object":{"kind":"ObservabilityStack","apiVersion":"observability.vigil.dev/v1alpha1","metadata":{"resourceVersion":"42"}}}"#
+        let server = try await TestServer { _, _ in .init(status: 200, body: stack + "\n" + bookmark + "\n") }
+        let client = try KubeClient(config: KubeConfig(server: server.url))
+        let stream = try await client.watch(ObservabilityStack.self, namespace: "n", resourceVersion: "40", timeoutSeconds: 5)
+        var events = stream.makeAsyncIterator()
+        var names: [String] = []
+        while let event = try await events.next() { names.append(event.object.metadata.name ?? "") }
+        #expect(names == ["s"])
+        #expect(events.resourceVersion == "42")
+        try await client.shutdown()
+        try await server.shutdown()
+    }
+
     @Test func validationErrorsAreNeverRetriedAndCarryTheServerStatus() async throws {
         let server = try await TestServer { _, _ in
             .init(status: 422, body: status(422, "Invalid", "spec.sampling.percentage: Invalid value"))
