@@ -138,13 +138,25 @@ public final class StackReconciler: Sendable {
 
         let name = stack.metadata.name ?? ""
         let ns = stack.metadata.namespace ?? ""
-        // The user's Secrets the collector reads at start must exist with their keys
-        // before anything rolls; their content enters the pod-template hash, so that a
-        // changed password or CA rolls the pods. Their values are hashed, never kept.
+        // The user's Secrets the spec names must exist with their keys before anything
+        // rolls. Those the collector reads at start enter the pod-template hash, so that a
+        // changed password or CA rolls the pods (their values are hashed, never kept); the
+        // Alertmanager receivers' go into the Alertmanager Secret only (never logged, never
+        // in status or events). Each Secret is read once, however many fields name it.
         var referenced: [String] = []
-        for ref in StackReferences.secrets(stack) where ref.rollsCollector {
-            let secret = try await writer.readSecret(namespace: ns, name: ref.secret)
-            let missingKeys = ref.keys.filter { secret?.data?[$0] == nil }
+        var alertSecrets = AlertReceiverSecrets()
+        var read: [String: Secret?] = [:]
+        for ref in StackReferences.secrets(stack) where ref.rollsCollector || ref.alertReceiver != nil {
+            let secret: Secret?
+            if let cached = read[ref.secret] {
+                secret = cached
+            } else {
+                secret = try await writer.readSecret(namespace: ns, name: ref.secret)
+                read[ref.secret] = .some(secret)
+            }
+            func text(_ key: String) -> String? { secret?.data?[key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } }
+            // A receiver's value must also decode; the collector's are passed on as they are.
+            let missingKeys = ref.keys.filter { secret?.data?[$0] == nil || (ref.alertReceiver != nil && text($0) == nil) }
             if secret == nil || !missingKeys.isEmpty {
                 let message = secret == nil
                     ? "Secret \(ref.secret) named by \(ref.field) does not exist in namespace \(ns)"
@@ -154,28 +166,16 @@ public final class StackReconciler: Sendable {
                     ready: "a referenced Secret is missing; running collectors are left untouched", log: log
                 )
             }
-            referenced.append(ref.secret + ":" + ref.keys.map { "\($0)=\(secret?.data?[$0] ?? "")" }.joined(separator: ","))
-        }
-        // The Alertmanager receivers' secrets: read, checked like the others, and written
-        // into the Alertmanager Secret only (never logged, never in status or events).
-        var alertSecrets = AlertReceiverSecrets()
-        for ref in StackReferences.secrets(stack) {
-            guard let kind = ref.alertReceiver else { continue }
-            let secret = try await writer.readSecret(namespace: ns, name: ref.secret)
-            guard let value = secret?.data?[ref.keys[0]].flatMap({ Data(base64Encoded: $0) }).map({ String(decoding: $0, as: UTF8.self) }) else {
-                let message = secret == nil
-                    ? "Secret \(ref.secret) named by \(ref.field) does not exist in namespace \(ns)"
-                    : "Secret \(ref.secret) named by \(ref.field) has no key \(ref.keys[0])"
-                return try await reject(
-                    stack, reason: secret == nil ? "SecretNotFound" : "SecretKeyNotFound", message: message,
-                    ready: "a referenced Secret is missing; running collectors are left untouched", log: log
-                )
+            if ref.rollsCollector {
+                referenced.append(ref.secret + ":" + ref.keys.map { "\($0)=\(secret?.data?[$0] ?? "")" }.joined(separator: ","))
             }
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            switch kind {
-            case .slackWebhookURL: alertSecrets.slackWebhookURL = trimmed
-            case .pagerDutyRoutingKey: alertSecrets.pagerDutyRoutingKey = trimmed
-            case .smtpPassword: alertSecrets.smtpPassword = value
+            if let kind = ref.alertReceiver, let value = text(ref.keys[0]) {
+                let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+                switch kind {
+                case .slackWebhookURL: alertSecrets.slackWebhookURL = trimmed
+                case .pagerDutyRoutingKey: alertSecrets.pagerDutyRoutingKey = trimmed
+                case .smtpPassword: alertSecrets.smtpPassword = value
+                }
             }
         }
         var credentials: CredentialManager.Outcome? = nil

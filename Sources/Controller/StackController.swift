@@ -300,8 +300,10 @@ public final class StackController: Service, Sendable {
     }
 }
 
-/// A value behind a lock, shared by reference between the controller and its closures.
-final class Shared<Value: Sendable>: Sendable {
+/// A value behind a lock, shared by reference between tasks and closures (a `Mutex` itself
+/// cannot be captured).
+public final class Shared<Value: Sendable>: Sendable {
     let value: Mutex<Value>
-    init(_ initial: Value) { value = Mutex(initial) }
+    public init(_ initial: Value) { value = Mutex(initial) }
+    public func withLock<R: Sendable>(_ body: (inout sending Value) throws -> sending R) rethrows -> R { try value.withLock(body) }
 }

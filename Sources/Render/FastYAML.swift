@@ -26,7 +26,7 @@ enum FastYAML {
     static func mapping(_ o: [String: JSONValue], indent: Int, into out: inout [UInt8], firstLinePrefixed: Bool) -> Bool {
         for (i, key) in o.keys.sorted().enumerated() {
             if i > 0 || !firstLinePrefixed { spaces(indent, into: &out) }
-            guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), let k = scalar(key, explicitQuote: false, simpleKey: true) else { return false }
+            guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), let k = scalar(key, explicitQuote: false) else { return false }
             out.append(contentsOf: k.utf8)
             out.append(UInt8(ascii: ":"))
             let value = o[key]!
@@ -83,14 +83,14 @@ enum FastYAML {
         case .double(let d):
             if d.rounded() == d, abs(d) < 1e15 { return String(Int(d)) }
             return String(d)
-        case .string(let s): return scalar(s, explicitQuote: YAMLText.needsQuotes(s), simpleKey: false)
+        case .string(let s): return scalar(s, explicitQuote: YAMLText.needsQuotes(s))
         default: return nil
         }
     }
 
     /// A one-line string: single-quoted when asked, else plain where libyaml allows a
     /// plain scalar in block context, else single-quoted; nil where unsure.
-    static func scalar(_ s: String, explicitQuote: Bool, simpleKey: Bool) -> String? {
+    static func scalar(_ s: String, explicitQuote: Bool) -> String? {
         var bytes = s
         return bytes.withUTF8 { b -> String? in
             // Control characters, and non-ASCII (printable in general, but libyaml's to

@@ -336,8 +336,7 @@ public enum AlertmanagerConfig {
         let envMatcher = "environment=\"\(env)\""
         let title = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }}/{{ .CommonLabels.stack }})"
         let text = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}"
-        if let pd = r?.pagerDuty, let key = secrets.pagerDutyRoutingKey {
-            _ = pd
+        if r?.pagerDuty != nil, let key = secrets.pagerDutyRoutingKey {
             receivers.append([
                 "name": "pagerduty",
                 "pagerduty_configs": [["routing_key": .string(key), "severity": "{{ .CommonLabels.severity }}", "description": .string(title), "send_resolved": true]],

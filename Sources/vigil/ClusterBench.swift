@@ -120,9 +120,9 @@ struct ClusterBench: AsyncParsableCommand {
         let cpuBefore = cpuSeconds(pid)
 
         // Watch the stacks: the time every one is Ready at the generation it was created with.
-        let ready = Locked<Set<String>>([])
+        let ready = Shared<Set<String>>([])
         let total = stacks
-        let allReady = Locked<ContinuousClock.Instant?>(nil)
+        let allReady = Shared<ContinuousClock.Instant?>(nil)
         let watcher = Informer<ObservabilityStack>(client: client, resource: ObservabilityStack.resource, namespace: nil, logger: logger) { event in
             guard case .upserted(let s) = event else { return }
             let ok = s.status?.condition("Ready")?.status == "True" && s.status?.observedGeneration == s.metadata.generation
@@ -188,7 +188,7 @@ struct ClusterBench: AsyncParsableCommand {
 
     /// Runs `body` for each element, `concurrency` at a time.
     func forEachConcurrently(_ range: Range<Int>, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
-        let next = Locked(range.lowerBound)
+        let next = Shared(range.lowerBound)
         let end = range.upperBound
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<max(1, concurrency) {
@@ -209,7 +209,7 @@ struct ClusterBench: AsyncParsableCommand {
 
     func editLatencies(_ client: KubeClient, logger: Logger) async throws -> [Double] {
         let ns = namespaceName(0), name = stackName(0)
-        let latest = Locked("")
+        let latest = Shared("")
         let watcher = Informer<Unstructured>(
             client: client, resource: ConfigMap.resource, namespace: ns, labelSelector: "\(Labels.instance)=\(name)", logger: logger
         ) { event in
@@ -288,7 +288,7 @@ struct ClusterBench: AsyncParsableCommand {
         let data = try Data(contentsOf: URL(fileURLWithPath: dump))
         let stacks = try JSONCoding.decode(Dump.self, from: data).stacks
         let start = ContinuousClock.now
-        let writes = Locked(0)
+        let writes = Shared(0)
         try await forEachConcurrently(0..<stacks.count) { i in
             let d = stacks[i]
             var fresh = ObservabilityStack(metadata: ObjectMeta(name: d.stack.metadata.name, namespace: d.stack.metadata.namespace), spec: d.stack.spec)
@@ -408,11 +408,4 @@ struct ClusterBench: AsyncParsableCommand {
         guard bound else { throw ValidationError("bind failed") }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
-}
-
-/// A value behind a lock that closures can share.
-final class Locked<Value: Sendable>: Sendable {
-    let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout sending Value) throws -> sending R) rethrows -> R { try mutex.withLock(body) }
 }
