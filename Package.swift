@@ -13,7 +13,8 @@ let package = Package(
     name: "vigil",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "vigil", targets: ["vigil"])
+        .executable(name: "vigil", targets: ["vigil"]),
+        .executable(name: "vigil-bench", targets: ["vigil-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -91,9 +92,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The benchmarks (scripts/bench): an executable of its own, not part of the operator.
+        .executableTarget(
+            name: "vigil-bench",
+            dependencies: [
+                "KubeModel", "Render", "KubeClient", "Controller", "Rotation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
-        // Helpers shared by the test targets (running real tools).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        // Helpers shared by the test targets: running real tools, the golden diff, a manual clock.
+        .target(name: "TestSupport", dependencies: ["Controller"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "RenderTests",
             dependencies: ["Render", "KubeModel", "TestSupport", .product(name: "Yams", package: "Yams")],

@@ -128,6 +128,13 @@ public struct KubeStatus: Codable, Sendable, Hashable {
 }
 
 /// `metav1.Condition`.
+/// The status of a condition, as Kubernetes writes it.
+public enum ConditionStatus: String, Sendable, Hashable {
+    case `true` = "True"
+    case `false` = "False"
+    case unknown = "Unknown"
+}
+
 public struct Condition: Codable, Sendable, Hashable {
     public var type: String
     public var status: String
@@ -135,6 +142,9 @@ public struct Condition: Codable, Sendable, Hashable {
     public var message: String
     public var lastTransitionTime: String
     public var observedGeneration: Int?
+
+    /// Whether the condition holds (`status: "True"`).
+    public var isTrue: Bool { status == ConditionStatus.true.rawValue }
 
     public init(type: String, status: String, reason: String, message: String, lastTransitionTime: String, observedGeneration: Int?) {
         self.type = type

@@ -19,7 +19,7 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "A Kubernetes operator for secure OpenTelemetry observability stacks.",
-        subcommands: [Run.self, RenderCommand.self, CRD.self, Version.self, Bench.self]
+        subcommands: [Run.self, RenderCommand.self, CRD.self, Version.self]
     )
 }
 

@@ -60,7 +60,7 @@ import Testing
         /// status as the controller would. Returns whether anything changed.
         func tick(into reconciler: StackReconciler) throws -> Bool {
             guard let ds = object("daemonsets/team/obs-collector") else { return false }
-            let hash = ds.object["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.htpasswdHashAnnotation]?.stringValue ?? ""
+            let hash = ds.object["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.htpasswdHash]?.stringValue ?? ""
             let file = Self.decode(object("secrets/team/obs-htpasswd"), "htpasswd") ?? ""
             let changed = pods.withLock { pods -> Bool in
                 guard let i = pods.firstIndex(where: { $0.hash != hash }) else { return false }
@@ -212,7 +212,7 @@ import Testing
                 if nowGeneration % 3 == 1 && requested < nowGeneration {
                     requested = nowGeneration
                     var s = try #require(stacks.get("team/obs"))
-                    s.metadata.annotations = [CredentialManager.rotateAnnotation: "request-\(nowGeneration)"]
+                    s.metadata.annotations = [Annotations.rotateCredentials: "request-\(nowGeneration)"]
                     s.metadata.resourceVersion = String(fake.rv.add(1, ordering: .relaxed).newValue)
                     stacks.upsert(s)
                     fake.stackObject.withLock { $0 = s }
@@ -295,7 +295,7 @@ import Testing
             #expect(problem == nil, "day \(Int(days)), \(cas.count) CA(s): the client certificate does not chain to the bundle: \(problem ?? "")")
             caCounts.insert(cas.count)
             #expect(PKI.problemWithKeyPair(certificatePEM: cert, privateKeyPEM: key, now: now) == nil)
-            #expect(field("secrets/apps/obs-otlp-client", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE") == ClientSecrets.clientCertificatePath)
+            #expect(field("secrets/apps/obs-otlp-client", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE") == ClientSecret.clientCertificatePath)
             issuers.insert(field("secrets/team/obs-client-certs", "api.issuer") ?? "")
             guard case .requeueAfter(let d) = result else {
                 Issue.record("a stack with certificates schedules its next deadline")

@@ -8,120 +8,6 @@ import Rotation
 import Synchronization
 import Testing
 
-/// An in-memory API for fast tests of the reconcile logic. The real API server is tested
-/// in IntegrationTests.
-final class FakeCluster: ClusterWriter {
-    struct Counts: Equatable {
-        var applies = 0
-        var statusWrites = 0
-        var deletes = 0
-        var events = 0
-    }
-    let counts = Mutex(Counts())
-    let objects = Mutex<[String: Unstructured]>([:])
-    let eventReasons = Mutex<[String]>([])
-    let rv = Atomic<Int>(10_000)
-
-    func apply(_ object: DesiredObject) async throws -> Unstructured {
-        if let ns = object.namespace, missingNamespaces.withLock({ $0.contains(ns) }) {
-            throw KubeAPIError(code: 404, reason: "NotFound", message: "namespaces \"\(ns)\" not found")
-        }
-        try beforeWrite()
-        counts.withLock { $0.applies += 1 }
-        appliedKeys.withLock { $0.append(object.key) }
-        guard case .object(var body) = object.body, case .object(var meta)? = body["metadata"] else { fatalError() }
-        meta["resourceVersion"] = .string(String(rv.add(1, ordering: .relaxed).newValue))
-        if object.resource == Kinds.daemonSet {
-            // As the API server does: the generation moves when the spec changes, and the
-            // status is kept. With `autoRollout`, the DaemonSet controller is done at once
-            // (no nodes).
-            let old = objects.withLock { $0[object.key] }
-            var generation = old?.metadata.generation ?? 1
-            if let old, old.object["spec"] != body["spec"] { generation += 1 }
-            meta["generation"] = .int(generation)
-            body["status"] = old?.object["status"]
-            if autoRollout.load(ordering: .relaxed) {
-                body["status"] = ["observedGeneration": .int(generation), "desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0]
-            }
-        }
-        body["metadata"] = .object(meta)
-        let u = try Unstructured(object: .object(body))
-        objects.withLock { $0[object.key] = u }
-        afterWrite()
-        return u
-    }
-
-    /// Whether DaemonSets are rolled out as soon as they are applied.
-    let autoRollout = Atomic<Bool>(true)
-    /// Called before each write: may throw to fail it (a crash or an API error).
-    let beforeWriteHook = Mutex<(@Sendable () throws -> Void)?>(nil)
-    /// Called after each write that landed.
-    let afterWriteHook = Mutex<(@Sendable () -> Void)?>(nil)
-    func beforeWrite() throws { try beforeWriteHook.withLock { $0 }?() }
-    func afterWrite() { afterWriteHook.withLock { $0 }?() }
-    /// The stack as last written (status, finalizers).
-    let stackObject = Mutex<ObservabilityStack?>(nil)
-
-    func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack {
-        try beforeWrite()
-        counts.withLock { $0.statusWrites += 1 }
-        var s = stack
-        s.status = status
-        let next = max(rv.add(1, ordering: .relaxed).newValue, (Int(stack.metadata.resourceVersion ?? "0") ?? 0) + 1)
-        s.metadata.resourceVersion = String(next)
-        stackObject.withLock { $0 = s }
-        afterWrite()
-        return s
-    }
-
-    func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws {
-        try beforeWrite()
-        counts.withLock { $0.deletes += 1 }
-        _ = objects.withLock { $0.removeValue(forKey: "\(resource.plural)/\(namespace ?? "")/\(name)") }
-        afterWrite()
-    }
-
-    func createEvent(_ event: Event) async throws {
-        counts.withLock { $0.events += 1 }
-        eventReasons.withLock { $0.append(event.reason ?? "") }
-    }
-
-    let bumps = Mutex<[String: Int]>([:])
-    func bumpEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws {
-        bumps.withLock { $0["\(namespace)/\(name)"] = count }
-    }
-
-    func apiServerEndpoints() async throws -> [APIServerEndpoint] { [APIServerEndpoint(ip: "10.0.0.1", port: 6443)] }
-
-    let userSecrets = Mutex<[String: Secret]>([:])
-    let appliedKeys = Mutex<[String]>([])
-    let missingNamespaces = Mutex<Set<String>>([])
-
-    func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack {
-        try beforeWrite()
-        defer { afterWrite() }
-        var s = stack
-        var f = s.metadata.finalizers ?? []
-        for x in finalizers where !f.contains(x) { f.append(x) }
-        if finalizers.isEmpty { f.removeAll { $0 == ClientSecrets.finalizer } }
-        s.metadata.finalizers = f.isEmpty ? nil : f
-        let next = max(rv.add(1, ordering: .relaxed).newValue, (Int(stack.metadata.resourceVersion ?? "0") ?? 0) + 1)
-        s.metadata.resourceVersion = String(next)
-        stackObject.withLock { $0 = s }
-        return s
-    }
-
-    func readSecret(namespace: String, name: String) async throws -> Secret? {
-        userSecrets.withLock { $0["\(namespace)/\(name)"] }
-    }
-
-    let objectReads = Mutex(0)
-    func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
-        objectReads.withLock { $0 += 1 }
-        return objects.withLock { $0["\(resource.plural)/\(namespace ?? "")/\(name)"] }
-    }
-}
-
 @Suite struct ReconcilerTests {
     let logger = Logger(label: "test")
 
@@ -162,13 +48,13 @@ final class FakeCluster: ClusterWriter {
         // DaemonSet, NetworkPolicy, and monitoring: Prometheus ConfigMap, Alertmanager Secret, two Grafana ConfigMaps.
         #expect(fake.counts.withLock { $0 } == .init(applies: 14, statusWrites: 1, deletes: 0, events: 2))
         let s = try #require(stacks.get("team/obs"))
-        #expect(s.status?.condition("Ready")?.status == "True")
-        #expect(s.status?.condition("ConfigValid")?.status == "True")
+        #expect(s.status?.condition("Ready")?.isTrue == true)
+        #expect(s.status?.condition("ConfigValid")?.isTrue == true)
         #expect(s.status?.observedGeneration == 1)
         #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
         #expect(fake.counts.withLock { $0 } == .init(applies: 14, statusWrites: 1, deletes: 0, events: 2))
-        #expect(s.status?.condition("CertificateReady")?.status == "True")
+        #expect(s.status?.condition("CertificateReady")?.isTrue == true)
         #expect(s.status?.certificate?.caPhase == "Stable")
         #expect(s.status?.certificate?.serial?.isEmpty == false)
     }
@@ -289,18 +175,18 @@ final class FakeCluster: ClusterWriter {
 
         // Feed the applied Secrets back as the informer would, then force a rotation.
         var forced = try #require(stacks.get("team/obs"))
-        forced.metadata.annotations = [CertificateManager.forceAnnotation: "now-1"]
+        forced.metadata.annotations = [Annotations.rotateCertificate: "now-1"]
         let secretsStore = Store<Unstructured>()
         for name in ["obs-ca", "obs-ingest-tls"] { secretsStore.upsert(try #require(secret(name))) }
-        let outcome = try CertificateManager(secrets: secretsStore).reconcile(forced, now: Date(timeIntervalSince1970: 1_800_086_400))
+        let outcome = try CertificateReconciler(secrets: secretsStore).reconcile(StackContext(forced), now: Date(timeIntervalSince1970: 1_800_086_400))
         #expect(outcome.status.serial != serialBefore)
-        let newCA = outcome.objects.first { $0.name == "obs-ca" }?.body["data"]?["tls.crt"]?.stringValue
+        let newCA = try outcome.objects(StackContext(forced)).first { $0.name == "obs-ca" }?.body["data"]?["tls.crt"]?.stringValue
         #expect(newCA == .some(Data(caBefore.utf8).base64EncodedString()))
         #expect(outcome.event?.contains("ForcedRotation") == true)
         // Handled once: the same token does not rotate again.
         let again = Store<Unstructured>()
-        for o in outcome.objects { again.upsert(try Unstructured(object: o.body)) }
-        let second = try CertificateManager(secrets: again).reconcile(forced, now: Date(timeIntervalSince1970: 1_800_090_000))
+        for o in try outcome.objects(StackContext(forced)) { again.upsert(try Unstructured(object: o.body)) }
+        let second = try CertificateReconciler(secrets: again).reconcile(StackContext(forced), now: Date(timeIntervalSince1970: 1_800_090_000))
         #expect(second.event == nil)
         #expect(second.status.serial == outcome.status.serial)
         // Status and events never carry key material.
@@ -334,9 +220,9 @@ final class FakeCluster: ClusterWriter {
         put(a.certificatePEM, a.privateKeyPEM)
         _ = try await r.reconcile("team/obs")
         s = try #require(stacks.get("team/obs"))
-        #expect(s.status?.condition("CertificateReady")?.status == "True")
+        #expect(s.status?.condition("CertificateReady")?.isTrue == true)
         #expect(s.status?.certificate?.serial == a.serial)
-        #expect(s.status?.condition("Ready")?.status == "True")
+        #expect(s.status?.condition("Ready")?.isTrue == true)
         // Credentials, htpasswd, the workloads, the NetworkPolicy and monitoring: the user's Secret is theirs, Vigil makes no certificate Secrets.
         #expect(fake.counts.withLock { $0.applies } == 12)
     }
@@ -355,7 +241,7 @@ final class FakeCluster: ClusterWriter {
             s?.secretString(k)
         }
         func dsHash() -> JSONValue? {
-            fake.objects.withLock { $0["daemonsets/team/obs-collector"] }?.object["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.configHashAnnotation]
+            fake.objects.withLock { $0["daemonsets/team/obs-collector"] }?.object["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.configHash]
         }
         stacks.upsert(withClients(["api", "worker"], generation: 1))
         _ = try await r.reconcile("team/obs")
@@ -370,7 +256,7 @@ final class FakeCluster: ClusterWriter {
             #expect(Htpasswd.verify(password, hash: String(line.split(separator: ":", maxSplits: 1)[1])))
         }
         let s1 = try #require(stacks.get("team/obs"))
-        #expect(s1.status?.condition("CredentialsReady")?.status == "True")
+        #expect(s1.status?.condition("CredentialsReady")?.isTrue == true)
         #expect(s1.status?.credentials?.generation == 1)
         #expect(!"\(s1.status as Any)".contains(field(secret("obs-credentials"), "g1.api") ?? "unlikely"))
         let hash1 = dsHash()
@@ -420,7 +306,7 @@ final class FakeCluster: ClusterWriter {
         #expect(decoded(client, "OTEL_EXPORTER_OTLP_ENDPOINT") == "https://obs-collector.team.svc:4317")
         #expect(decoded(client, "OTEL_EXPORTER_OTLP_PROTOCOL") == "grpc")
         #expect(decoded(client, "ca.crt") == decoded("secrets/team/obs-ingest-tls", "ca.crt"))
-        #expect(decoded(client, "OTEL_EXPORTER_OTLP_CERTIFICATE") == ClientSecrets.certificatePath)
+        #expect(decoded(client, "OTEL_EXPORTER_OTLP_CERTIFICATE") == ClientSecret.certificatePath)
         let header = try #require(decoded(client, "OTEL_EXPORTER_OTLP_HEADERS"))
         #expect(header.hasPrefix("Authorization=Basic "))
         let userPass = String(decoding: Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
@@ -431,7 +317,7 @@ final class FakeCluster: ClusterWriter {
         let st = try #require(stacks.get("team/obs"))
         #expect(st.status?.condition("CredentialsReady")?.status == "False")
         #expect(st.status?.condition("CredentialsReady")?.message.contains("gone") == true)
-        #expect(st.metadata.finalizers == [ClientSecrets.finalizer])
+        #expect(st.metadata.finalizers == [Annotations.clientSecretsFinalizer])
         #expect(!"\(st.status as Any)".contains(parts[1]))
 
         // Deleting the stack removes the client Secret, then the finalizer.
@@ -487,9 +373,9 @@ final class FakeCluster: ClusterWriter {
         // Present: applied. Changed: the pod template changes, so the collector rolls.
         put(["username": "u", "password": "one"])
         _ = try await r.reconcile("team/obs")
-        #expect(stacks.get("team/obs")?.status?.condition("Ready")?.status == "True")
+        #expect(stacks.get("team/obs")?.status?.condition("Ready")?.isTrue == true)
         func dsHash() -> JSONValue? {
-            fake.objects.withLock { $0["daemonsets/team/obs-collector"] }?.object["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.configHashAnnotation]
+            fake.objects.withLock { $0["daemonsets/team/obs-collector"] }?.object["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.configHash]
         }
         let before = try #require(dsHash())
         _ = try await r.reconcile("team/obs")

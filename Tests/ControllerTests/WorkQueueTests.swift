@@ -1,4 +1,5 @@
 import Controller
+import TestSupport
 import Testing
 
 @Suite struct WorkQueueTests {
@@ -27,31 +28,64 @@ import Testing
     }
 
     @Test func addAfterDeliversOnlyAfterTheDelay() async throws {
-        let q = WorkQueue()
+        let clock = ManualClock()
+        let q = WorkQueue(clock: clock)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await q.runTimer() }
-            let start = ContinuousClock.now
             q.addAfter("later", delay: 0.2)
+            await clock.waitForSleepers()
+            clock.advance(by: 0.19)
+            await clock.waitForSleepers()
             #expect(q.depth == 0)
+            clock.advance(by: 0.01)
             let k = await q.get()
             #expect(k == "later")
-            #expect(ContinuousClock.now - start >= .milliseconds(190))
+            #expect(clock.now >= 0.2)
             q.shutdown()
             try await group.waitForAll()
         }
     }
 
     @Test func anEarlierDeadlineReplacesALaterOne() async throws {
-        let q = WorkQueue()
+        let clock = ManualClock()
+        let q = WorkQueue(clock: clock)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await q.runTimer() }
-            let start = ContinuousClock.now
             q.addAfter("k", delay: 30)
             q.addAfter("k", delay: 0.05)
+            await clock.waitForSleepers()
+            clock.advance(by: 0.05)
             #expect(await q.get() == "k")
-            // Well before the 30 s deadline (the bound leaves room for a loaded machine:
-            // other tests hash passwords on the same two cores).
-            #expect(ContinuousClock.now - start < .seconds(20))
+            // Delivered at the earlier deadline: the later one was replaced.
+            #expect(clock.now < 30)
+            q.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func theQueueDurationIsMeasuredOnTheClock() async {
+        let clock = ManualClock()
+        let waits = Shared<[Double]>([])
+        let q = WorkQueue(clock: clock, onGet: { w in waits.withLock { $0.append(w) } })
+        q.add("a")
+        clock.advance(by: 2.5)
+        #expect(await q.get() == "a")
+        #expect(waits.withLock { $0 } == [2.5])
+    }
+
+    @Test func backoffJitterIsInjected() async throws {
+        let clock = ManualClock()
+        let q = WorkQueue(baseDelay: 1, maxDelay: 100, clock: clock, jitter: { 0 })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await q.runTimer() }
+            q.addRateLimited("k")
+            await clock.waitForSleepers()
+            let due = Backoff.delay(failures: 0, base: 1, max: 100, random: 0)
+            clock.advance(by: due - 0.001)
+            await clock.waitForSleepers()
+            #expect(q.depth == 0)
+            clock.advance(by: 0.001)
+            #expect(await q.get() == "k")
             q.shutdown()
             try await group.waitForAll()
         }
@@ -87,16 +121,24 @@ import Testing
 }
 
 @Suite struct WorkQueueTimerTests {
-    /// The timer must sleep while nothing is due: count its passes over a quiet second.
+    /// The timer must sleep while nothing is due: it passes once per deadline, not in a loop.
     @Test func theTimerDoesNotSpinWhileWaiting() async throws {
-        let q = WorkQueue()
+        let clock = ManualClock()
+        let q = WorkQueue(clock: clock)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await q.runTimer() }
             q.addAfter("far", delay: 60)
-            try await Task.sleep(nanoseconds: 300_000_000)
+            // Settle: the add's signal may give the loop one more pass before it sleeps.
+            for _ in 0..<100 { await Task.yield() }
+            await clock.waitForSleepers()
             let before = q.timerPasses
-            try await Task.sleep(nanoseconds: 1_000_000_000)
-            #expect(q.timerPasses - before <= 1, "the timer loop ran \(q.timerPasses - before) times in a quiet second")
+            for _ in 0..<100 { await Task.yield() }
+            clock.advance(by: 30)
+            for _ in 0..<100 { await Task.yield() }
+            #expect(q.timerPasses - before == 0, "the timer loop ran \(q.timerPasses - before) times before anything was due")
+            #expect(q.depth == 0)
+            clock.advance(by: 30)
+            #expect(await q.get() == "far")
             q.shutdown()
             try await group.waitForAll()
         }

@@ -22,7 +22,7 @@ import Testing
                 guard case .object(var o) = item.object, case .object(var meta)? = o["metadata"] else { continue }
                 for k in ["resourceVersion", "generation", "managedFields", "creationTimestamp", "uid", "selfLink"] { meta[k] = nil }
                 if case .object(var ann)? = meta["annotations"] {
-                    ann[Labels.desiredHashAnnotation] = nil
+                    ann[Annotations.desiredHash] = nil
                     // The DaemonSet controller's bookkeeping, moved by the API server on update.
                     ann["deprecated.daemonset.template.generation"] = nil
                     meta["annotations"] = .object(ann)
@@ -89,7 +89,7 @@ import Testing
                 let node = try #require(try Yams_compose(doc.yaml))
                 guard case .object(var o) = node, case .object(var meta)? = o["metadata"] else { continue }
                 if case .object(var ann)? = meta["annotations"] {
-                    ann[Labels.desiredHashAnnotation] = nil
+                    ann[Annotations.desiredHash] = nil
                     meta["annotations"] = ann.isEmpty ? nil : .object(ann)
                 }
                 o["metadata"] = .object(meta)
@@ -98,7 +98,7 @@ import Testing
                 if case .object(var spec)? = o["spec"], case .object(var template)? = spec["template"],
                     case .object(var tmeta)? = template["metadata"], case .object(var ann)? = tmeta["annotations"]
                 {
-                    ann[CollectorPod.configHashAnnotation] = nil
+                    ann[Annotations.configHash] = nil
                     tmeta["annotations"] = ann.isEmpty ? nil : .object(ann)
                     template["metadata"] = .object(tmeta)
                     spec["template"] = .object(template)
@@ -136,7 +136,7 @@ import Testing
         #expect(
             changed == [
                 "ConfigMap/app-collector.data.config.yaml",
-                "DaemonSet/app-collector.spec.template.metadata.annotations.\(CollectorPod.configHashAnnotation)",
+                "DaemonSet/app-collector.spec.template.metadata.annotations.\(Annotations.configHash)",
             ]
         )
         #expect(await vigil.terminate() == 0)

@@ -147,8 +147,8 @@ import Testing
                 continue
             }
             // Valid stacks render, and the config check answers either way.
-            _ = ConfigCheck.check(stack)
-            _ = try DesiredState.render(stack)
+            _ = ConfigCheck.check(StackContext(stack))
+            _ = try DesiredState.render(StackContext(stack))
             rendered += 1
         }
         #expect(decodeRefused + invalid + rendered == 10_000)

@@ -70,7 +70,7 @@ import Testing
                 )
             )
         )
-        #expect(ConfigCheck.check(s) == [])
-        #expect(ConfigCheck.check(ObservabilityStack(metadata: ObjectMeta(name: "s", namespace: "n"), spec: StackSpec(environment: env))) == [])
+        #expect(ConfigCheck.check(StackContext(s)) == [])
+        #expect(ConfigCheck.check(StackContext(ObservabilityStack(metadata: ObjectMeta(name: "s", namespace: "n"), spec: StackSpec(environment: env)))) == [])
     }
 }

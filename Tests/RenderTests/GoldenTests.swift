@@ -1,26 +1,13 @@
 import Foundation
 import KubeModel
 import Render
+import TestSupport
 import Testing
 
 /// The rendered objects of each example, byte for byte. Regenerate with
 /// `scripts/update-golden` and review the diff.
 @Suite struct GoldenTests {
-    /// The first lines where two texts differ, numbered, for a readable failure.
-    static func diff(_ expected: String, _ actual: String) -> String {
-        let a = expected.split(separator: "\n", omittingEmptySubsequences: false)
-        let b = actual.split(separator: "\n", omittingEmptySubsequences: false)
-        var out: [String] = []
-        for i in 0..<max(a.count, b.count) {
-            let x = i < a.count ? String(a[i]) : "<end>"
-            let y = i < b.count ? String(b[i]) : "<end>"
-            if x != y {
-                out.append("line \(i + 1):\n  golden:   \(x)\n  rendered: \(y)")
-                if out.count == 10 { break }
-            }
-        }
-        return out.joined(separator: "\n")
-    }
+    static func diff(_ expected: String, _ actual: String) -> String { goldenDiff(expected, actual) }
 
     @Test(arguments: ["development", "staging", "production"])
     func theExampleRendersAsTheGoldenFile(_ env: String) throws {
@@ -38,7 +25,7 @@ import Testing
     func eachExampleYieldsItsWorkloads(_ env: String) throws {
         let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
         let stack = try #require(try StackFile.parse(input).first)
-        let kinds = try DesiredState.render(stack).objects.map { "\($0.resource.kind)/\($0.name)" }
+        let kinds = try DesiredState.render(StackContext(stack)).objects.map { "\($0.resource.kind)/\($0.name)" }
         var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
         if env == "production" {
             expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"]
@@ -73,7 +60,7 @@ import Testing
     func everyComponentTheConfigsUseIsKnown(_ env: String) throws {
         let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
         let stack = try #require(try StackFile.parse(input).first)
-        for config in [CollectorConfig.agent(stack), CollectorConfig.gateway(stack)].compactMap({ $0 }) {
+        for config in [CollectorConfig.agent(StackContext(stack)), CollectorConfig.gateway(StackContext(stack))].compactMap({ $0 }) {
             for kind in ComponentInfo.Kind.allCases {
                 for id in config[kind.rawValue]?.objectValue?.keys.sorted() ?? [] {
                     #expect(Components.lookup(kind, id: id) != nil, "\(kind.rawValue).\(id)")

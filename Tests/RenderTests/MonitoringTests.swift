@@ -26,9 +26,9 @@ import Yams
     static func files(_ stack: ObservabilityStack) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-monitoring-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try PrometheusConfig.render(stack).write(to: dir.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
-        try PrometheusRules.alertsFile(stack).write(to: dir.appendingPathComponent("alerts.yml"), atomically: true, encoding: .utf8)
-        try AlertmanagerConfig.render(stack, secrets: secrets).write(to: dir.appendingPathComponent("alertmanager.yml"), atomically: true, encoding: .utf8)
+        try PrometheusConfig.render(StackContext(stack)).write(to: dir.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        try PrometheusRules.alertsFile(StackContext(stack)).write(to: dir.appendingPathComponent("alerts.yml"), atomically: true, encoding: .utf8)
+        try AlertmanagerConfig.render(StackContext(stack), secrets: secrets).write(to: dir.appendingPathComponent("alertmanager.yml"), atomically: true, encoding: .utf8)
         return dir
     }
 
@@ -81,7 +81,7 @@ import Yams
     func receiverSecretsAreOnlyInTheAlertmanagerSecret(_ env: String) throws {
         let stack = try Self.example(env)
         for kinds in [Set<String>(), ["prometheusrules", "servicemonitors"]] {
-            let rendered = try DesiredState.render(stack, inputs: RenderInputs(monitoringKinds: kinds, alertSecrets: Self.secrets))
+            let rendered = try DesiredState.render(StackContext(stack), inputs: RenderInputs(monitoringKinds: kinds, alertSecrets: Self.secrets))
             let alertmanager = Naming.name("fba-bench", "alertmanager")
             var found = 0
             for object in rendered.objects {
@@ -104,10 +104,10 @@ import Yams
 
     @Test func thePrometheusOperatorGetsAPrometheusRuleAndServiceMonitorInsteadOfTheConfigMap() throws {
         let stack = try Self.example("production")
-        let plain = try DesiredState.render(stack, inputs: RenderInputs(alertSecrets: Self.secrets)).objects.map(\.key)
+        let plain = try DesiredState.render(StackContext(stack), inputs: RenderInputs(alertSecrets: Self.secrets)).objects.map(\.key)
         #expect(plain.contains("configmaps/fba-prod/fba-bench-prometheus"))
         #expect(!plain.contains { $0.hasPrefix("prometheusrules/") })
-        let operated = try DesiredState.render(stack, inputs: RenderInputs(monitoringKinds: ["prometheusrules", "servicemonitors"], alertSecrets: Self.secrets))
+        let operated = try DesiredState.render(StackContext(stack), inputs: RenderInputs(monitoringKinds: ["prometheusrules", "servicemonitors"], alertSecrets: Self.secrets))
         let keys = operated.objects.map(\.key)
         #expect(keys.contains("prometheusrules/fba-prod/fba-bench-alerts") && keys.contains("servicemonitors/fba-prod/fba-bench-collector"))
         #expect(!keys.contains("configmaps/fba-prod/fba-bench-prometheus"))
@@ -119,13 +119,13 @@ import Yams
         let jobs = monitor.body["spec"]?["endpoints"]?.arrayValue?.compactMap { $0["relabelings"]?.arrayValue?.first?["replacement"]?.stringValue }
         #expect(jobs == [MonitoringMetrics.job, MonitoringMetrics.telemetryJob])
         // Only the PrometheusRule with no ServiceMonitor CRD.
-        let rulesOnly = try DesiredState.render(stack, inputs: RenderInputs(monitoringKinds: ["prometheusrules"])).objects.map(\.key)
+        let rulesOnly = try DesiredState.render(StackContext(stack), inputs: RenderInputs(monitoringKinds: ["prometheusrules"])).objects.map(\.key)
         #expect(rulesOnly.contains("prometheusrules/fba-prod/fba-bench-alerts") && !rulesOnly.contains { $0.hasPrefix("servicemonitors/") })
     }
 
     @Test func thresholdsComeFromTheEnvironmentUnlessTheSpecSetsThem() throws {
         func settings(_ env: Environment, _ t: AlertThresholds? = nil) -> AlertSettings {
-            AlertSettings(StackSpec(environment: env, alerting: t.map { AlertingSpec(thresholds: $0) }))
+            AlertSettings(StackContext(ObservabilityStack(metadata: ObjectMeta(name: "s"), spec: StackSpec(environment: env, alerting: t.map { AlertingSpec(thresholds: $0) }))))
         }
         #expect(settings(.production).latencyP95Ms == 500 && settings(.staging).latencyP95Ms == 1000 && settings(.development).latencyP95Ms == 2000)
         #expect(settings(.production).forSeconds == 300 && settings(.development).forSeconds == 900)
@@ -134,9 +134,9 @@ import Yams
         #expect(prometheusDuration(90) == "1m30s" && prometheusDuration(3600) == "1h" && prometheusDuration(0) == "0s")
         var stack = ObservabilityStack(metadata: ObjectMeta(name: "s", namespace: "n"), spec: StackSpec(environment: .production))
         stack.spec.alerting = AlertingSpec(thresholds: AlertThresholds(latencyP95Ms: 750, forDuration: "90s"))
-        let latency = try #require(PrometheusRules.rules(stack).first { $0.alert == "HighLatencyP95" })
+        let latency = try #require(PrometheusRules.rules(StackContext(stack)).first { $0.alert == "HighLatencyP95" })
         #expect(latency.expr.hasSuffix("> 750") && latency.forSeconds == 90)
-        #expect(PrometheusRules.rules(stack).allSatisfy { $0.expr.contains("namespace=\"n\"") })
+        #expect(PrometheusRules.rules(StackContext(stack)).allSatisfy { $0.expr.contains("namespace=\"n\"") })
     }
 
     // MARK: promtool test rules
@@ -175,7 +175,7 @@ import Yams
 
     /// Synthetic series with the real metric names, around each alert's threshold.
     static func cases(_ stack: ObservabilityStack) -> [Case] {
-        let s = AlertSettings(stack.spec)
+        let s = AlertSettings(StackContext(stack))
         let ns = stack.metadata.namespace ?? ""
         let M = MonitoringMetrics.self
         let base = "job=\"\(M.job)\",namespace=\"\(ns)\""
@@ -296,7 +296,7 @@ import Yams
     /// A promtool unit-test file: each case fires at its `for:` (plus the first rate
     /// sample), is still pending a minute before, and a case below threshold never fires.
     static func unitTests(_ stack: ObservabilityStack) -> String {
-        let rules = Dictionary(uniqueKeysWithValues: PrometheusRules.rules(stack).map { ($0.alert, $0) })
+        let rules = Dictionary(uniqueKeysWithValues: PrometheusRules.rules(StackContext(stack)).map { ($0.alert, $0) })
         var tests: [JSONValue] = []
         for c in cases(stack) {
             let rule = rules[c.alert]!
@@ -333,7 +333,7 @@ import Yams
         defer { try? FileManager.default.removeItem(at: dir) }
         let cases = Self.cases(stack)
         // Every alert is covered, firing and not firing.
-        let alerts = Set(PrometheusRules.rules(stack).map(\.alert))
+        let alerts = Set(PrometheusRules.rules(StackContext(stack)).map(\.alert))
         #expect(Set(cases.filter { $0.fires != nil }.map(\.alert)) == alerts)
         #expect(Set(cases.filter { $0.fires == nil }.map(\.alert)) == alerts)
         let file = dir.appendingPathComponent("tests.yml")
@@ -372,7 +372,7 @@ import Yams
     /// series (its namespace and unit as configured, defaults of 0.120.1 otherwise) and the
     /// host metrics it enables.
     static func pipelineMetrics(_ stack: ObservabilityStack) throws -> Set<String> {
-        let config = CollectorConfig.agent(stack)
+        let config = CollectorConfig.agent(StackContext(stack))
         var out = Set<String>()
         if let spanmetrics = config["connectors"]?["spanmetrics"] {
             let namespace = (spanmetrics["namespace"]?.stringValue ?? "traces.span.metrics").replacingOccurrences(of: ".", with: "_")
@@ -391,14 +391,14 @@ import Yams
     @Test(arguments: environments)
     func theDashboardIsValidJSONAndQueriesOnlyMetricsThatExist(_ env: String) throws {
         let stack = try Self.example(env)
-        let json = try GrafanaRender.dashboard(stack)
+        let json = try GrafanaRender.dashboard(StackContext(stack))
         let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        #expect(dashboard["uid"] as? String == GrafanaRender.dashboardUID(stack))
+        #expect(dashboard["uid"] as? String == GrafanaRender.dashboardUID(StackContext(stack)))
         let panels = try #require(dashboard["panels"] as? [[String: Any]])
         #expect(Set(panels.compactMap { $0["title"] as? String }) == ["p95 latency", "Error rate", "Requests per second", "CPU utilization", "Memory utilization", "Logs"])
         let variables = try #require((dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]])
         #expect(variables.compactMap { $0["name"] as? String } == ["environment", "service"])
-        let known = Set(PrometheusRules.rules(stack).flatMap { Self.metricNames($0.expr) }).union(try Self.pipelineMetrics(stack))
+        let known = Set(PrometheusRules.rules(StackContext(stack)).flatMap { Self.metricNames($0.expr) }).union(try Self.pipelineMetrics(stack))
         #expect(known.contains(MonitoringMetrics.spanCalls) && known.contains(MonitoringMetrics.spanDurationBucket))
         var queried = Set<String>()
         for panel in panels where (panel["datasource"] as? [String: Any])?["uid"] as? String == GrafanaRender.prometheusUID {
@@ -422,7 +422,7 @@ import Yams
 
     @Test func theDatasourcesLinkTracesLogsAndMetrics() throws {
         let stack = try Self.example("production")
-        let text = try GrafanaRender.datasources(stack)
+        let text = try GrafanaRender.datasources(StackContext(stack))
         let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
         let list = try #require(doc["datasources"] as? [[String: Any]])
         #expect(list.compactMap { $0["uid"] as? String } == ["prometheus_ds", "loki_ds", "tempo_ds"])
@@ -447,9 +447,9 @@ import Yams
             #expect(query.contains("$$__tags") && Self.metricNames(query.replacingOccurrences(of: "$$__tags", with: "a=\"b\"")).isSubset(of: pipeline))
         }
         // The sidecar's labels.
-        let cm = try GrafanaRender.datasourcesConfigMap(stack)
+        let cm = try GrafanaRender.datasourcesConfigMap(StackContext(stack))
         #expect(cm["metadata"]?["labels"]?["grafana_datasource"] == "1")
-        #expect(try GrafanaRender.dashboardConfigMap(stack)["metadata"]?["labels"]?["grafana_dashboard"] == "1")
+        #expect(try GrafanaRender.dashboardConfigMap(StackContext(stack))["metadata"]?["labels"]?["grafana_dashboard"] == "1")
     }
 
     // MARK: A real Prometheus
@@ -494,11 +494,11 @@ import Yams
             }
             #expect(rules["status"] as? String == "success")
             let groups = try #require((rules["data"] as? [String: Any])?["groups"] as? [[String: Any]])
-            #expect(groups.compactMap { $0["name"] as? String } == [PrometheusRules.groupName(stack)])
+            #expect(groups.compactMap { $0["name"] as? String } == [PrometheusRules.groupName(StackContext(stack))])
             let names = (groups.first?["rules"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-            #expect(names == PrometheusRules.rules(stack).map(\.alert))
+            #expect(names == PrometheusRules.rules(StackContext(stack)).map(\.alert))
             let durations = (groups.first?["rules"] as? [[String: Any]] ?? []).compactMap { $0["duration"] as? Int }
-            #expect(durations == PrometheusRules.rules(stack).map(\.forSeconds))
+            #expect(durations == PrometheusRules.rules(StackContext(stack)).map(\.forSeconds))
             // Both scrape jobs are configured; their DNS names do not resolve here.
             let targets = try await runTool(["curl", "-sf", "http://127.0.0.1:\(port)/api/v1/targets?state=any"])
             #expect(targets.output.contains("\"scrapePool\":\"otel-collector\"") || targets.output.contains("\"activeTargets\":[]"), "\(targets.output)")

@@ -128,11 +128,11 @@ struct PolicyEvaluator {
     }
 
     @Test func developmentHasNoPolicyStagingAndProductionDoAndTheSpecOverrides() {
-        #expect(NetworkPolicyRender.render(stack(.development)) == nil)
-        #expect(NetworkPolicyRender.render(stack(.staging)) != nil)
-        #expect(NetworkPolicyRender.render(stack(.production)) != nil)
-        #expect(NetworkPolicyRender.render(stack(.development) { $0.networkPolicy = NetworkPolicySpec(enabled: true) }) != nil)
-        #expect(NetworkPolicyRender.render(stack(.production) { $0.networkPolicy = NetworkPolicySpec(enabled: false) }) == nil)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.development))) == nil)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.staging))) != nil)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.production))) != nil)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.development) { $0.networkPolicy = NetworkPolicySpec(enabled: true) })) != nil)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.production) { $0.networkPolicy = NetworkPolicySpec(enabled: false) })) == nil)
     }
 
     /// A staging stack with one client in `apps`, Loki in-cluster, Tempo outside.
@@ -144,7 +144,7 @@ struct PolicyEvaluator {
             )
             spec.networkPolicy = NetworkPolicySpec(metricsFrom: [PeerSpec(namespaceSelector: LabelSelector(matchLabels: [NetworkPolicyRender.namespaceNameLabel: "monitoring"]), podSelector: LabelSelector(matchLabels: ["app": "prometheus"]))])
         }
-        return PolicyEvaluator(policy: NetworkPolicyRender.render(s, apiServer: [APIServerEndpoint(ip: "10.96.0.10", port: 6443)])!)
+        return PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s), apiServer: [APIServerEndpoint(ip: "10.96.0.10", port: 6443)])!)
     }
 
     let agent = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.instance: "obs", Labels.component: "agent"], ip: "10.244.1.5")
@@ -189,14 +189,14 @@ struct PolicyEvaluator {
             spec.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.example.com:4317"))
             spec.networkPolicy = NetworkPolicySpec(egressTo: ["203.0.113.0/24"])
         }
-        let narrowed = PolicyEvaluator(policy: NetworkPolicyRender.render(s)!)
+        let narrowed = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
         #expect(narrowed.egress(from: agent, to: .init(namespace: "x", ip: "203.0.113.7"), port: 4317))
         #expect(!narrowed.egress(from: agent, to: .init(namespace: "x", ip: "198.51.100.7"), port: 4317))
-        #expect(NetworkPolicyRender.externalHosts(s) == ["tempo.example.com"])
+        #expect(NetworkPolicyRender.externalHosts(StackContext(s)) == ["tempo.example.com"])
     }
 
     @Test func withoutClientsOrIngestFromOnlyTheStacksNamespaceMayIngest() {
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(enabled: false)) })!)
+        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(enabled: false)) }))!)
         #expect(p.ingress(to: agent, from: .init(namespace: "team"), port: 4317))
         #expect(!p.ingress(to: agent, from: .init(namespace: "apps"), port: 4317))
     }
@@ -205,7 +205,7 @@ struct PolicyEvaluator {
         let s = stack { spec in
             spec.networkPolicy = NetworkPolicySpec(ingestFrom: [PeerSpec(ipBlock: IPBlock(cidr: "10.0.0.0/8", except: ["10.1.0.0/16"]))])
         }
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(s)!)
+        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
         #expect(p.ingress(to: agent, from: .init(namespace: "any", ip: "10.2.3.4"), port: 4317))
         #expect(!p.ingress(to: agent, from: .init(namespace: "any", ip: "10.1.3.4"), port: 4317))
         #expect(!p.ingress(to: agent, from: .init(namespace: "team", ip: "192.168.1.1"), port: 4317))
@@ -213,7 +213,7 @@ struct PolicyEvaluator {
 
     @Test func theGatewayTakesAgentsTrafficAndNobodyElses() {
         let s = stack { $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2)) }
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(s)!)
+        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
         let gateway = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.instance: "obs", Labels.component: "gateway"], ip: "10.244.2.2")
         #expect(p.ingress(to: gateway, from: agent, port: 4317))
         #expect(p.egress(from: agent, to: gateway, port: 4317))
@@ -222,7 +222,7 @@ struct PolicyEvaluator {
 
     @Test func kubeletProbesComeFromTheNodeCIDRs() {
         let s = stack { $0.networkPolicy = NetworkPolicySpec(nodeCIDRs: ["172.16.0.0/16"]) }
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(s)!)
+        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
         #expect(p.ingress(to: agent, from: .init(namespace: "-", ip: "172.16.4.4"), port: 13133))
         #expect(!p.ingress(to: agent, from: .init(namespace: "-", ip: "10.9.9.9"), port: 13133))
     }

@@ -14,7 +14,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     }
 
     @Test func theConfigMapIsOwnedLabelledAndHashed() throws {
-        let r = try DesiredState.render(withUID(stack(.production)))
+        let r = try DesiredState.render(StackContext(withUID(stack(.production))))
         #expect(r.objects.map(\.resource.kind) == ["ServiceAccount", "ConfigMap", "Service", "Service", "DaemonSet", "NetworkPolicy", "ConfigMap", "ConfigMap", "ConfigMap"])
         let cm = try #require(r.objects.first { $0.resource.kind == "ConfigMap" })
         #expect(cm.name == "obs-collector" && cm.namespace == "team")
@@ -23,43 +23,43 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(meta["labels"]?["app.kubernetes.io/instance"] == "obs")
         #expect(meta["ownerReferences"]?.arrayValue?.first?["uid"] == "1234")
         #expect(meta["ownerReferences"]?.arrayValue?.first?["controller"] == true)
-        #expect(meta["annotations"]?[Labels.desiredHashAnnotation] == .string(cm.hash))
+        #expect(meta["annotations"]?[Annotations.desiredHash] == .string(cm.hash))
     }
 
     @Test func renderingIsDeterministic() throws {
-        let a = try DesiredState.render(withUID(stack(.production)))
+        let a = try DesiredState.render(StackContext(withUID(stack(.production))))
         for _ in 0..<5 {
-            #expect(try DesiredState.render(withUID(stack(.production))) == a)
+            #expect(try DesiredState.render(StackContext(withUID(stack(.production)))) == a)
         }
     }
 
     @Test func theSamplingPercentageChangesTheConfigAndItsHash() throws {
         let tempo = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317"))
-        let a = try DesiredState.render(withUID(stack(.staging) { $0.exporters = tempo }))
-        let b = try DesiredState.render(withUID(stack(.staging) { $0.exporters = tempo; $0.sampling = SamplingSpec(percentage: 50) }))
+        let a = try DesiredState.render(StackContext(withUID(stack(.staging) { $0.exporters = tempo })))
+        let b = try DesiredState.render(StackContext(withUID(stack(.staging) { $0.exporters = tempo; $0.sampling = SamplingSpec(percentage: 50) })))
         #expect(a.configHash != b.configHash)
         let config = b.objects.first { $0.resource.kind == "ConfigMap" }?.body["data"]?["config.yaml"]?.stringValue ?? ""
         #expect(config.contains("sampling_percentage: 50"))
     }
 
     @Test func stagingConfigCarriesTLSAndBasicAuthAndDevelopmentDoesNot() throws {
-        let staging = CollectorConfig.render(stack(.staging))
+        let staging = CollectorConfig.render(StackContext(stack(.staging)))
         let grpc = staging["receivers"]?["otlp"]?["protocols"]?["grpc"]
         #expect(grpc?["tls"]?["cert_file"] == "/etc/vigil/tls/tls.crt")
         #expect(grpc?["auth"]?["authenticator"] == "basicauth/server")
-        let dev = CollectorConfig.render(stack(.development))
+        let dev = CollectorConfig.render(StackContext(stack(.development)))
         #expect(dev["receivers"]?["otlp"]?["protocols"]?["grpc"]?["tls"] == nil)
         #expect(dev["extensions"]?["basicauth/server"] == nil)
         #expect(dev["processors"]?["memory_limiter"]?["limit_mib"] == 1024)
     }
 
     @Test func requiredClientAuthVerifiesClientsAgainstTheReloadedBundleAndOptionalDoesNotRequireThem() throws {
-        let required = CollectorConfig.render(stack(.production) { $0.ingest = IngestSpec(tls: TLSSpec(clientAuth: "Required")) })
+        let required = CollectorConfig.render(StackContext(stack(.production) { $0.ingest = IngestSpec(tls: TLSSpec(clientAuth: "Required")) }))
         let tls = required["receivers"]?["otlp"]?["protocols"]?["http"]?["tls"]
         #expect(tls?["client_ca_file"] == "/etc/vigil/tls/ca.crt")
         #expect(tls?["client_ca_file_reload"] == true)
         // The collector's TLS server can only require client certificates, never ask.
-        let optional = CollectorConfig.render(stack(.production) { $0.ingest = IngestSpec(tls: TLSSpec(clientAuth: "Optional")) })
+        let optional = CollectorConfig.render(StackContext(stack(.production) { $0.ingest = IngestSpec(tls: TLSSpec(clientAuth: "Optional")) }))
         #expect(optional["receivers"]?["otlp"]?["protocols"]?["grpc"]?["tls"]?["client_ca_file"] == nil)
     }
 
@@ -70,7 +70,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
                 tempo: TempoExporterSpec(endpoint: "tempo:4317", bearerTokenSecret: SecretKeyRef(name: "tempo", key: "token"))
             )
         }
-        let yaml = try YAMLText.document(CollectorConfig.render(s))
+        let yaml = try YAMLText.document(CollectorConfig.render(StackContext(s)))
         #expect(yaml.contains("${env:LOKI_PASSWORD}"))
         #expect(yaml.contains("${env:TEMPO_BEARER_TOKEN}"))
         #expect(!yaml.contains("loki-creds"))
@@ -140,7 +140,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     func daemonSet(_ edit: (inout StackSpec) -> Void) throws -> JSONValue {
         var s = stack(.production, edit)
         s.metadata.uid = "u"
-        return try #require(try DesiredState.render(s).objects.first { $0.resource.kind == "DaemonSet" }).body
+        return try #require(try DesiredState.render(StackContext(s)).objects.first { $0.resource.kind == "DaemonSet" }).body
     }
 
     @Test func resourcesTolerationsAndNodeSelectorComeFromTheSpec() throws {
@@ -192,8 +192,8 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         var s = stack(.production)
         s.metadata.uid = "u"
         func hash(_ inputs: RenderInputs) throws -> JSONValue? {
-            try DesiredState.render(s, inputs: inputs).objects.first { $0.resource.kind == "DaemonSet" }?
-                .body["spec"]?["template"]?["metadata"]?["annotations"]?[CollectorPod.configHashAnnotation]
+            try DesiredState.render(StackContext(s), inputs: inputs).objects.first { $0.resource.kind == "DaemonSet" }?
+                .body["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.configHash]
         }
         #expect(try hash(RenderInputs(mountedMaterialHash: "a")) != hash(RenderInputs(mountedMaterialHash: "b")))
     }

@@ -76,12 +76,12 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
         (.production, 2048, 10, "SelfSigned", "Optional", true, true),
     ])
     func environmentDefaults(_ env: Environment, _ limit: Int, _ pct: Double, _ tls: String, _ clientAuth: String, _ auth: Bool, _ np: Bool) {
-        let e = EffectiveSpec(StackSpec(environment: env))
+        let e = ResolvedSpec(StackSpec(environment: env))
         #expect(e.memoryLimitMiB == limit)
         #expect(e.memorySpikeLimitMiB == limit / 5)
         #expect(e.samplingPercentage == pct)
-        #expect(e.tlsMode == tls)
-        #expect(e.clientAuth == clientAuth)
+        #expect(e.tlsMode.rawValue == tls)
+        #expect(e.clientAuth.rawValue == clientAuth)
         #expect(e.basicAuth == auth)
         #expect(e.networkPolicy == np)
         #expect(e.tlsDuration == "90d")
@@ -89,7 +89,7 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
     }
 
     @Test func explicitFieldsOverrideTheProfile() {
-        let e = EffectiveSpec(
+        let e = ResolvedSpec(
             StackSpec(
                 environment: .production,
                 collector: CollectorSpec(memoryLimiter: MemoryLimiterSpec(limitMiB: 512)),
@@ -100,7 +100,7 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
         )
         #expect(e.memoryLimitMiB == 512 && e.memorySpikeLimitMiB == 102)
         #expect(e.samplingPercentage == 50)
-        #expect(e.tlsMode == "Disabled" && !e.basicAuth && !e.networkPolicy)
+        #expect(e.tlsMode.rawValue == "Disabled" && !e.basicAuth && !e.networkPolicy)
     }
 }
 

@@ -33,8 +33,8 @@ import Yams
         for env in ["development", "staging", "production"] {
             let text = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
             for stack in try StackFile.parse(text) {
-                for object in try DesiredState.render(stack).objects { collect(object.body) }
-                collect(CollectorConfig.agent(stack))
+                for object in try DesiredState.render(StackContext(stack)).objects { collect(object.body) }
+                collect(CollectorConfig.agent(StackContext(stack)))
             }
         }
         #expect(strings.count > 200)
@@ -59,13 +59,13 @@ import Yams
             for stack in try StackFile.parse(text) {
                 let secrets = AlertReceiverSecrets(slackWebhookURL: "https://hooks.slack.com/x", pagerDutyRoutingKey: "k'ey", smtpPassword: "p: #w")
                 for kinds in [Set<String>(), ["prometheusrules", "servicemonitors"]] {
-                    for object in try DesiredState.render(stack, inputs: RenderInputs(monitoringKinds: kinds, alertSecrets: secrets)).objects {
+                    for object in try DesiredState.render(StackContext(stack), inputs: RenderInputs(monitoringKinds: kinds, alertSecrets: secrets)).objects {
                         docs.append(object.body)
                     }
                 }
-                docs.append(CollectorConfig.agent(stack))
-                if let g = CollectorConfig.gateway(stack) { docs.append(g) }
-                docs.append(["groups": PrometheusRules.groups(stack)])
+                docs.append(CollectorConfig.agent(StackContext(stack)))
+                if let g = CollectorConfig.gateway(StackContext(stack)) { docs.append(g) }
+                docs.append(["groups": PrometheusRules.groups(StackContext(stack))])
             }
         }
         let tricky = YAMLQuotingTests.tricky + ["{{ .Status }}", "a: b", "x #y", "-x", "- x", "?x", "? x", "key:", ":x", "it's", "a\"b", "---x", "...", "a\nb", "a\nb\n", " lead\nx", "trail \nx", "tab\tx", "é", "\n\nx", "x\n\n"]

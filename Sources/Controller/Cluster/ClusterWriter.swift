@@ -1,0 +1,117 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Render
+
+/// The writes a reconcile makes. `KubeClient` does them against the API server; unit tests
+/// use an in-memory fake.
+public protocol ClusterWriter: Sendable {
+    /// Server-side apply; returns the live object.
+    func apply(_ object: DesiredObject) async throws -> Unstructured
+    /// Server-side apply of the status subresource; returns the live stack.
+    func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack
+    func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws
+    func createEvent(_ event: Event) async throws
+    /// Counts one more occurrence of an event already recorded.
+    func bumpEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws
+    /// Sets Vigil's finalizers on the stack (others' are kept).
+    func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack
+    /// A Secret the user owns (not cached: Vigil caches only what it manages); nil if absent.
+    func readSecret(namespace: String, name: String) async throws -> Secret?
+    /// The API server's real addresses (the `default/kubernetes` Endpoints).
+    func apiServerEndpoints() async throws -> [APIServerEndpoint]
+    /// An object of a kind Vigil does not cache (the Prometheus Operator's); nil if absent.
+    func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured?
+}
+
+extension KubeClient: ClusterWriter {
+    public func apply(_ object: DesiredObject) async throws -> Unstructured {
+        let live = try await apply(object.body, resource: object.resource, namespace: object.namespace, name: object.name)
+        return try Unstructured(object: live)
+    }
+
+    public func applyStatus(_ status: StackStatus, of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        let body: JSONValue = [
+            "apiVersion": .string(ObservabilityStack.resource.apiVersion),
+            "kind": .string(ObservabilityStack.resource.kind),
+            "metadata": ["name": .string(stack.metadata.name ?? ""), "namespace": .string(stack.metadata.namespace ?? "")],
+            "status": try jsonValue(of: status),
+        ]
+        let live = try await apply(
+            body, resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "", subresource: "status"
+        )
+        return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
+    }
+
+    public func delete(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws {
+        try await delete(resource: resource, namespace: namespace, name: name, propagation: .background, ignoreNotFound: true)
+    }
+
+    public func createEvent(_ event: Event) async throws {
+        _ = try await create(event)
+    }
+
+    public func bumpEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws {
+        try await mergePatch(["count": .int(count), "lastTimestamp": .string(lastTimestamp)], resource: Event.resource, namespace: namespace, name: name)
+    }
+
+    public func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack {
+        // A merge patch of the whole list, guarded by the resourceVersion: another
+        // controller's finalizer added meanwhile makes it a conflict, never a loss.
+        let others = (stack.metadata.finalizers ?? []).filter { $0 != Annotations.clientSecretsFinalizer }
+        var meta: [String: JSONValue] = ["finalizers": .array((others + finalizers).map(JSONValue.string))]
+        if let rv = stack.metadata.resourceVersion { meta["resourceVersion"] = .string(rv) }
+        let live = try await mergePatch(["metadata": .object(meta)], resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
+        return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
+    }
+
+    public func apiServerEndpoints() async throws -> [APIServerEndpoint] {
+        let bytes: [UInt8]
+        do {
+            bytes = try await getRaw("/api/v1/namespaces/default/endpoints/kubernetes")
+        } catch let e as KubeAPIError where e.isNotFound {
+            // No such Endpoints (a bare control plane): the policy opens the API ports by port.
+            return []
+        }
+        let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
+        var out: [APIServerEndpoint] = []
+        for subset in raw["subsets"]?.arrayValue ?? [] {
+            let ports = (subset["ports"]?.arrayValue ?? []).compactMap { $0["port"]?.intValue }
+            for address in subset["addresses"]?.arrayValue ?? [] {
+                guard let ip = address["ip"]?.stringValue else { continue }
+                for port in ports { out.append(APIServerEndpoint(ip: ip, port: port)) }
+            }
+        }
+        return out
+    }
+
+    public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
+        do {
+            let bytes = try await getRaw(resource.path(namespace: namespace, name: name))
+            return try Unstructured(object: try JSONCoding.decode(JSONValue.self, from: bytes))
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
+    }
+
+    /// The resources the cluster serves in `monitoring.coreos.com/v1` (the Prometheus
+    /// Operator's CRDs): `prometheusrules`, `servicemonitors`, …; empty when the group is not served.
+    public func monitoringKinds() async throws -> Set<String> {
+        let bytes: [UInt8]
+        do {
+            bytes = try await getRaw("/apis/monitoring.coreos.com/v1")
+        } catch let e as KubeAPIError where e.isNotFound {
+            return []
+        }
+        let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
+        return Set((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
+    }
+
+    public func readSecret(namespace: String, name: String) async throws -> Secret? {
+        do {
+            return try await get(Secret.self, namespace: namespace, name: name)
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import Synchronization
+
+/// Leader election on a `coordination.k8s.io/v1` Lease, as client-go does it: the leader
+/// renews every `retryPeriod`; a candidate takes the lease over once it has seen no change
+/// to it for `leaseDuration` (by its own clock, so clock skew between nodes does not
+/// matter); a leader that cannot renew within `renewDeadline` gives up. Standbys keep
+/// their caches warm; only the leader reconciles.
+public final class LeaderElector: Sendable {
+    public struct Config: Sendable {
+        public var namespace: String
+        public var name: String
+        public var identity: String
+        /// controller-runtime's defaults.
+        public var leaseDuration: Double = 15
+        public var renewDeadline: Double = 10
+        public var retryPeriod: Double = 2
+
+        public init(namespace: String, name: String, identity: String) {
+            self.namespace = namespace
+            self.name = name
+            self.identity = identity
+        }
+    }
+
+    /// Thrown by `run` when the lease is lost: the process must stop reconciling.
+    public struct LeadershipLost: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    let client: any LeaseClient
+    let clock: any ControllerClock
+    public let config: Config
+    let logger: Logger
+    let leading = Mutex(false)
+    /// The last lease seen, and when (monotonic) it last changed.
+    let observed = Mutex<(spec: LeaseSpec?, at: Double)?>(nil)
+    let onChange: @Sendable (Bool) -> Void
+
+    public init(
+        client: any LeaseClient, config: Config, clock: any ControllerClock = SystemClock(), logger: Logger, onChange: @escaping @Sendable (Bool) -> Void = { _ in }
+    ) {
+        self.client = client
+        self.clock = clock
+        self.config = config
+        self.logger = logger
+        self.onChange = onChange
+    }
+
+    public var isLeader: Bool { leading.withLock { $0 } }
+
+    /// MicroTime as the API server writes it.
+    static func microTime(_ d: Date) -> String {
+        let whole = floor(d.timeIntervalSince1970)
+        let micros = Int((d.timeIntervalSince1970 - whole) * 1_000_000)
+        let base = Date(timeIntervalSince1970: whole).formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
+        return base + "." + String(format: "%06d", micros) + "Z"
+    }
+
+    /// Campaigns, then renews, until cancelled; throws `LeadershipLost` if a held lease
+    /// could not be renewed in time.
+    public func run() async throws {
+        var lastRenewal = clock.now
+        while !Task.isCancelled {
+            let held: Bool
+            do {
+                held = try await tryAcquireOrRenew()
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("leader election: lease request failed", metadata: ["lease": "\(config.namespace)/\(config.name)", "error": "\(error)"])
+                held = false
+            }
+            let wasLeader = isLeader
+            if held {
+                lastRenewal = clock.now
+                if !wasLeader {
+                    leading.withLock { $0 = true }
+                    logger.info("became leader", metadata: ["lease": "\(config.namespace)/\(config.name)", "identity": "\(config.identity)"])
+                    onChange(true)
+                }
+            } else if wasLeader, clock.now - lastRenewal > config.renewDeadline {
+                leading.withLock { $0 = false }
+                onChange(false)
+                logger.error("leader election lost", metadata: ["lease": "\(config.namespace)/\(config.name)", "identity": "\(config.identity)"])
+                throw LeadershipLost(description: "could not renew lease \(config.namespace)/\(config.name) within \(config.renewDeadline)s")
+            }
+            do { try await clock.sleep(for: config.retryPeriod) } catch { return }
+        }
+    }
+
+    /// One round: create the lease, renew ours, or take over an expired one. Returns
+    /// whether this process holds the lease now.
+    func tryAcquireOrRenew() async throws -> Bool {
+        let now = clock.wallNow
+        guard let lease = try await client.lease(namespace: config.namespace, name: config.name) else {
+            let spec = LeaseSpec(
+                holderIdentity: config.identity, leaseDurationSeconds: Int(config.leaseDuration), acquireTime: Self.microTime(now),
+                renewTime: Self.microTime(now), leaseTransitions: 0
+            )
+            guard try await client.createLease(Lease(metadata: ObjectMeta(name: config.name, namespace: config.namespace), spec: spec)) else { return false }
+            let at = clock.now
+            observed.withLock { $0 = (spec, at) }
+            return true
+        }
+        let spec = lease.spec ?? LeaseSpec(holderIdentity: nil, leaseDurationSeconds: nil, acquireTime: nil, renewTime: nil, leaseTransitions: nil)
+        // Track when the record last changed, by this process's monotonic clock.
+        let nowSeconds = clock.now
+        let seenAt = observed.withLock { o -> Double in
+            if o?.spec != spec { o = (spec, nowSeconds) }
+            return o!.at
+        }
+        let holder = spec.holderIdentity ?? ""
+        let mine = holder == config.identity
+        let duration = Double(spec.leaseDurationSeconds ?? Int(config.leaseDuration))
+        let expired = holder.isEmpty || nowSeconds - seenAt > duration
+        guard mine || expired else { return false }
+        var next = spec
+        next.holderIdentity = config.identity
+        next.leaseDurationSeconds = Int(config.leaseDuration)
+        next.renewTime = Self.microTime(now)
+        if !mine {
+            next.acquireTime = Self.microTime(now)
+            next.leaseTransitions = (spec.leaseTransitions ?? 0) + 1
+        }
+        // Guarded by resourceVersion: of two candidates, one wins.
+        let patch: JSONValue = [
+            "metadata": ["resourceVersion": .string(lease.metadata.resourceVersion ?? "")],
+            "spec": try JSONCoding.decode(JSONValue.self, from: JSONCoding.encode(next)),
+        ]
+        guard try await client.patchLease(patch, namespace: config.namespace, name: config.name) else { return false }
+        let at = clock.now
+        observed.withLock { $0 = (next, at) }
+        return true
+    }
+
+    /// Gives the lease up on shutdown, so that a standby takes over at once.
+    public func release() async {
+        guard isLeader else { return }
+        leading.withLock { $0 = false }
+        onChange(false)
+        do {
+            guard let lease = try await client.lease(namespace: config.namespace, name: config.name), lease.spec?.holderIdentity == config.identity else { return }
+            let now = Self.microTime(clock.wallNow)
+            let patch: JSONValue = [
+                "metadata": ["resourceVersion": .string(lease.metadata.resourceVersion ?? "")],
+                "spec": ["holderIdentity": .null, "leaseDurationSeconds": 1, "renewTime": .string(now)],
+            ]
+            _ = try await client.patchLease(patch, namespace: config.namespace, name: config.name)
+            logger.info("leader election: lease released", metadata: ["lease": "\(config.namespace)/\(config.name)"])
+        } catch {
+            logger.warning("leader election: could not release the lease", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// The Lease requests leader election makes; `KubeClient` does them against the API
+/// server, unit tests against an in-memory fake.
+public protocol LeaseClient: Sendable {
+    /// The Lease, or nil if it does not exist.
+    func lease(namespace: String, name: String) async throws -> Lease?
+    /// Creates it; false if another candidate created it first.
+    func createLease(_ lease: Lease) async throws -> Bool
+    /// A merge patch guarded by the resourceVersion it carries; false on a conflict.
+    func patchLease(_ patch: JSONValue, namespace: String, name: String) async throws -> Bool
+}
+
+extension KubeClient: LeaseClient {
+    public func lease(namespace: String, name: String) async throws -> Lease? {
+        do {
+            return try await get(Lease.self, namespace: namespace, name: name)
+        } catch let e as KubeAPIError where e.isNotFound {
+            return nil
+        }
+    }
+
+    public func createLease(_ lease: Lease) async throws -> Bool {
+        do {
+            _ = try await create(lease)
+            return true
+        } catch let e as KubeAPIError where e.isConflict || e.code == 409 {
+            return false
+        }
+    }
+
+    public func patchLease(_ patch: JSONValue, namespace: String, name: String) async throws -> Bool {
+        do {
+            try await mergePatch(patch, resource: Lease.resource, namespace: namespace, name: name)
+            return true
+        } catch let e as KubeAPIError where e.isConflict {
+            return false
+        }
+    }
+}

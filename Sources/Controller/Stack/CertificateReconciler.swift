@@ -1,0 +1,222 @@
+import Foundation
+import KubeModel
+import Render
+import Rotation
+
+/// Issues certificates; `system` draws keys from the CSPRNG through swift-certificates.
+public struct CertificateIssuer: Sendable {
+    public var issueCA: @Sendable (_ commonName: String, _ now: Date, _ duration: TimeInterval, _ algorithm: KeyAlgorithm) throws -> IssuedCertificate
+    public var issueLeaf: @Sendable (
+        _ ca: IssuedCertificate, _ commonName: String, _ dnsNames: [String], _ ipAddresses: [String], _ usage: LeafUsage, _ now: Date,
+        _ duration: TimeInterval, _ algorithm: KeyAlgorithm
+    ) throws -> IssuedCertificate
+
+    public static let system = CertificateIssuer(
+        issueCA: { try PKI.issueCA(commonName: $0, now: $1, duration: $2, algorithm: $3) },
+        issueLeaf: { try PKI.issueLeaf(ca: $0, commonName: $1, dnsNames: $2, ipAddresses: $3, usage: $4, now: $5, duration: $6, algorithm: $7) }
+    )
+}
+
+/// The certificates of one stack in `SelfSigned` mode: reads the CA and serving Secrets
+/// from the cache, asks the planner for the next step, issues what it says, and returns
+/// the material Render turns into Secrets, the status and the next deadline. Every step is
+/// one change to the Secrets, so a crash between steps only repeats the plan.
+public struct CertificateReconciler: Sendable {
+    public struct Outcome: Sendable {
+        public var material: CertificateMaterial
+        public var status: CertificateStatus
+        public var requeueAfter: Double
+        /// A Normal event to record, when something was issued.
+        public var event: String?
+        /// The trust bundle clients need (`ca.crt`).
+        public var bundle: String { material.bundle }
+
+        /// The Secrets this material becomes, as Render makes them.
+        public func objects(_ ctx: StackContext) throws -> [DesiredObject] { try DesiredState.certificateSecrets(ctx, material) }
+
+        /// What the stack's status and events say of it.
+        var contribution: Contribution {
+            var c = Contribution()
+            c.requeueAfter = requeueAfter
+            c.certificate = status
+            c.conditions = [
+                StackCondition(.certificateReady, true, reason: "Issued", message: "serving certificate \(status.serial ?? "") valid until \(status.notAfter ?? "")")
+            ]
+            if let event {
+                c.events = [
+                    StackEvent(type: .normal, reason: "CertificateIssued", message: event, log: "certificates updated", logMetadata: ["steps": event, "serial": status.serial ?? ""])
+                ]
+            }
+            return c
+        }
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    let secrets: Store<Unstructured>
+    let issuer: CertificateIssuer
+
+    /// `secrets` caches the stack's managed Secrets.
+    public init(secrets: Store<Unstructured>, issuer: CertificateIssuer = .system) {
+        self.secrets = secrets
+        self.issuer = issuer
+    }
+
+    /// The DNS names the serving certificate covers: the Service's names, and the spec's.
+    public static func dnsNames(_ ctx: StackContext) -> [String] {
+        let svc = ctx.names.collector
+        let ns = ctx.namespace
+        var names = [svc, "\(svc).\(ns)", "\(svc).\(ns).svc", "\(svc).\(ns).svc.cluster.local"]
+        for n in ctx.raw.ingest?.tls?.dnsNames ?? [] where !names.contains(n) { names.append(n) }
+        return names
+    }
+
+    static func policy(_ spec: ResolvedSpec) -> TLSPolicy {
+        TLSPolicy(leafDuration: spec.tlsDurationSeconds, leafRenewBefore: spec.tlsRenewBeforeSeconds)
+    }
+
+    static func algorithm(_ spec: ResolvedSpec) -> KeyAlgorithm { KeyAlgorithm(spec: spec.keyAlgorithm.rawValue, size: spec.keySize) }
+
+    static func encodePhase(_ p: CAPhase) -> String {
+        switch p {
+        case .stable: return "Stable"
+        case .newCAInBundle(let since): return "NewCAInBundle@\(Int(since.timeIntervalSince1970))"
+        case .leafOnNewCA(let since): return "LeafOnNewCA@\(Int(since.timeIntervalSince1970))"
+        }
+    }
+
+    static func decodePhase(_ s: String?) -> CAPhase {
+        guard let s else { return .stable }
+        let parts = s.split(separator: "@")
+        let since = parts.count == 2 ? Double(parts[1]).map { Date(timeIntervalSince1970: $0) } : nil
+        switch (parts.first, since) {
+        case ("NewCAInBundle"?, let t?): return .newCAInBundle(since: t)
+        case ("LeafOnNewCA"?, let t?): return .leafOnNewCA(since: t)
+        default: return .stable
+        }
+    }
+
+    /// The state the Secrets hold, or nil when there is none (or it is unreadable, and is
+    /// then replaced by a fresh CA: a self-signed CA has no other source of truth).
+    func currentState(_ ctx: StackContext) -> TLSState? {
+        let caSecret = secrets.get("\(ctx.namespace)/\(ctx.names.ca)")
+        let tlsSecret = secrets.get("\(ctx.namespace)/\(ctx.names.ingestTLS)")
+        guard let caCert = caSecret?.secretString("tls.crt"), let caKey = caSecret?.secretString("tls.key"),
+            let current = try? PKI.load(certificatePEM: caCert, privateKeyPEM: caKey)
+        else { return nil }
+        var cas = [current]
+        if let pc = caSecret?.secretString("previous.crt"), let pk = caSecret?.secretString("previous.key"), let previous = try? PKI.load(certificatePEM: pc, privateKeyPEM: pk) {
+            cas.insert(previous, at: 0)
+        }
+        var leaf: IssuedCertificate? = nil
+        if let lc = tlsSecret?.secretString("tls.crt"), let lk = tlsSecret?.secretString("tls.key") {
+            leaf = try? PKI.load(certificatePEM: lc, privateKeyPEM: lk)
+        }
+        let phase = cas.count == 2 ? Self.decodePhase(caSecret?.metadata.annotations?[Annotations.caPhase]) : .stable
+        return TLSState(cas: cas, leaf: leaf, phase: cas.count == 2 && phase == .stable ? .newCAInBundle(since: current.notBefore) : phase)
+    }
+
+    /// Takes the planner's steps due now (a first CA and its leaf may be due at once; each
+    /// is planned afresh) and returns the state, what was issued and the request honoured.
+    func advance(_ ctx: StackContext, from start: TLSState?, now: Date) throws -> (state: TLSState?, issued: [String], handled: String?) {
+        let policy = Self.policy(ctx.spec)
+        let algorithm = Self.algorithm(ctx.spec)
+        let dns = Self.dnsNames(ctx)
+        let ips = ctx.raw.ingest?.tls?.ipAddresses ?? []
+        let forceToken = ctx.stack.metadata.annotations?[Annotations.rotateCertificate]
+        var handled = secrets.get("\(ctx.namespace)/\(ctx.names.ingestTLS)")?.metadata.annotations?[Annotations.certificateRotatedFor]
+        var state = start
+        var issued: [String] = []
+        let issuer = self.issuer
+        let caName = "vigil \(ctx.namespace)/\(ctx.name) CA"
+        let leafName = ctx.names.collector
+        for _ in 0..<6 {
+            let mismatch: Bool = {
+                guard let leaf = state?.leaf, let sans = try? PKI.subjectAlternativeNames(certificatePEM: leaf.certificatePEM) else { return false }
+                return Set(sans.dns) != Set(dns) || Set(sans.ips) != Set(ips.compactMap(PKI.canonicalIP))
+            }()
+            let force = forceToken != nil && forceToken != handled
+            let step = CertificatePlanner.next(state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch)
+            if case .wait = step { break }
+            state = try CertificatePlanner.apply(
+                step, to: state, now: now, policy: policy,
+                issueCA: { t in try issuer.issueCA(caName, t, policy.caDuration, algorithm) },
+                issueLeaf: { ca, t in try issuer.issueLeaf(ca, leafName, dns, ips, .server, t, policy.leafDuration, algorithm) }
+            )
+            if force { handled = forceToken }
+            issued.append("\(step)")
+        }
+        return (state, issued, handled)
+    }
+
+    /// Client certificates for the declared clients: kept while they are from the signing
+    /// CA and before their renewal time, issued afresh otherwise. Returns them, what was
+    /// issued and the earliest renewal.
+    func clientCertificates(
+        _ ctx: StackContext, signer: IssuedCertificate, now: Date
+    ) throws -> (certificates: [String: IssuedCertificate], issued: [String], renewal: Date?) {
+        let policy = Self.policy(ctx.spec)
+        let existing = secrets.get("\(ctx.namespace)/\(ctx.names.clientCertificates)")
+        var certificates: [String: IssuedCertificate] = [:]
+        var issued: [String] = []
+        var renewal: Date? = nil
+        for client in ctx.spec.clients.map(\.name).sorted() {
+            var cert: IssuedCertificate? = nil
+            if let pem = existing?.secretString("\(client).crt"), let key = existing?.secretString("\(client).key"),
+                existing?.secretString("\(client).issuer") == signer.serial, let loaded = try? PKI.load(certificatePEM: pem, privateKeyPEM: key),
+                now < Self.renewalTime(loaded, policy)
+            {
+                cert = loaded
+            }
+            if cert == nil {
+                cert = try issuer.issueLeaf(signer, client, [], [], .client, now, policy.leafDuration, Self.algorithm(ctx.spec))
+                issued.append("client certificate for \(client)")
+            }
+            guard let cert else { continue }
+            certificates[client] = cert
+            let r = Self.renewalTime(cert, policy)
+            renewal = renewal.map { min($0, r) } ?? r
+        }
+        return (certificates, issued, renewal)
+    }
+
+    static func renewalTime(_ cert: IssuedCertificate, _ policy: TLSPolicy) -> Date {
+        Date(timeIntervalSince1970: RenewalPlan.renewalTime(
+            notBefore: cert.notBefore.timeIntervalSince1970, notAfter: cert.notAfter.timeIntervalSince1970, renewBefore: policy.leafRenewBefore))
+    }
+
+    public func reconcile(_ ctx: StackContext, now: Date) throws -> Outcome {
+        let policy = Self.policy(ctx.spec)
+        let advanced = try advance(ctx, from: currentState(ctx), now: now)
+        var issued = advanced.issued
+        guard let state = advanced.state, let leaf = state.leaf, let ca = state.cas.last else { throw Failure(description: "no certificate could be issued") }
+        let next = CertificatePlanner.next(state, now: now, policy: policy)
+        var requeue = 3600.0
+        if case .wait(let until) = next { requeue = max(1, until.timeIntervalSince(now)) }
+        // mTLS: client certificates from the CA that signs now, so that they move to a
+        // new CA with the serving leaf, while the old CA is still in the bundle.
+        var clients: CertificateMaterial.ClientCertificates? = nil
+        if ctx.spec.issuesClientCertificates, !ctx.spec.clients.isEmpty, let signer = state.signingCA {
+            let c = try clientCertificates(ctx, signer: signer, now: now)
+            clients = .init(byClient: c.certificates.mapValues(Self.pem), issuerSerial: signer.serial)
+            issued += c.issued
+            if let r = c.renewal { requeue = min(requeue, max(1, r.timeIntervalSince(now))) }
+        }
+        let material = CertificateMaterial(
+            currentCA: Self.pem(ca), previousCA: state.cas.count == 2 ? Self.pem(state.cas[0]) : nil, caPhase: Self.encodePhase(state.phase),
+            leaf: Self.pem(leaf), bundle: state.bundleFile, handledRotationRequest: advanced.handled, clientCertificates: clients
+        )
+        let renewal = Self.renewalTime(leaf, policy)
+        let phaseName = Self.encodePhase(state.phase).split(separator: "@").first.map(String.init) ?? "Stable"
+        return Outcome(
+            material: material,
+            status: CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName),
+            requeueAfter: requeue,
+            event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", ")
+        )
+    }
+
+    static func pem(_ c: IssuedCertificate) -> KeyPairPEM { KeyPairPEM(certificate: c.certificatePEM, privateKey: c.privateKeyPEM) }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import Render
+import Rotation
+
+/// The level-based reconcile of one stack, as a short sequence of sub-reconcilers: the
+/// gate (may it be applied at all), the world (every read, once), certificates,
+/// credentials, apply (the desired objects in order, then prune) and status (written only
+/// when it changed). A steady state issues no writes.
+public final class StackReconciler: Sendable {
+    let stacks: Store<ObservabilityStack>
+    let owned: [OwnedKind]
+    let writer: any ClusterWriter
+    let clock: @Sendable () -> Date
+    let entropy: Entropy
+    let logger: Logger
+    /// The one namespace Vigil watches, or nil for all. Client Secrets outside it could be
+    /// neither seen nor cleaned up, so they are not published.
+    let watchNamespace: String?
+    let gate: Gate
+    let world: WorldReader
+    let applier: Applier
+    let status: StatusWriter
+
+    public init(
+        stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
+        now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil,
+        monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, entropy: Entropy = .system, logger: Logger
+    ) {
+        self.stacks = stacks
+        self.owned = owned
+        self.writer = writer
+        self.clock = now
+        self.entropy = entropy
+        self.logger = logger
+        self.watchNamespace = watchNamespace
+        gate = Gate(writer: writer)
+        world = WorldReader(owned: owned, writer: writer, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds)
+        applier = Applier(owned: owned, writer: writer)
+        status = StatusWriter(stacks: stacks, owned: owned, writer: writer, events: events)
+    }
+
+    public func reconcile(_ key: String) async throws -> ReconcileResult {
+        guard let stack = stacks.get(key) else { return .done }
+        let now = clock()
+        let log = logger(for: stack, key: key)
+        // Deletion cascades through owner references, except to other namespaces.
+        if stack.metadata.deletionTimestamp != nil { return try await release(stack, key: key, log: log) }
+        let admitted: Gate.Admitted
+        switch try await gate.admit(stack, now: now) {
+        case .failure(let rejected): return try await status.reject(rejected.ctx, rejected.refusal, now: now, log: log)
+        case .success(let a): admitted = a
+        }
+        var ctx = admitted.ctx
+        let world = try await self.world.read(ctx)
+        var contribution = admitted.contribution
+        contribution.merge(networkPolicyContribution(ctx))
+        let credentials = try await credentialStep(&ctx, world: world, now: now)
+        let certificates = try certificateStep(ctx, now: now)
+        let material = credentials.map { $0.material(ctx, clients: world.writableClients) }
+        let rendered = try render(ctx, admitted, world, certificates: certificates, credentials: credentials, material: material)
+        let clientKeys = Dictionary(world.writableClients.map { ("secrets/\($0.namespace)/\(ctx.names.otlpClient)", $0.name) }) { a, _ in a }
+        var applied: Applier.Outcome
+        switch try await applier.apply(ctx, rendered.objects, clientKeys: credentials == nil ? [:] : clientKeys, world: world, log: log) {
+        case .failure(let refusal): return try await status.reject(ctx, refusal, now: now, log: log)
+        case .success(let outcome): applied = outcome
+        }
+        try await applier.finish(
+            ctx, rendered.objects, clientKeys: credentials == nil ? [:] : clientKeys, credentials: credentials, outcome: &applied, world: world, log: log)
+        if let credentials { contribution.merge(credentialsContribution(ctx, credentials, world: world, applied: applied)) }
+        if let certificates { contribution.merge(certificates.contribution) }
+        if let r = applied.requeueAfter { contribution.requeueAfter = min(contribution.requeueAfter ?? r, r) }
+        return try await status.write(ctx, contribution, configHash: rendered.configHash, now: now, log: log)
+    }
+
+    /// The logger of one reconcile: the stack, and an id to tell interleaved reconciles apart.
+    func logger(for stack: ObservabilityStack, key: String) -> Logger {
+        var log = logger
+        log[metadataKey: "stack"] = "\(key)"
+        log[metadataKey: "namespace"] = "\(stack.metadata.namespace ?? "")"
+        log[metadataKey: "name"] = "\(stack.metadata.name ?? "")"
+        log[metadataKey: "reconcileID"] = "\(entropy.reconcileID())"
+        return log
+    }
+
+    /// A stack being deleted: its client Secrets go first (no owner reference reaches other
+    /// namespaces), then Vigil's finalizer.
+    func release(_ stack: ObservabilityStack, key: String, log: Logger) async throws -> ReconcileResult {
+        guard stack.metadata.finalizers?.contains(Annotations.clientSecretsFinalizer) == true else { return .done }
+        for secret in clientSecrets(of: stack, in: owned) {
+            try await writer.delete(Secret.resource, namespace: secret.metadata.namespace, name: secret.metadata.name ?? "")
+            store(owned, Secret.resource)?.remove(secret.metadata.key)
+        }
+        let released = try await writer.applyFinalizers([], of: stack)
+        // With no finalizer left the server deletes it: caching the answer would keep a
+        // stack that no longer exists (its DELETED event may already have passed).
+        if (released.metadata.finalizers ?? []).isEmpty {
+            stacks.remove(key)
+        } else {
+            stacks.upsert(released)
+        }
+        log.info("client Secrets removed; finalizer released")
+        return .done
+    }
+
+    /// Credentials, where BasicAuth is on: the planner's steps, and the finalizer that
+    /// client Secrets in other namespaces need (the stack in `ctx` then carries it).
+    func credentialStep(_ ctx: inout StackContext, world: World, now: Date) async throws -> CredentialReconciler.Outcome? {
+        guard ctx.spec.basicAuth, let secrets = store(owned, Secret.resource) else { return nil }
+        let entropy = self.entropy
+        let outcome = try CredentialReconciler(secrets: secrets) { cost in
+            let password = entropy.password()
+            return Credential(password: password, hash: try entropy.bcrypt(password, cost))
+        }.reconcile(ctx, now: now, liveDaemonSet: world.daemonSet, clientSecrets: world.clientSecrets)
+        if !ctx.spec.clients.isEmpty, ctx.stack.metadata.finalizers?.contains(Annotations.clientSecretsFinalizer) != true {
+            let stack = try await writer.applyFinalizers([Annotations.clientSecretsFinalizer], of: ctx.stack)
+            stacks.upsert(stack)
+            ctx = StackContext(stack, spec: ctx.spec)
+        }
+        return outcome
+    }
+
+    /// Certificates, where Vigil is the stack's CA.
+    func certificateStep(_ ctx: StackContext, now: Date) throws -> CertificateReconciler.Outcome? {
+        guard ctx.spec.issuesCertificates, let secrets = store(owned, Secret.resource) else { return nil }
+        return try CertificateReconciler(secrets: secrets, issuer: entropy.issuer).reconcile(ctx, now: now)
+    }
+
+    /// Every desired object, from Render: the collector's inputs enter the pod template's
+    /// hash (the htpasswd file and the referenced Secrets' values, hashed, never kept).
+    func render(
+        _ ctx: StackContext, _ admitted: Gate.Admitted, _ world: World, certificates: CertificateReconciler.Outcome?,
+        credentials: CredentialReconciler.Outcome?, material: CredentialMaterial?
+    ) throws -> RenderedStack {
+        let htpasswdHash = credentials?.materialHash ?? ""
+        let referenced = admitted.referenced
+        let mounted = referenced.isEmpty ? htpasswdHash : sha256Hex(Array((htpasswdHash + "\n" + referenced.sorted().joined(separator: "\n")).utf8))
+        let inputs = RenderInputs(
+            mountedMaterialHash: mounted, htpasswdHash: htpasswdHash, apiServer: world.apiServer, monitoringKinds: world.monitoringKinds,
+            alertSecrets: admitted.alertSecrets, certificates: certificates?.material, credentials: material
+        )
+        return try DesiredState.render(ctx, inputs: inputs)
+    }
+
+    /// The credentials' condition, status and events, once the client Secrets were applied.
+    func credentialsContribution(_ ctx: StackContext, _ credentials: CredentialReconciler.Outcome, world: World, applied: Applier.Outcome) -> Contribution {
+        var c = Contribution()
+        c.requeueAfter = credentials.requeueAfter
+        c.credentials = credentials.status
+        let clients = ctx.spec.clients
+        let waiting = clients.filter { !credentials.publishable.contains($0.name) && !world.unwatched.contains($0.namespace) }.map(\.name)
+        let condition: StackCondition
+        if !world.unwatched.isEmpty {
+            let list = world.unwatched.sorted().joined(separator: ", ")
+            condition = StackCondition(.credentialsReady, false, reason: "NamespaceNotWatched", message: "Vigil watches only namespace \(watchNamespace ?? ""); no client Secret is published to \(list)")
+        } else if !applied.missingNamespaces.isEmpty {
+            let list = applied.missingNamespaces.sorted().joined(separator: ", ")
+            condition = StackCondition(.credentialsReady, false, reason: "NamespaceNotFound", message: "client namespace(s) not found: \(list); the other clients have their Secrets")
+        } else if !waiting.isEmpty {
+            let message = "the collector is rolling onto the htpasswd file; \(waiting.sorted().joined(separator: ", ")) get their Secret when every pod has it"
+            condition = StackCondition(.credentialsReady, false, reason: "WaitingForRollout", message: message)
+        } else {
+            let phase = credentials.state.phase == .stable ? "" : ", rotation phase \(credentials.state.phase.rawValue)"
+            let message = "\(clients.count) client credential(s), generation \(credentials.state.generation)\(phase), published"
+            condition = StackCondition(.credentialsReady, true, reason: "Issued", message: message)
+        }
+        c.conditions = [condition]
+        c.events = credentials.steps.map {
+            StackEvent(type: .normal, reason: $0.reason, message: $0.message, log: "credentials: \($0.message)", logMetadata: ["generation": "\(credentials.state.generation)"])
+        }
+        return c
+    }
+
+    /// Puts an object in the cache of its kind, as a watch event would (tests).
+    public func testUpsert(_ object: Unstructured, kind: ResourceDescriptor = Secret.resource) {
+        store(owned, kind)?.upsert(object)
+    }
+}
+
+extension Entropy {
+    /// The CSPRNG for passwords and keys, bcrypt through libxcrypt, random reconcile ids.
+    public static let system = Entropy(
+        password: { Htpasswd.password() },
+        bcrypt: { try Htpasswd.bcrypt($0, cost: $1) },
+        issuer: .system,
+        reconcileID: { String(UUID().uuidString.prefix(8).lowercased()) }
+    )
+}

@@ -1,0 +1,94 @@
+import KubeModel
+import Render
+
+/// The second sub-reconciler: everything a reconcile reads of the cluster besides the
+/// user's Secrets, read once, from the caches where Vigil has them.
+public struct World: Sendable {
+    /// Live objects whose controller is this stack, and its client Secrets, keyed like
+    /// `DesiredObject.key`.
+    public var owned: [String: Unstructured]
+    /// Each declared client in a watched namespace, with its live Secret (nil if absent).
+    public var clientSecrets: [String: Unstructured?]
+    /// The declared clients Vigil may write to (in a watched namespace), in spec order.
+    public var writableClients: [ClientRef]
+    /// Namespaces of declared clients that Vigil does not watch.
+    public var unwatched: [String]
+    /// The agents' DaemonSet, as cached.
+    public var daemonSet: Unstructured?
+    /// The API server's real addresses, for the NetworkPolicy's egress.
+    public var apiServer: [APIServerEndpoint]
+    /// The Prometheus Operator's kinds the cluster serves, as last discovered.
+    public var monitoringKinds: Set<String>
+}
+
+/// Reads the world of one stack.
+struct WorldReader: Sendable {
+    let owned: [OwnedKind]
+    let writer: any ClusterWriter
+    let watchNamespace: String?
+    let monitoringKinds: @Sendable () -> Set<String>
+
+    func read(_ ctx: StackContext) async throws -> World {
+        let secrets = store(owned, Secret.resource)
+        var clientSecrets: [String: Unstructured?] = [:]
+        var writable: [ClientRef] = []
+        var unwatched: [String] = []
+        for c in ctx.spec.clients {
+            guard watchNamespace == nil || c.namespace == watchNamespace else {
+                unwatched.append(c.namespace)
+                continue
+            }
+            writable.append(c)
+            clientSecrets[c.name] = .some(secrets?.get("\(c.namespace)/\(ctx.names.otlpClient)"))
+        }
+        return World(
+            owned: ownedObjects(ctx),
+            clientSecrets: clientSecrets,
+            writableClients: writable,
+            unwatched: unwatched,
+            daemonSet: store(owned, Kinds.daemonSet)?.get("\(ctx.namespace)/\(ctx.names.collector)"),
+            // Egress to the API server names its real addresses.
+            apiServer: ctx.spec.networkPolicy ? try await writer.apiServerEndpoints() : [],
+            monitoringKinds: monitoringKinds()
+        )
+    }
+
+    /// Live objects whose controller is this stack, and its client Secrets.
+    func ownedObjects(_ ctx: StackContext) -> [String: Unstructured] {
+        var result: [String: Unstructured] = [:]
+        for o in clientSecrets(of: ctx.stack, in: owned) {
+            result["secrets/\(o.metadata.namespace ?? "")/\(o.metadata.name ?? "")"] = o
+        }
+        guard let uid = ctx.uid else { return result }
+        for kind in owned {
+            for o in kind.store.filter({ $0.metadata.namespace == ctx.namespace && $0.metadata.controllerOwner?.uid == uid }) {
+                result["\(kind.resource.plural)/\(o.metadata.namespace ?? "")/\(o.metadata.name ?? "")"] = o
+            }
+        }
+        return result
+    }
+}
+
+/// A kind Vigil creates for stacks, with the cache of the live objects.
+public struct OwnedKind: Sendable {
+    public var resource: ResourceDescriptor
+    public var store: Store<Unstructured>
+    public init(resource: ResourceDescriptor, store: Store<Unstructured>) {
+        self.resource = resource
+        self.store = store
+    }
+}
+
+/// The cache of one owned kind.
+func store(_ owned: [OwnedKind], _ resource: ResourceDescriptor) -> Store<Unstructured>? {
+    owned.first { $0.resource == resource }?.store
+}
+
+/// The client Secrets of a stack, in any namespace, found by their labels.
+func clientSecrets(of stack: ObservabilityStack, in owned: [OwnedKind]) -> [Unstructured] {
+    let instance = Naming.shorten(stack.metadata.name ?? "")
+    return store(owned, Secret.resource)?.filter {
+        $0.metadata.labels?[Annotations.stackNamespaceLabel] == stack.metadata.namespace && $0.metadata.labels?[Labels.instance] == instance
+            && $0.metadata.labels?[Labels.managedBy] == Labels.managerValue
+    } ?? []
+}

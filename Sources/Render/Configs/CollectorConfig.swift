@@ -1,0 +1,337 @@
+import KubeModel
+
+/// Where the collector pod finds what Vigil mounts. Secrets are mounted as directories
+/// (never subPath) so that kubelet updates the files in place.
+public enum CollectorPaths {
+    public static let configDir = "/etc/otelcol"
+    public static let configFile = "/etc/otelcol/config.yaml"
+    public static let tlsDir = "/etc/vigil/tls"
+    public static let htpasswdDir = "/etc/vigil/htpasswd"
+    public static let htpasswdFile = "/etc/vigil/htpasswd/htpasswd"
+    public static let lokiCADir = "/etc/vigil/ca/loki"
+    public static let tempoCADir = "/etc/vigil/ca/tempo"
+    public static let remoteWriteCADir = "/etc/vigil/ca/remote-write"
+    public static let hostRoot = "/hostfs"
+    public static let podLogs = "/var/log/pods"
+}
+
+/// Ports of the collector, as the Service and NetworkPolicy expose them.
+public enum CollectorPorts {
+    public static let otlpGRPC = 4317
+    public static let otlpHTTP = 4318
+    public static let metrics = 8889
+    /// The collector's own metrics (otelcol_*), for the export-path alerts.
+    public static let telemetry = 8888
+    public static let health = 13133
+}
+
+/// An environment variable filled from a Secret key.
+public struct SecretEnv: Sendable, Hashable {
+    public var name: String
+    public var secret: String
+    public var key: String
+}
+
+/// A Secret mounted as a directory.
+public struct SecretMount: Sendable, Hashable {
+    public var volume: String
+    public var secret: String
+    public var path: String
+    /// Key to file name; nil mounts every key under its own name.
+    public var items: [String: String]?
+}
+
+/// Everything a collector pod needs besides its config: Secret-backed environment and
+/// Secret mounts. The config refers to exactly these, and the semantic check proves it.
+public struct CollectorInputs: Sendable, Hashable {
+    public var env: [SecretEnv] = []
+    public var mounts: [SecretMount] = []
+
+    public init(_ ctx: StackContext, role: CollectorRole) {
+        let eff = ctx.spec
+        let name = ctx.name
+        let ex = ctx.raw.exporters
+        let exportsTraces = role == .gateway || eff.gatewayReplicas == 0
+        if role == .agent {
+            if eff.tlsEnabled {
+                let secret = eff.tlsMode == .secret ? (ctx.raw.ingest?.tls?.secretName ?? "") : Naming.ingestTLS(name)
+                mounts.append(SecretMount(volume: "ingest-tls", secret: secret, path: CollectorPaths.tlsDir, items: nil))
+            }
+            if eff.basicAuth {
+                mounts.append(SecretMount(volume: "htpasswd", secret: Naming.htpasswd(name), path: CollectorPaths.htpasswdDir, items: nil))
+            }
+            if let loki = ex?.loki {
+                addBackend(prefix: "LOKI", credentials: loki.credentialsSecret, ca: loki.caSecret, volume: "loki-ca", path: CollectorPaths.lokiCADir)
+            }
+            if let rw = ex?.remoteWrite {
+                addBackend(
+                    prefix: "PROM_REMOTE_WRITE", credentials: rw.credentialsSecret, ca: rw.caSecret, volume: "remote-write-ca",
+                    path: CollectorPaths.remoteWriteCADir
+                )
+            }
+        }
+        if exportsTraces, let tempo = ex?.tempo {
+            if let t = tempo.bearerTokenSecret {
+                env.append(SecretEnv(name: "TEMPO_BEARER_TOKEN", secret: t.name, key: t.key))
+            }
+            if let ca = tempo.caSecret {
+                mounts.append(SecretMount(volume: "tempo-ca", secret: ca.name, path: CollectorPaths.tempoCADir, items: [ca.key: "ca.crt"]))
+            }
+        }
+    }
+}
+
+extension CollectorInputs {
+    /// A backend's username and password (`PREFIX_USERNAME`, `PREFIX_PASSWORD`) and CA bundle.
+    mutating func addBackend(prefix: String, credentials: CredentialsRef?, ca: SecretKeyRef?, volume: String, path: String) {
+        if let c = credentials {
+            env.append(SecretEnv(name: "\(prefix)_USERNAME", secret: c.name, key: c.usernameKey ?? "username"))
+            env.append(SecretEnv(name: "\(prefix)_PASSWORD", secret: c.name, key: c.passwordKey ?? "password"))
+        }
+        if let ca {
+            mounts.append(SecretMount(volume: volume, secret: ca.name, path: path, items: [ca.key: "ca.crt"]))
+        }
+    }
+}
+
+/// Agents run on every node (DaemonSet); the optional gateway samples traces whole.
+public enum CollectorRole: String, Sendable, Hashable {
+    case agent
+    case gateway
+}
+
+/// Renders the OpenTelemetry Collector configurations of one ctx, for the pinned
+/// `otelcol-contrib` version. Pure: the same spec always gives the same config.
+/// Credentials never enter it: they are `${env:VAR}` references to Secret-backed
+/// environment variables, or files in Secret mounts.
+public enum CollectorConfig {
+    static let base: [JSONValue] = ["memory_limiter", "resourcedetection", "resource"]
+
+    static func memoryLimiter(_ eff: ResolvedSpec) -> JSONValue {
+        ["check_interval": "1s", "limit_mib": .int(eff.memoryLimitMiB), "spike_limit_mib": .int(eff.memorySpikeLimitMiB)]
+    }
+
+    static func commonProcessors(_ eff: ResolvedSpec) -> [String: JSONValue] {
+        [
+            "memory_limiter": memoryLimiter(eff),
+            "resourcedetection": ["detectors": ["env", "system"], "timeout": "5s", "override": false],
+            "resource": ["attributes": [["key": "deployment.environment", "value": .string(eff.environment.rawValue), "action": "upsert"]]],
+            "batch": ["send_batch_size": 8192, "send_batch_max_size": 10000, "timeout": "5s"],
+        ]
+    }
+
+    static func tailSampling(_ eff: ResolvedSpec) -> JSONValue {
+        var policies: [JSONValue] = []
+        if eff.sampleErrors {
+            policies.append(["name": "errors", "type": "status_code", "status_code": ["status_codes": ["ERROR"]]])
+        }
+        policies.append(["name": "latency", "type": "latency", "latency": ["threshold_ms": .int(eff.latencyThresholdMs)]])
+        policies.append(["name": "probabilistic", "type": "probabilistic", "probabilistic": ["sampling_percentage": .double(eff.samplingPercentage)]])
+        return ["decision_wait": "10s", "num_traces": 50000, "expected_new_traces_per_sec": 100, "policies": .array(policies)]
+    }
+
+    static func tempoExporter(_ tempo: TempoExporterSpec, extensions: inout [String: JSONValue], names: inout [JSONValue]) -> JSONValue {
+        var e: [String: JSONValue] = ["endpoint": .string(tempo.endpoint)]
+        var t: [String: JSONValue] = [:]
+        if tempo.caSecret != nil { t["ca_file"] = .string("\(CollectorPaths.tempoCADir)/ca.crt") }
+        if tempo.insecure == true { t["insecure"] = true }
+        if !t.isEmpty { e["tls"] = .object(t) }
+        if tempo.bearerTokenSecret != nil {
+            extensions["bearertokenauth/tempo"] = ["token": "${env:TEMPO_BEARER_TOKEN}"]
+            names.append("bearertokenauth/tempo")
+            e["auth"] = ["authenticator": "bearertokenauth/tempo"]
+        }
+        e["sending_queue"] = ["enabled": true, "queue_size": 5000]
+        e["retry_on_failure"] = ["enabled": true]
+        return .object(e)
+    }
+
+    /// The agent (DaemonSet) config.
+    public static func agent(_ ctx: StackContext) -> JSONValue {
+        let eff = ctx.spec
+        let exporters = ctx.raw.exporters
+        let name = ctx.name
+        let ns = ctx.namespace
+
+        var tls: JSONValue? = nil
+        if eff.tlsEnabled {
+            var t: [String: JSONValue] = [
+                "cert_file": .string("\(CollectorPaths.tlsDir)/tls.crt"),
+                "key_file": .string("\(CollectorPaths.tlsDir)/tls.key"),
+                "reload_interval": "1m",
+                "min_version": "1.2",
+            ]
+            // Required: every client presents a certificate from a CA in the bundle, which
+            // is re-read when it changes (a CA rollover). The collector's TLS server has no
+            // "verify if presented" mode, so Optional issues client certificates without
+            // requiring them: BasicAuth stays the gate until clients move to Required.
+            if eff.clientAuth == .required {
+                t["client_ca_file"] = .string("\(CollectorPaths.tlsDir)/ca.crt")
+                t["client_ca_file_reload"] = true
+            }
+            tls = .object(t)
+        }
+        func protocolConfig(_ port: Int) -> JSONValue {
+            var p: [String: JSONValue] = ["endpoint": .string("0.0.0.0:\(port)")]
+            if let tls { p["tls"] = tls }
+            if eff.basicAuth { p["auth"] = ["authenticator": "basicauth/server"] }
+            return .object(p)
+        }
+
+        var receivers: [String: JSONValue] = [
+            "otlp": ["protocols": ["grpc": protocolConfig(CollectorPorts.otlpGRPC), "http": protocolConfig(CollectorPorts.otlpHTTP)]]
+        ]
+        var metricsReceivers: [JSONValue] = ["otlp", "spanmetrics"]
+        if eff.hostMetrics {
+            receivers["hostmetrics"] = [
+                "collection_interval": .string(eff.hostMetricsInterval),
+                "root_path": .string(CollectorPaths.hostRoot),
+                "scrapers": [
+                    "cpu": ["metrics": ["system.cpu.utilization": ["enabled": true]]],
+                    "memory": ["metrics": ["system.memory.utilization": ["enabled": true]]],
+                    "load": [:], "disk": [:], "filesystem": [:], "network": [:],
+                ],
+            ]
+            metricsReceivers.append("hostmetrics")
+        }
+
+        var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
+        var extensionNames: [JSONValue] = ["health_check"]
+        if eff.basicAuth {
+            extensions["basicauth/server"] = ["htpasswd": ["file": .string(CollectorPaths.htpasswdFile)]]
+            extensionNames.append("basicauth/server")
+        }
+
+        var processors = commonProcessors(eff)
+        var exp: [String: JSONValue] = [
+            "prometheus": ["endpoint": .string("0.0.0.0:\(CollectorPorts.metrics)"), "resource_to_telemetry_conversion": ["enabled": true]]
+        ]
+        var metricsExporters: [JSONValue] = ["prometheus"]
+        var pipelines: [String: JSONValue] = [:]
+
+        if let loki = exporters?.loki {
+            var e: [String: JSONValue] = ["endpoint": .string(loki.endpoint)]
+            var t: [String: JSONValue] = [:]
+            if loki.caSecret != nil { t["ca_file"] = .string("\(CollectorPaths.lokiCADir)/ca.crt") }
+            if loki.insecureSkipVerify == true { t["insecure_skip_verify"] = true }
+            if !t.isEmpty { e["tls"] = .object(t) }
+            if loki.credentialsSecret != nil {
+                extensions["basicauth/loki"] = ["client_auth": ["username": "${env:LOKI_USERNAME}", "password": "${env:LOKI_PASSWORD}"]]
+                extensionNames.append("basicauth/loki")
+                e["auth"] = ["authenticator": "basicauth/loki"]
+            }
+            e["sending_queue"] = ["enabled": true, "queue_size": 5000]
+            e["retry_on_failure"] = ["enabled": true]
+            exp["otlphttp/loki"] = .object(e)
+            var logReceivers: [JSONValue] = ["otlp"]
+            if eff.fileLogs {
+                receivers["filelog"] = [
+                    "include": .array(eff.fileLogInclude.map(JSONValue.string)),
+                    // The collector's own logs would feed back into themselves.
+                    "exclude": [.string("\(CollectorPaths.podLogs)/\(ns)_\(Naming.collector(name))-*/*/*.log")],
+                    "include_file_path": true,
+                    "start_at": "end",
+                    "operators": [["type": "container", "id": "container-parser"]],
+                ]
+                logReceivers.append("filelog")
+            }
+            pipelines["logs"] = ["receivers": .array(logReceivers), "processors": .array(base + ["batch"]), "exporters": ["otlphttp/loki"]]
+        }
+        if let rw = exporters?.remoteWrite {
+            var e: [String: JSONValue] = ["endpoint": .string(rw.url), "resource_to_telemetry_conversion": ["enabled": true]]
+            if rw.caSecret != nil { e["tls"] = ["ca_file": .string("\(CollectorPaths.remoteWriteCADir)/ca.crt")] }
+            if rw.credentialsSecret != nil {
+                extensions["basicauth/remotewrite"] = [
+                    "client_auth": ["username": "${env:PROM_REMOTE_WRITE_USERNAME}", "password": "${env:PROM_REMOTE_WRITE_PASSWORD}"]
+                ]
+                extensionNames.append("basicauth/remotewrite")
+                e["auth"] = ["authenticator": "basicauth/remotewrite"]
+            }
+            exp["prometheusremotewrite"] = .object(e)
+            metricsExporters.append("prometheusremotewrite")
+        }
+
+        // spanmetrics sees every span, before sampling drops any.
+        var traceExporters: [JSONValue] = ["spanmetrics"]
+        if eff.gatewayReplicas > 0, exporters?.tempo != nil {
+            // Tail sampling needs every span of a trace in one place: route by trace ID.
+            exp["loadbalancing"] = [
+                "routing_key": "traceID",
+                "protocol": ["otlp": ["tls": ["insecure": true], "sending_queue": ["enabled": true]]],
+                "resolver": ["dns": ["hostname": .string("\(Naming.gatewayHeadless(name)).\(ns).svc.cluster.local"), "port": .string(String(CollectorPorts.otlpGRPC))]],
+            ]
+            traceExporters.append("loadbalancing")
+        } else if let tempo = exporters?.tempo {
+            processors["tail_sampling"] = tailSampling(eff)
+            exp["otlp/tempo"] = tempoExporter(tempo, extensions: &extensions, names: &extensionNames)
+            pipelines["traces/sampled"] = [
+                "receivers": ["otlp"], "processors": .array(base + ["tail_sampling", "batch"]), "exporters": ["otlp/tempo"],
+            ]
+        }
+        pipelines["traces"] = ["receivers": ["otlp"], "processors": .array(base + ["batch"]), "exporters": .array(traceExporters)]
+        pipelines["metrics"] = ["receivers": .array(metricsReceivers), "processors": .array(base + ["batch"]), "exporters": .array(metricsExporters)]
+
+        return document(
+            receivers: receivers, processors: processors, exporters: exp, extensions: extensions, extensionNames: extensionNames,
+            pipelines: pipelines, connectors: ["spanmetrics": spanmetrics]
+        )
+    }
+
+    /// The gateway (Deployment) config: receives agents' traces by trace ID, samples whole
+    /// traces, and exports them to Tempo. Nil when there is no gateway.
+    public static func gateway(_ ctx: StackContext) -> JSONValue? {
+        let eff = ctx.spec
+        guard eff.gatewayReplicas > 0, let tempo = ctx.raw.exporters?.tempo else { return nil }
+        var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
+        var extensionNames: [JSONValue] = ["health_check"]
+        // Agents already detected and stamped resources; the gateway only samples.
+        let processors: [String: JSONValue] = [
+            "memory_limiter": memoryLimiter(eff),
+            "tail_sampling": tailSampling(eff),
+            "batch": ["send_batch_size": 8192, "send_batch_max_size": 10000, "timeout": "5s"],
+        ]
+        let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(tempo, extensions: &extensions, names: &extensionNames)]
+        return document(
+            receivers: ["otlp": ["protocols": ["grpc": ["endpoint": .string("0.0.0.0:\(CollectorPorts.otlpGRPC)")]]]],
+            processors: processors, exporters: exp, extensions: extensions, extensionNames: extensionNames,
+            pipelines: ["traces": ["receivers": ["otlp"], "processors": ["memory_limiter", "tail_sampling", "batch"], "exporters": ["otlp/tempo"]]],
+            connectors: [:]
+        )
+    }
+
+    static let spanmetrics: JSONValue = [
+        "histogram": ["explicit": ["buckets": ["2ms", "8ms", "50ms", "100ms", "200ms", "500ms", "1s", "2s", "5s", "10s"]]],
+        "dimensions": [["name": "http.method"], ["name": "http.status_code"], ["name": "http.route"]],
+        "metrics_flush_interval": "15s",
+    ]
+
+    static func document(
+        receivers: [String: JSONValue], processors: [String: JSONValue], exporters: [String: JSONValue], extensions: [String: JSONValue],
+        extensionNames: [JSONValue], pipelines: [String: JSONValue], connectors: [String: JSONValue]
+    ) -> JSONValue {
+        var doc: [String: JSONValue] = [
+            "receivers": .object(receivers),
+            "processors": .object(processors),
+            "exporters": .object(exporters),
+            "extensions": .object(extensions),
+            "service": [
+                "extensions": .array(extensionNames),
+                "pipelines": .object(pipelines),
+                // The collector's own metrics on every interface (the default is localhost only),
+                // so that Prometheus sees failed sends and full queues.
+                "telemetry": [
+                    "metrics": [
+                        "level": "normal",
+                        "readers": [["pull": ["exporter": ["prometheus": ["host": "0.0.0.0", "port": .int(CollectorPorts.telemetry)]]]]],
+                    ],
+                    "logs": ["level": "info", "encoding": "json"],
+                ],
+            ],
+        ]
+        if !connectors.isEmpty { doc["connectors"] = .object(connectors) }
+        return .object(doc)
+    }
+
+    /// Backwards-compatible name for the agent config.
+    public static func render(_ ctx: StackContext) -> JSONValue { agent(ctx) }
+}

@@ -1,0 +1,171 @@
+import KubeModel
+
+/// What the collector would reject at start, checked before anything is applied (the
+/// collector binary cannot run here): undefined or unused components, components in a
+/// pipeline of a signal they do not carry, connectors that join the wrong signals,
+/// `${env:...}` references the pod does not provide, files outside the pod's mounts, and
+/// listening ports the Service does not expose.
+public enum ConfigCheck {
+    /// What the pod gives the collector.
+    public struct Pod: Sendable, Hashable {
+        public var env: Set<String>
+        public var mountPaths: [String]
+        /// Ports exposed by the Service in front of the pods; nil skips the check (gateway).
+        public var servicePorts: Set<Int>?
+        public init(env: Set<String>, mountPaths: [String], servicePorts: Set<Int>?) {
+            self.env = env
+            self.mountPaths = mountPaths
+            self.servicePorts = servicePorts
+        }
+    }
+
+    public static func check(_ config: JSONValue, pod: Pod) -> [String] {
+        var problems: [String] = []
+        let service = config["service"]
+        let pipelines = service?["pipelines"]?.objectValue ?? [:]
+        let defined: [ComponentInfo.Kind: [String: JSONValue]] = Dictionary(
+            uniqueKeysWithValues: ComponentInfo.Kind.allCases.map { ($0, config[$0.rawValue]?.objectValue ?? [:]) }
+        )
+
+        // Every defined component is of a type the pinned distribution ships.
+        for kind in ComponentInfo.Kind.allCases {
+            for id in defined[kind]!.keys.sorted() where Components.lookup(kind, id: id) == nil {
+                problems.append("\(kind.rawValue).\(id): no such \(kind.rawValue.dropLast()) in otelcol-contrib 0.120.1")
+            }
+        }
+
+        // Pipelines name defined components, of the pipeline's signal.
+        var used: [ComponentInfo.Kind: Set<String>] = [:]
+        var connectorAsExporter: [String: Set<Signal>] = [:]
+        var connectorAsReceiver: [String: Set<Signal>] = [:]
+        for (pid, p) in pipelines.sorted(by: { $0.key < $1.key }) {
+            guard let signal = Signal(pipeline: pid) else {
+                problems.append("service.pipelines.\(pid): unknown signal (use traces, metrics or logs)")
+                continue
+            }
+            for (role, kind) in [("receivers", ComponentInfo.Kind.receivers), ("processors", .processors), ("exporters", .exporters)] {
+                let ids = p[role]?.arrayValue?.compactMap(\.stringValue) ?? []
+                if ids.isEmpty && role != "processors" {
+                    problems.append("service.pipelines.\(pid).\(role): a pipeline needs at least one")
+                }
+                for id in ids {
+                    // A connector stands where a receiver or an exporter would.
+                    if role != "processors", defined[.connectors]![id] != nil {
+                        used[.connectors, default: []].insert(id)
+                        if role == "exporters" { connectorAsExporter[id, default: []].insert(signal) } else { connectorAsReceiver[id, default: []].insert(signal) }
+                        continue
+                    }
+                    guard defined[kind]![id] != nil else {
+                        problems.append("service.pipelines.\(pid).\(role): \(id) is not defined under \(kind.rawValue)")
+                        continue
+                    }
+                    used[kind, default: []].insert(id)
+                    if let info = Components.lookup(kind, id: id), !info.signals.contains(signal) {
+                        let carried = info.signals.sorted().map(\.rawValue).joined(separator: ", ")
+                        problems.append("service.pipelines.\(pid).\(role): \(id) does not carry \(signal.rawValue) (only \(carried))")
+                    }
+                }
+            }
+        }
+        for (id, from) in connectorAsExporter.sorted(by: { $0.key < $1.key }) {
+            let to = connectorAsReceiver[id] ?? []
+            if to.isEmpty { problems.append("connectors.\(id): used as an exporter but no pipeline receives from it") }
+            guard let info = Components.lookup(.connectors, id: id) else { continue }
+            for f in from.sorted() {
+                for t in to.sorted() where !info.joins.contains([f, t]) {
+                    problems.append("connectors.\(id): cannot join \(f.rawValue) to \(t.rawValue)")
+                }
+            }
+        }
+        for (id, _) in connectorAsReceiver where connectorAsExporter[id] == nil {
+            problems.append("connectors.\(id): used as a receiver but no pipeline exports to it")
+        }
+        let enabledExtensions = Set(service?["extensions"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        for id in enabledExtensions.sorted() where defined[.extensions]![id] == nil {
+            problems.append("service.extensions: \(id) is not defined under extensions")
+        }
+        used[.extensions] = enabledExtensions
+        for kind in ComponentInfo.Kind.allCases {
+            for id in defined[kind]!.keys.sorted() where !(used[kind]?.contains(id) ?? false) {
+                problems.append("\(kind.rawValue).\(id): defined but not used")
+            }
+        }
+        // Authenticators must be enabled extensions.
+        walk(config, path: "") { path, key, value in
+            if key == "authenticator", let id = value.stringValue, !enabledExtensions.contains(id) {
+                problems.append("\(path): authenticator \(id) is not an enabled extension")
+            }
+        }
+
+        // Environment references.
+        walk(config, path: "") { path, _, value in
+            guard let s = value.stringValue else { return }
+            for name in envReferences(s) where !pod.env.contains(name) {
+                problems.append("\(path): ${env:\(name)} is not set in the pod")
+            }
+        }
+        // Files.
+        walk(config, path: "") { path, key, value in
+            guard key.hasSuffix("_file") || key == "file", let file = value.stringValue else { return }
+            if !pod.mountPaths.contains(where: { file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) {
+                problems.append("\(path): \(file) is not in a mounted volume")
+            }
+        }
+        // Listening ports.
+        if let ports = pod.servicePorts {
+            walk(config, path: "") { path, key, value in
+                guard key == "endpoint", let e = value.stringValue, e.hasPrefix("0.0.0.0:"), let port = Int(e.dropFirst(8)) else { return }
+                if !ports.contains(port) {
+                    problems.append("\(path): port \(port) is not exposed by the Service")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// The names in `${env:NAME}` references of a string.
+    static func envReferences(_ s: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(s)
+        while let r = rest.firstRange(of: "${env:") {
+            let after = rest[r.upperBound...]
+            guard let close = after.firstIndex(of: "}") else { break }
+            names.append(String(after[..<close]))
+            rest = after[close...]
+        }
+        return names
+    }
+
+    /// Visits every (path, key, value) of a JSON tree.
+    static func walk(_ v: JSONValue, path: String, _ visit: (String, String, JSONValue) -> Void) {
+        switch v {
+        case .object(let o):
+            for k in o.keys.sorted() {
+                let p = path.isEmpty ? k : "\(path).\(k)"
+                visit(p, k, o[k]!)
+                walk(o[k]!, path: p, visit)
+            }
+        case .array(let a):
+            for (i, x) in a.enumerated() { walk(x, path: "\(path)[\(i)]", visit) }
+        default: break
+        }
+    }
+
+    /// Checks a stack's rendered configs against the pods Vigil renders for them.
+    public static func check(_ ctx: StackContext) -> [String] {
+        var problems: [String] = []
+        for role in [CollectorRole.agent, .gateway] {
+            let config: JSONValue? = role == .agent ? CollectorConfig.agent(ctx) : CollectorConfig.gateway(ctx)
+            guard let config else { continue }
+            let inputs = CollectorInputs(ctx, role: role)
+            var mounts = [CollectorPaths.configDir] + inputs.mounts.map(\.path)
+            let eff = ctx.spec
+            if role == .agent && eff.hostMetrics { mounts.append(CollectorPaths.hostRoot) }
+            if role == .agent && eff.fileLogs && ctx.raw.exporters?.loki != nil { mounts.append(CollectorPaths.podLogs) }
+            let ports: Set<Int>? = role == .agent ? [CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP, CollectorPorts.metrics, CollectorPorts.telemetry, CollectorPorts.health] : nil
+            let pod = Pod(env: Set(inputs.env.map(\.name)), mountPaths: mounts, servicePorts: ports)
+            problems += check(config, pod: pod).map { "\(role.rawValue) config: \($0)" }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,385 @@
+import KubeModel
+
+/// The metric names the pinned collector (otelcol-contrib 0.120.1) really exposes, as
+/// Prometheus sees them through the `prometheus` exporter (on 8889) and the collector's own
+/// telemetry (on 8888). The specification's `traces_spanmetrics_*` names are the retired
+/// spanmetrics *processor*'s; the connector names its metrics `traces.span.metrics.calls` and
+/// `traces.span.metrics.duration` (unit `ms`), which the exporter turns into the names below
+/// (`_total` on counters, the unit on the histogram). Span kind and status code values are
+/// `SPAN_KIND_*` and `STATUS_CODE_*`; the dimensions `http.method`, `http.status_code` and
+/// `http.route` become `http_method`, `http_status_code` and `http_route`. Host metrics with
+/// unit `1` get the `_ratio` suffix.
+public enum MonitoringMetrics {
+    public static let spanCalls = "traces_span_metrics_calls_total"
+    public static let spanDurationBucket = "traces_span_metrics_duration_milliseconds_bucket"
+    public static let spanDurationCount = "traces_span_metrics_duration_milliseconds_count"
+    public static let spanDurationSum = "traces_span_metrics_duration_milliseconds_sum"
+    public static let cpuUtilization = "system_cpu_utilization_ratio"
+    public static let memoryUtilization = "system_memory_utilization_ratio"
+    public static let memoryUsage = "system_memory_usage_bytes"
+    /// Failed sends and enqueue failures, per signal, labelled `exporter`.
+    public static let sendFailed = [("traces", "otelcol_exporter_send_failed_spans_total"), ("metrics", "otelcol_exporter_send_failed_metric_points_total"), ("logs", "otelcol_exporter_send_failed_log_records_total")]
+    public static let enqueueFailed = [("traces", "otelcol_exporter_enqueue_failed_spans_total"), ("metrics", "otelcol_exporter_enqueue_failed_metric_points_total"), ("logs", "otelcol_exporter_enqueue_failed_log_records_total")]
+    /// node-exporter, where the collector's host metrics are missing.
+    public static let nodeCPU = "node_cpu_seconds_total"
+    public static let nodeMemoryAvailable = "node_memory_MemAvailable_bytes"
+    public static let nodeMemoryTotal = "node_memory_MemTotal_bytes"
+
+    /// Scrape jobs: the collector's exporter, and its own telemetry.
+    public static let job = "otel-collector"
+    public static let telemetryJob = "otel-collector-telemetry"
+}
+
+/// Alert thresholds and durations: the spec's, else the environment's defaults.
+public struct AlertSettings: Sendable, Hashable {
+    public var latencyP95Ms: Int
+    public var errorRatio: Double
+    public var cpuUtilization: Double
+    public var memoryUtilization: Double
+    /// `for:` of the SLO and resource alerts, in seconds.
+    public var forSeconds: Int
+    /// `for:` of OtelCollectorDown and the export-path alerts.
+    public var collectorDownForSeconds: Int
+
+    /// The thresholds of a resolved spec: the spec's, else its environment profile's.
+    public init(_ spec: ResolvedSpec, raw: StackSpec) {
+        let t = raw.alerting?.thresholds
+        let d = spec.profile.alerts
+        latencyP95Ms = t?.latencyP95Ms ?? d.latencyP95Ms
+        errorRatio = t?.errorRatio ?? d.errorRatio
+        cpuUtilization = t?.cpuUtilization ?? d.cpuUtilization
+        memoryUtilization = t?.memoryUtilization ?? d.memoryUtilization
+        forSeconds = d.forSeconds
+        collectorDownForSeconds = d.collectorDownForSeconds
+        if let f = t?.forDuration, let s = try? DurationParser.seconds(f) { forSeconds = max(0, Int(s.rounded())) }
+    }
+
+    public init(_ ctx: StackContext) { self.init(ctx.spec, raw: ctx.raw) }
+}
+
+/// A duration as Prometheus writes it: `1h30m`, `5m`, `45s`, `0s`.
+public func prometheusDuration(_ seconds: Int) -> String {
+    if seconds <= 0 { return "0s" }
+    var rest = seconds
+    var out = ""
+    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
+        out += "\(rest / size)\(unit)"
+        rest %= size
+    }
+    return out
+}
+
+/// One alerting rule, as Prometheus and the PrometheusRule CRD both take it.
+public struct AlertRule: Sendable, Hashable {
+    public var alert: String
+    public var expr: String
+    public var forSeconds: Int
+    public var severity: String
+    public var summary: String
+    public var description: String
+    public var runbook: String
+    /// The threshold the expression compares with, for tests and docs.
+    public var threshold: Double?
+}
+
+/// Prometheus alert rules for one ctx, on the series its collectors produce.
+public enum PrometheusRules {
+    public static let resource = ResourceDescriptor(group: "monitoring.coreos.com", version: "v1", kind: "PrometheusRule", plural: "prometheusrules")
+    public static let serviceMonitorResource = ResourceDescriptor(group: "monitoring.coreos.com", version: "v1", kind: "ServiceMonitor", plural: "servicemonitors")
+
+    /// The group name: unique per ctx, so several stacks load into one Prometheus.
+    public static func groupName(_ ctx: StackContext) -> String {
+        "vigil.\(ctx.namespace).\(ctx.name)"
+    }
+
+    /// The selector of a stack's series: its collectors, by job and namespace.
+    static func selector(_ ctx: StackContext, job: String = MonitoringMetrics.job, _ extra: String = "") -> String {
+        let base = "job=\"\(job)\",namespace=\"\(ctx.namespace)\""
+        return "{" + base + (extra.isEmpty ? "" : "," + extra) + "}"
+    }
+
+    static func number(_ d: Double) -> String {
+        d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : "\(d)"
+    }
+
+    public static func rules(_ ctx: StackContext) -> [AlertRule] {
+        let s = AlertSettings(ctx)
+        let env = ctx.spec.environment
+        let prod = env == .production
+        let server = "span_kind=\"SPAN_KIND_SERVER\""
+        let M = MonitoringMetrics.self
+        let latency = number(Double(s.latencyP95Ms))
+        let ratio = number(s.errorRatio)
+        let pct = number((s.errorRatio * 1000).rounded() / 10)
+        let cpu = number(s.cpuUtilization)
+        let mem = number(s.memoryUtilization)
+        let window = "[5m]"
+        func p95(_ by: String, _ filter: String) -> String {
+            "histogram_quantile(0.95, sum by (le, \(by)) (rate(\(M.spanDurationBucket)\(selector(ctx, filter))\(window))))"
+        }
+        let traceRunbook = "Find the slow or failing spans in Tempo (Grafana Explore, datasource tempo_ds) and the logs linked by trace_id in Loki; raise the threshold in spec.alerting.thresholds only if the SLO changed."
+        var rules: [AlertRule] = [
+            AlertRule(
+                alert: "HighLatencyP95",
+                expr: "\(p95("service_name", server)) > \(latency)",
+                forSeconds: s.forSeconds, severity: "warning",
+                summary: "p95 latency of {{ $labels.service_name }} is above \(latency) ms",
+                description: "The 95th percentile duration of server spans of {{ $labels.service_name }} has been above \(latency) ms for \(prometheusDuration(s.forSeconds)).",
+                runbook: traceRunbook, threshold: Double(s.latencyP95Ms)
+            ),
+            AlertRule(
+                alert: "HighLatencyP95_HTTP",
+                expr: "\(p95("service_name, http_route", server + ",http_method!=\"\"")) > \(latency)",
+                forSeconds: s.forSeconds, severity: "warning",
+                summary: "p95 latency of {{ $labels.service_name }} {{ $labels.http_route }} is above \(latency) ms",
+                description: "The 95th percentile duration of HTTP requests to {{ $labels.service_name }} {{ $labels.http_route }} has been above \(latency) ms for \(prometheusDuration(s.forSeconds)).",
+                runbook: traceRunbook, threshold: Double(s.latencyP95Ms)
+            ),
+            AlertRule(
+                alert: "HighErrorRate",
+                expr: "sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server + ",status_code=\"STATUS_CODE_ERROR\""))\(window))) / sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server))\(window))) > \(ratio)",
+                forSeconds: s.forSeconds, severity: prod ? "critical" : "warning",
+                summary: "error rate of {{ $labels.service_name }} is above \(pct)%",
+                description: "More than \(pct)% of the server spans of {{ $labels.service_name }} have ended in error for \(prometheusDuration(s.forSeconds)).",
+                runbook: traceRunbook, threshold: s.errorRatio
+            ),
+            AlertRule(
+                alert: "HighErrorRate_HTTP",
+                expr: "sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server + ",http_status_code=~\"5..\""))\(window))) / sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server + ",http_status_code!=\"\""))\(window))) > \(ratio)",
+                forSeconds: s.forSeconds, severity: prod ? "critical" : "warning",
+                summary: "HTTP 5xx rate of {{ $labels.service_name }} is above \(pct)%",
+                description: "More than \(pct)% of the HTTP requests served by {{ $labels.service_name }} have answered 5xx for \(prometheusDuration(s.forSeconds)).",
+                runbook: traceRunbook, threshold: s.errorRatio
+            ),
+            AlertRule(
+                alert: "HighCPUUtilization",
+                // The collector's host metrics; node-exporter's only where those are absent.
+                expr: "(1 - avg by (host_name) (\(M.cpuUtilization)\(selector(ctx, "state=\"idle\"")))) > \(cpu)"
+                    + " or ((1 - avg by (instance) (rate(\(M.nodeCPU){mode=\"idle\"}\(window)))) > \(cpu) unless on() (count(\(M.cpuUtilization)\(selector(ctx))) > 0))",
+                forSeconds: s.forSeconds, severity: "warning",
+                summary: "CPU of {{ $labels.host_name }}{{ $labels.instance }} is above \(number(s.cpuUtilization * 100))%",
+                description: "CPU utilization has been above \(number(s.cpuUtilization * 100))% for \(prometheusDuration(s.forSeconds)) (collector host metrics, else node-exporter).",
+                runbook: "Scaling and performance: find the busy workloads on the node; if it is the collector, tune batch, memory_limiter and tail sampling, or add gateway replicas (spec.collector.gateway.replicas).",
+                threshold: s.cpuUtilization
+            ),
+            AlertRule(
+                alert: "HighMemoryUtilization",
+                expr: "sum by (host_name) (\(M.memoryUtilization)\(selector(ctx, "state=\"used\""))) > \(mem)"
+                    + " or ((1 - \(M.nodeMemoryAvailable) / \(M.nodeMemoryTotal)) > \(mem) unless on() (count(\(M.memoryUtilization)\(selector(ctx))) > 0))",
+                forSeconds: s.forSeconds, severity: "warning",
+                summary: "memory of {{ $labels.host_name }}{{ $labels.instance }} is above \(number(s.memoryUtilization * 100))%",
+                description: "Memory utilization has been above \(number(s.memoryUtilization * 100))% for \(prometheusDuration(s.forSeconds)) (collector host metrics, else node-exporter).",
+                runbook: "Scaling and performance: check the collector's memory_limiter (spec.collector.memoryLimiter) and the node's other workloads; sharding collectors or a gateway spreads the load.",
+                threshold: s.memoryUtilization
+            ),
+            AlertRule(
+                alert: "OtelCollectorDown",
+                expr: "up\(selector(ctx, job: MonitoringMetrics.job)) == 0 or up\(selector(ctx, job: MonitoringMetrics.telemetryJob)) == 0 or absent(up\(selector(ctx)))",
+                forSeconds: s.collectorDownForSeconds, severity: "critical",
+                summary: "an OpenTelemetry collector of stack \(ctx.name) is down",
+                description: "Prometheus cannot scrape {{ if $labels.instance }}{{ $labels.instance }}{{ else }}any collector of the stack{{ end }} for \(prometheusDuration(s.collectorDownForSeconds)); telemetry from its node is lost.",
+                runbook: "Health checks: curl http://<pod-ip>:13133/ on the collector, kubectl describe the DaemonSet and the stack (kubectl describe observabilitystack), and read the collector's log.",
+                threshold: nil
+            ),
+        ]
+        func exportRule(_ name: String, _ series: [(String, String)], _ what: String, severity: String, runbook: String) -> AlertRule {
+            let parts = series.map { signal, metric in
+                "label_replace(sum by (exporter) (rate(\(metric)\(selector(ctx, job: MonitoringMetrics.telemetryJob))\(window))), \"signal\", \"\(signal)\", \"\", \"\") > 0"
+            }
+            return AlertRule(
+                alert: name, expr: parts.joined(separator: " or "), forSeconds: s.collectorDownForSeconds, severity: severity,
+                summary: "exporter {{ $labels.exporter }} \(what) {{ $labels.signal }}",
+                description: "The collector's exporter {{ $labels.exporter }} has \(what) {{ $labels.signal }} for \(prometheusDuration(s.collectorDownForSeconds)): that telemetry does not reach its backend.",
+                runbook: runbook, threshold: 0
+            )
+        }
+        rules.append(exportRule(
+            "OtelExporterSendFailed", MonitoringMetrics.sendFailed, "fails to send", severity: prod ? "critical" : "warning",
+            runbook: "Backends: check the reachability and TLS of Loki, Tempo and remote write (curl with the CA, openssl s_client), their credentials Secrets, and the stack's NetworkPolicy egress."
+        ))
+        rules.append(exportRule(
+            "OtelExporterEnqueueFailed", MonitoringMetrics.enqueueFailed, "cannot enqueue", severity: "warning",
+            runbook: "Scaling and performance: the sending queue is full because the backend is slow or down; check the backend, then tune the batch processor and the exporter's sending_queue."
+        ))
+        return rules
+    }
+
+    /// The rule groups, as a rules file and a PrometheusRule spec both hold them.
+    public static func groups(_ ctx: StackContext) -> JSONValue {
+        let env = ctx.spec.environment.rawValue
+        let name = ctx.name
+        let rules: [JSONValue] = rules(ctx).map { r in
+            [
+                "alert": .string(r.alert),
+                "expr": .string(r.expr),
+                "for": .string(prometheusDuration(r.forSeconds)),
+                "labels": ["severity": .string(r.severity), "environment": .string(env), "stack": .string(name)],
+                "annotations": ["summary": .string(r.summary), "description": .string(r.description), "runbook": .string(r.runbook)],
+            ]
+        }
+        return [["name": .string(groupName(ctx)), "rules": .array(rules)]]
+    }
+
+    /// `alerts.yml`.
+    public static func alertsFile(_ ctx: StackContext) throws -> String {
+        try YAMLText.document(["groups": groups(ctx)])
+    }
+
+    public static func prometheusRule(_ ctx: StackContext) -> JSONValue {
+        [
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "metadata": ["name": .string(Naming.name(ctx.name, "alerts"))],
+            "spec": ["groups": groups(ctx)],
+        ]
+    }
+
+    /// With the Prometheus Operator: scrape the collectors' Services under the same job
+    /// names as `prometheus.yml`, so the rules hold either way.
+    public static func serviceMonitor(_ ctx: StackContext) -> JSONValue {
+        let name = ctx.name
+        func endpoint(_ port: String, _ job: String) -> JSONValue {
+            [
+                "port": .string(port), "path": "/metrics", "interval": "30s",
+                "relabelings": [
+                    ["targetLabel": "job", "replacement": .string(job)],
+                    ["sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "pod"],
+                ],
+            ]
+        }
+        return [
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+            "metadata": ["name": .string(Naming.collector(name))],
+            "spec": [
+                "selector": ["matchLabels": .object([Labels.instance: .string(Naming.shorten(name)), Labels.managedBy: .string(Labels.managerValue), Annotations.scrapeLabel: "true"])],
+                "namespaceSelector": ["matchNames": [.string(ctx.namespace)]],
+                "endpoints": [endpoint("metrics", MonitoringMetrics.job), endpoint("telemetry", MonitoringMetrics.telemetryJob)],
+            ],
+        ]
+    }
+}
+
+/// `prometheus.yml` for a Prometheus without the operator: the two scrape jobs on the
+/// collectors' headless Services (every pod behind them), the rules file, and the
+/// Alertmanagers.
+public enum PrometheusConfig {
+    public static func alertmanagers(_ ctx: StackContext) -> [String] {
+        let given = ctx.raw.alerting?.alertmanagers ?? []
+        return given.isEmpty ? ["alertmanager.\(ctx.namespace).svc:9093"] : given
+    }
+
+    public static func render(_ ctx: StackContext) throws -> String {
+        let name = ctx.name
+        let ns = ctx.namespace
+        // DNS service discovery on the headless Services: every pod on its own, with no
+        // Kubernetes API permission for Prometheus (and in every Prometheus build).
+        func job(_ job: String, port: Int, services: [String]) -> JSONValue {
+            [
+                "job_name": .string(job),
+                "scrape_interval": "30s",
+                "dns_sd_configs": [["names": .array(services.map { .string("\($0).\(ns).svc.cluster.local") }), "type": "A", "port": .int(port), "refresh_interval": "30s"]],
+                "relabel_configs": [
+                    ["target_label": "namespace", "replacement": .string(ns)],
+                    ["source_labels": ["__meta_dns_name"], "regex": "([^.]+)\\..*", "target_label": "service"],
+                ],
+            ]
+        }
+        var telemetryServices = [Naming.collectorHeadless(name)]
+        if ctx.spec.gatewayReplicas > 0 { telemetryServices.append(Naming.gatewayHeadless(name)) }
+        let doc: JSONValue = [
+            "global": [
+                "scrape_interval": "30s", "evaluation_interval": "30s",
+                "external_labels": ["environment": .string(ctx.spec.environment.rawValue), "stack": .string(name)],
+            ],
+            "rule_files": ["alerts.yml"],
+            "alerting": ["alertmanagers": [["static_configs": [["targets": .array(alertmanagers(ctx).map(JSONValue.string))]]]]],
+            "scrape_configs": [
+                job(MonitoringMetrics.job, port: CollectorPorts.metrics, services: [Naming.collectorHeadless(name)]),
+                job(MonitoringMetrics.telemetryJob, port: CollectorPorts.telemetry, services: telemetryServices),
+            ],
+        ]
+        return try YAMLText.document(doc)
+    }
+
+    /// The ConfigMap `<stack>-prometheus`: `prometheus.yml` and `alerts.yml`.
+    public static func configMap(_ ctx: StackContext) throws -> JSONValue {
+        [
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": ["name": .string(Naming.name(ctx.name, "prometheus"))],
+            "data": ["prometheus.yml": .string(try render(ctx)), "alerts.yml": .string(try PrometheusRules.alertsFile(ctx))],
+        ]
+    }
+}
+
+/// The receivers' secrets, read by the operator from the Secrets the spec names. They go
+/// into the Alertmanager Secret and nowhere else.
+public struct AlertReceiverSecrets: Sendable, Hashable {
+    public var slackWebhookURL: String?
+    public var pagerDutyRoutingKey: String?
+    public var smtpPassword: String?
+    public init(slackWebhookURL: String? = nil, pagerDutyRoutingKey: String? = nil, smtpPassword: String? = nil) {
+        self.slackWebhookURL = slackWebhookURL
+        self.pagerDutyRoutingKey = pagerDutyRoutingKey
+        self.smtpPassword = smtpPassword
+    }
+}
+
+/// `alertmanager.yml`: receivers for Slack, PagerDuty and email, routes by severity and
+/// environment, and critical inhibiting warning for the same stack.
+public enum AlertmanagerConfig {
+    public static func render(_ ctx: StackContext, secrets: AlertReceiverSecrets) throws -> String {
+        let env = ctx.spec.environment.rawValue
+        let r = ctx.raw.alerting?.receivers
+        var receivers: [JSONValue] = [["name": "null"]]
+        var routes: [JSONValue] = []
+        let envMatcher = "environment=\"\(env)\""
+        let title = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }}/{{ .CommonLabels.stack }})"
+        let text = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}"
+        if r?.pagerDuty != nil, let key = secrets.pagerDutyRoutingKey {
+            receivers.append([
+                "name": "pagerduty",
+                "pagerduty_configs": [["routing_key": .string(key), "severity": "{{ .CommonLabels.severity }}", "description": .string(title), "send_resolved": true]],
+            ])
+            routes.append(["receiver": "pagerduty", "matchers": ["severity=\"critical\"", .string(envMatcher)], "continue": true])
+        }
+        if let slack = r?.slack, let url = secrets.slackWebhookURL {
+            var config: [String: JSONValue] = ["api_url": .string(url), "title": .string(title), "text": .string(text), "send_resolved": true]
+            if let channel = slack.channel { config["channel"] = .string(channel) }
+            receivers.append(["name": "slack", "slack_configs": [.object(config)]])
+            routes.append(["receiver": "slack", "matchers": ["severity=~\"critical|warning\"", .string(envMatcher)], "continue": true])
+        }
+        if let email = r?.email {
+            var config: [String: JSONValue] = [
+                "to": .string(email.to), "from": .string(email.from), "smarthost": .string(email.smarthost),
+                "require_tls": true, "send_resolved": true, "headers": ["Subject": .string(title)],
+            ]
+            if let user = email.username { config["auth_username"] = .string(user) }
+            if let password = secrets.smtpPassword { config["auth_password"] = .string(password) }
+            receivers.append(["name": "email", "email_configs": [.object(config)]])
+            routes.append(["receiver": "email", "matchers": [.string(envMatcher)]])
+        }
+        let repeatInterval = ["development": "12h", "staging": "4h", "production": "1h"][env] ?? "4h"
+        let doc: JSONValue = [
+            "global": ["resolve_timeout": "5m"],
+            "route": [
+                "receiver": "null",
+                "group_by": ["alertname", "stack", "environment"],
+                "group_wait": "30s", "group_interval": "5m", "repeat_interval": .string(repeatInterval),
+                "routes": .array(routes),
+            ],
+            "inhibit_rules": [
+                ["source_matchers": ["severity=\"critical\""], "target_matchers": ["severity=\"warning\""], "equal": ["stack", "environment"]],
+            ],
+            "receivers": .array(receivers),
+        ]
+        return try YAMLText.document(doc)
+    }
+
+    /// The Secret `<stack>-alertmanager`.
+    public static func secret(_ ctx: StackContext, secrets: AlertReceiverSecrets) throws -> JSONValue {
+        [
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": ["name": .string(Naming.name(ctx.name, "alertmanager"))],
+            "data": ["alertmanager.yml": JSONValue.secretData(try render(ctx, secrets: secrets))],
+        ]
+    }
+}

@@ -1,0 +1,147 @@
+import KubeModel
+
+/// Material the collector reads at start that is not in the spec (certificates,
+/// htpasswd): only its hash enters the pod template, so that a change rolls the pods.
+public struct RenderInputs: Sendable, Hashable {
+    public var mountedMaterialHash: String
+    /// sha256 of the htpasswd file, recorded on the agents' pod template so that the
+    /// rollout of a given file can be told from the DaemonSet alone.
+    public var htpasswdHash: String
+    /// The API server's real addresses, for the NetworkPolicy's egress (empty offline).
+    public var apiServer: [APIServerEndpoint]
+    /// The Prometheus Operator's kinds the cluster serves (`prometheusrules`,
+    /// `servicemonitors`): with PrometheusRule, rules go there; else into a ConfigMap.
+    public var monitoringKinds: Set<String>
+    /// The Alertmanager receivers' secrets, read from the user's Secrets; nil offline, where
+    /// the Alertmanager Secret is the operator's to make.
+    public var alertSecrets: AlertReceiverSecrets?
+    /// The stack's certificates (SelfSigned mode), made by the operator; nil offline.
+    public var certificates: CertificateMaterial?
+    /// The stack's BasicAuth credentials and the client Secrets to write; nil offline.
+    public var credentials: CredentialMaterial?
+    public init(
+        mountedMaterialHash: String = "", htpasswdHash: String = "", apiServer: [APIServerEndpoint] = [], monitoringKinds: Set<String> = [],
+        alertSecrets: AlertReceiverSecrets? = nil, certificates: CertificateMaterial? = nil, credentials: CredentialMaterial? = nil
+    ) {
+        self.certificates = certificates
+        self.credentials = credentials
+        self.mountedMaterialHash = mountedMaterialHash
+        self.htpasswdHash = htpasswdHash
+        self.apiServer = apiServer
+        self.monitoringKinds = monitoringKinds
+        self.alertSecrets = alertSecrets
+    }
+}
+
+/// Everything one stack becomes, from its spec alone: a pure function.
+public enum DesiredState {
+    /// The desired objects of a validated stack. A disabled feature yields no objects, so
+    /// that the reconciler prunes them.
+    public static func render(_ ctx: StackContext, inputs: RenderInputs = RenderInputs()) throws -> RenderedStack {
+        let name = ctx.name
+        let eff = ctx.spec
+        // Secrets first: the pods mount them.
+        var bodies: [Draft] = []
+        if let certificates = inputs.certificates { bodies += CertificateSecrets.drafts(ctx, certificates) }
+        if let credentials = inputs.credentials {
+            bodies.append(CredentialSecrets.record(ctx, credentials))
+            bodies.append(CredentialSecrets.htpasswd(ctx, credentials))
+        }
+
+        let agentYAML = try YAMLText.document(CollectorConfig.agent(ctx))
+        let agentHash = sha256Hex(Array((agentYAML + "\n" + inputs.mountedMaterialHash).utf8))
+        bodies.append(Draft(Kinds.serviceAccount, component: "serviceaccount", body: Workloads.serviceAccount(ctx)))
+        bodies.append(Draft(Kinds.configMap, component: "collector", body: Workloads.configMap(name: Naming.collector(name), config: agentYAML)))
+        bodies.append(Draft(Kinds.service, component: "collector", body: Workloads.service(ctx)))
+        bodies.append(Draft(Kinds.service, component: "collector", body: Workloads.collectorHeadless(ctx)))
+        var daemonSet = Workloads.daemonSet(ctx, configHash: agentHash)
+        if !inputs.htpasswdHash.isEmpty {
+            daemonSet["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.htpasswdHash] = .string(inputs.htpasswdHash)
+        }
+        bodies.append(Draft(Kinds.daemonSet, component: "collector", body: daemonSet))
+        var configHash = sha256Hex(Array(agentYAML.utf8))
+
+        if let gateway = CollectorConfig.gateway(ctx) {
+            let gatewayYAML = try YAMLText.document(gateway)
+            let gatewayHash = sha256Hex(Array((gatewayYAML + "\n" + inputs.mountedMaterialHash).utf8))
+            bodies.append(Draft(Kinds.configMap, component: "gateway", body: Workloads.configMap(name: Naming.gateway(name), config: gatewayYAML)))
+            bodies.append(Draft(Kinds.service, component: "gateway", body: Workloads.gatewayHeadless(ctx)))
+            bodies.append(Draft(Kinds.deployment, component: "gateway", body: Workloads.deployment(ctx, replicas: eff.gatewayReplicas, configHash: gatewayHash)))
+            configHash = sha256Hex(Array((agentYAML + gatewayYAML).utf8))
+        }
+
+        if let policy = NetworkPolicyRender.render(ctx, apiServer: inputs.apiServer) {
+            bodies.append(Draft(Kinds.networkPolicy, component: "collector", body: policy))
+        }
+
+        // Monitoring: rules for the Prometheus Operator when it is there, else a ConfigMap
+        // for a plain Prometheus; the Alertmanager config; Grafana's datasources and dashboard.
+        if inputs.monitoringKinds.contains(PrometheusRules.resource.plural) {
+            bodies.append(Draft(PrometheusRules.resource, component: "monitoring", body: PrometheusRules.prometheusRule(ctx)))
+            if inputs.monitoringKinds.contains(PrometheusRules.serviceMonitorResource.plural) {
+                bodies.append(Draft(PrometheusRules.serviceMonitorResource, component: "monitoring", body: PrometheusRules.serviceMonitor(ctx)))
+            }
+        } else {
+            bodies.append(Draft(Kinds.configMap, component: "monitoring", body: try PrometheusConfig.configMap(ctx)))
+        }
+        if let alertSecrets = inputs.alertSecrets {
+            bodies.append(Draft(Kinds.secret, component: "alerting", body: try AlertmanagerConfig.secret(ctx, secrets: alertSecrets)))
+        }
+        if eff.grafanaDatasources {
+            bodies.append(Draft(Kinds.configMap, component: "grafana", body: try GrafanaRender.datasourcesConfigMap(ctx)))
+        }
+        if eff.grafanaDashboards {
+            bodies.append(Draft(Kinds.configMap, component: "grafana", body: try GrafanaRender.dashboardConfigMap(ctx)))
+        }
+
+        // Client Secrets last: in other namespaces, after everything the collector needs.
+        for client in inputs.credentials?.clientSecrets ?? [] {
+            bodies.append(ClientSecret.draft(ctx, client, certificates: inputs.certificates))
+        }
+        return RenderedStack(objects: try stamped(bodies, ctx), configHash: configHash)
+    }
+
+    /// The credentials Secret alone: Vigil records which clients hold the current
+    /// generation after it published their Secrets.
+    public static func credentialsRecord(_ ctx: StackContext, _ material: CredentialMaterial) throws -> DesiredObject {
+        try stamped([CredentialSecrets.record(ctx, material)], ctx)[0]
+    }
+
+    /// The certificate Secrets alone (benchmarks and tests of the certificate steps).
+    public static func certificateSecrets(_ ctx: StackContext, _ material: CertificateMaterial) throws -> [DesiredObject] {
+        try stamped(CertificateSecrets.drafts(ctx, material), ctx)
+    }
+
+    /// Every object leaves Render through here, and only here is it stamped.
+    static func stamped(_ drafts: [Draft], _ ctx: StackContext) throws -> [DesiredObject] {
+        try drafts.map { try Stamp.object($0, for: ctx) }
+    }
+
+    /// Secrets the operator creates for a stack, which offline rendering cannot make.
+    public static func operatorSecrets(_ ctx: StackContext) -> [(name: String, what: String)] {
+        let eff = ctx.spec
+        let name = ctx.name
+        var s: [(String, String)] = []
+        if eff.issuesCertificates {
+            s.append((Naming.ca(name), "the stack's CA (never mounted into the collector)"))
+            s.append((Naming.ingestTLS(name), "the ingest serving certificate: tls.crt, tls.key, ca.crt"))
+        }
+        if eff.basicAuth {
+            s.append((ctx.names.credentials, "each client's password (the source of the htpasswd file)"))
+            s.append((Naming.htpasswd(name), "the collector's htpasswd file (bcrypt)"))
+            for c in eff.clients {
+                s.append(("\(c.namespace)/\(Naming.otlpClient(name))", "OTLP client settings and credential for \(c.name)"))
+            }
+        }
+        s.append((ctx.names.alertmanager, "alertmanager.yml, with the receivers' secrets read from the Secrets the spec names"))
+        return s
+    }
+}
+
+/// The result of rendering one stack.
+public struct RenderedStack: Sendable, Hashable {
+    public var objects: [DesiredObject]
+    /// sha256 of the rendered collector config(s).
+    public var configHash: String
+}
+

@@ -1,0 +1,59 @@
+import KubeModel
+
+/// An object a builder made, before it is stamped: its kind, the component label, its body
+/// (name and content), and where it lives.
+public struct Draft: Sendable {
+    public enum Placement: Sendable, Hashable {
+        /// In the stack's namespace, owned by the stack.
+        case stackNamespace
+        /// A client Secret in another namespace: no owner reference can cross namespaces, so
+        /// a label names the stack's namespace and a finalizer on the stack removes it.
+        case clientNamespace(String)
+    }
+
+    public var resource: ResourceDescriptor
+    public var component: String
+    public var body: JSONValue
+    public var placement: Placement
+
+    public init(_ resource: ResourceDescriptor, component: String, body: JSONValue, placement: Placement = .stackNamespace) {
+        self.resource = resource
+        self.component = component
+        self.body = body
+        self.placement = placement
+    }
+}
+
+/// The one place that sets an object's namespace, labels, owner and desired hash.
+public enum Stamp {
+    /// Stamps a draft for the stack. Offline (`vigil render`) the stack has no uid, and no
+    /// owner reference is set.
+    static func object(_ draft: Draft, for ctx: StackContext) throws -> DesiredObject {
+        guard case .object(var o) = draft.body else {
+            return try DesiredObject(resource: draft.resource, namespace: ctx.namespace, name: "", body: draft.body)
+        }
+        var meta = o["metadata"]?.objectValue ?? [:]
+        var labels = meta["labels"]?.objectValue ?? [:]
+        for (k, v) in Labels.forStack(ctx, component: draft.component) { labels[k] = .string(v) }
+        let namespace: String
+        switch draft.placement {
+        case .stackNamespace:
+            namespace = ctx.namespace
+            if let uid = ctx.uid {
+                meta["ownerReferences"] = [
+                    [
+                        "apiVersion": .string(ObservabilityStack.resource.apiVersion), "kind": .string(ObservabilityStack.resource.kind),
+                        "name": .string(ctx.name), "uid": .string(uid), "controller": true, "blockOwnerDeletion": true,
+                    ]
+                ]
+            }
+        case .clientNamespace(let ns):
+            namespace = ns
+            labels[Annotations.stackNamespaceLabel] = .string(ctx.namespace)
+        }
+        meta["namespace"] = .string(namespace)
+        meta["labels"] = .object(labels)
+        o["metadata"] = .object(meta)
+        return try DesiredObject(resource: draft.resource, namespace: namespace, name: meta["name"]?.stringValue ?? "", body: .object(o))
+    }
+}

@@ -1,0 +1,152 @@
+import KubeModel
+
+/// The collector image Vigil pins. The rendered config uses this version's component names.
+public let defaultCollectorImage = "otel/opentelemetry-collector-contrib:0.120.1"
+
+/// `spec.ingest.tls.mode`.
+public enum TLSMode: String, Sendable, Hashable, CaseIterable {
+    case disabled = "Disabled"
+    /// Vigil's own CA per stack.
+    case selfSigned = "SelfSigned"
+    /// The user's Secret (for example from cert-manager).
+    case secret = "Secret"
+}
+
+/// `spec.ingest.tls.clientAuth`.
+public enum ClientAuth: String, Sendable, Hashable, CaseIterable {
+    case none = "None"
+    /// Client certificates are issued and delivered, not required.
+    case optional = "Optional"
+    /// The collector requires a client certificate from the stack's CA.
+    case required = "Required"
+}
+
+/// `spec.ingest.tls.keyAlgorithm`.
+public enum KeyAlgorithmName: String, Sendable, Hashable, CaseIterable {
+    case ecdsa = "ECDSA"
+    case rsa = "RSA"
+}
+
+/// The defaults of one environment, in one table: explicit spec fields always win.
+public struct EnvironmentProfile: Sendable, Hashable {
+    public var memoryLimitMiB: Int
+    public var tlsMode: TLSMode
+    public var clientAuth: ClientAuth
+    public var basicAuth: Bool
+    public var networkPolicy: Bool
+    public var samplingPercentage: Double
+    public var alerts: AlertDefaults
+
+    /// Alert thresholds and `for:` durations (seconds) when the spec names none.
+    public struct AlertDefaults: Sendable, Hashable {
+        public var latencyP95Ms: Int
+        public var errorRatio: Double
+        public var cpuUtilization: Double
+        public var memoryUtilization: Double
+        public var forSeconds: Int
+        public var collectorDownForSeconds: Int
+    }
+
+    public static func of(_ environment: Environment) -> EnvironmentProfile {
+        switch environment {
+        case .development:
+            return EnvironmentProfile(
+                memoryLimitMiB: 1024, tlsMode: .disabled, clientAuth: .none, basicAuth: false, networkPolicy: false, samplingPercentage: 100,
+                alerts: AlertDefaults(latencyP95Ms: 2000, errorRatio: 0.10, cpuUtilization: 0.95, memoryUtilization: 0.95, forSeconds: 900, collectorDownForSeconds: 300)
+            )
+        case .staging:
+            return EnvironmentProfile(
+                memoryLimitMiB: 1024, tlsMode: .selfSigned, clientAuth: .none, basicAuth: true, networkPolicy: true, samplingPercentage: 25,
+                alerts: AlertDefaults(latencyP95Ms: 1000, errorRatio: 0.05, cpuUtilization: 0.90, memoryUtilization: 0.90, forSeconds: 600, collectorDownForSeconds: 180)
+            )
+        case .production:
+            return EnvironmentProfile(
+                memoryLimitMiB: 2048, tlsMode: .selfSigned, clientAuth: .optional, basicAuth: true, networkPolicy: true, samplingPercentage: 10,
+                alerts: AlertDefaults(latencyP95Ms: 500, errorRatio: 0.02, cpuUtilization: 0.85, memoryUtilization: 0.90, forSeconds: 300, collectorDownForSeconds: 120)
+            )
+        }
+    }
+}
+
+/// A spec with every default filled in from its environment profile, modes typed and
+/// durations in seconds. Explicit spec fields always win over the profile. The raw
+/// strings stay beside the parsed values, for messages. Built once per reconcile and once
+/// per render; `StackValidator.resolve` is the checked way to get one.
+public struct ResolvedSpec: Sendable, Hashable {
+    public var environment: Environment
+    public var profile: EnvironmentProfile
+    public var image: String
+    public var gatewayReplicas: Int
+    public var memoryLimitMiB: Int
+    public var memorySpikeLimitMiB: Int
+    public var hostMetrics: Bool
+    public var hostMetricsInterval: String
+    public var fileLogs: Bool
+    public var fileLogInclude: [String]
+    public var tlsMode: TLSMode
+    public var clientAuth: ClientAuth
+    public var keyAlgorithm: KeyAlgorithmName
+    public var keySize: Int?
+    /// The leaf lifetime as written, and in seconds.
+    public var tlsDuration: String
+    public var tlsDurationSeconds: Double
+    public var tlsRenewBefore: String?
+    public var tlsRenewBeforeSeconds: Double?
+    public var basicAuth: Bool
+    public var clients: [ClientRef]
+    public var rotationInterval: String
+    public var rotationIntervalSeconds: Double
+    public var rotationOverlap: String
+    public var rotationOverlapSeconds: Double
+    public var bcryptCost: Int
+    public var samplingPercentage: Double
+    public var sampleErrors: Bool
+    public var latencyThresholdMs: Int
+    public var networkPolicy: Bool
+    public var grafanaDatasources: Bool
+    public var grafanaDashboards: Bool
+
+    public init(_ spec: StackSpec) {
+        let env = spec.environment
+        let profile = EnvironmentProfile.of(env)
+        self.profile = profile
+        environment = env
+        image = spec.collector?.image ?? defaultCollectorImage
+        gatewayReplicas = spec.collector?.gateway?.replicas ?? 0
+        memoryLimitMiB = spec.collector?.memoryLimiter?.limitMiB ?? profile.memoryLimitMiB
+        memorySpikeLimitMiB = spec.collector?.memoryLimiter?.spikeLimitMiB ?? memoryLimitMiB / 5
+        hostMetrics = spec.collector?.hostMetrics?.enabled ?? true
+        hostMetricsInterval = spec.collector?.hostMetrics?.collectionInterval ?? "30s"
+        fileLogs = spec.collector?.fileLogs?.enabled ?? true
+        fileLogInclude = spec.collector?.fileLogs?.include ?? ["/var/log/pods/*/*/*.log"]
+        let tls = spec.ingest?.tls
+        // An unknown mode is a validation error; the profile's stands in until it is fixed.
+        tlsMode = tls?.mode.flatMap(TLSMode.init(rawValue:)) ?? profile.tlsMode
+        clientAuth = tls?.clientAuth.flatMap(ClientAuth.init(rawValue:)) ?? profile.clientAuth
+        keyAlgorithm = tls?.keyAlgorithm.flatMap(KeyAlgorithmName.init(rawValue:)) ?? .ecdsa
+        keySize = tls?.keySize
+        tlsDuration = tls?.duration ?? "90d"
+        tlsDurationSeconds = (try? DurationParser.seconds(tlsDuration)) ?? 90 * 86400
+        tlsRenewBefore = tls?.renewBefore
+        tlsRenewBeforeSeconds = tlsRenewBefore.flatMap { try? DurationParser.seconds($0) }
+        basicAuth = spec.ingest?.basicAuth?.enabled ?? profile.basicAuth
+        clients = spec.ingest?.basicAuth?.clients ?? []
+        rotationInterval = spec.ingest?.basicAuth?.rotation?.interval ?? "30d"
+        rotationIntervalSeconds = (try? DurationParser.seconds(rotationInterval)) ?? 30 * 86400
+        rotationOverlap = spec.ingest?.basicAuth?.rotation?.overlap ?? "24h"
+        rotationOverlapSeconds = (try? DurationParser.seconds(rotationOverlap)) ?? 86400
+        bcryptCost = spec.ingest?.basicAuth?.bcryptCost ?? 10
+        samplingPercentage = spec.sampling?.percentage ?? profile.samplingPercentage
+        sampleErrors = spec.sampling?.errors ?? true
+        latencyThresholdMs = spec.sampling?.latencyThresholdMs ?? 2000
+        networkPolicy = spec.networkPolicy?.enabled ?? profile.networkPolicy
+        grafanaDatasources = spec.grafana?.datasources ?? true
+        grafanaDashboards = spec.grafana?.dashboards ?? true
+    }
+
+    public var tlsEnabled: Bool { tlsMode != .disabled }
+    /// Whether Vigil issues the stack's certificates (its own CA).
+    public var issuesCertificates: Bool { tlsMode == .selfSigned }
+    /// Whether clients get certificates (mTLS, Optional or Required).
+    public var issuesClientCertificates: Bool { clientAuth != .none }
+}

@@ -1,0 +1,35 @@
+import KubeModel
+
+/// One stack as every builder and sub-reconciler sees it: who it is (name, namespace,
+/// uid), its spec resolved once, and the names of everything it becomes. Builders take
+/// this, never the raw stack, so the spec is resolved once per render and per reconcile.
+public struct StackContext: Sendable {
+    /// The stack as read (metadata, raw spec, status).
+    public let stack: ObservabilityStack
+    public let name: String
+    /// The stack's namespace; `default` for a stack file that names none.
+    public let namespace: String
+    /// Set on stacks read from the API server; nil offline (`vigil render`), where no
+    /// owner reference is written.
+    public let uid: String?
+    public let spec: ResolvedSpec
+    public let names: StackNames
+
+    public init(_ stack: ObservabilityStack) {
+        self.init(stack, spec: ResolvedSpec(stack.spec))
+    }
+
+    public init(_ stack: ObservabilityStack, spec: ResolvedSpec) {
+        self.stack = stack
+        name = stack.metadata.name ?? ""
+        namespace = stack.metadata.namespace ?? "default"
+        uid = stack.metadata.uid
+        self.spec = spec
+        names = StackNames(stack: name, namespace: namespace)
+    }
+
+    /// The spec as written, for fields that have no default to resolve.
+    public var raw: StackSpec { stack.spec }
+    /// `namespace/name`, the work-queue key.
+    public var key: String { "\(namespace)/\(name)" }
+}

@@ -1,0 +1,33 @@
+import KubeModel
+
+/// The labels and annotations Vigil stamps on everything it manages.
+public enum Labels {
+    public static let managedBy = "app.kubernetes.io/managed-by"
+    public static let instance = "app.kubernetes.io/instance"
+    public static let name = "app.kubernetes.io/name"
+    public static let component = "app.kubernetes.io/component"
+    public static let partOf = "app.kubernetes.io/part-of"
+    public static let environment = Annotations.environmentLabel
+    public static let managerValue = "vigil"
+
+
+    /// The selector that finds every object Vigil manages.
+    public static let managedSelector = "\(managedBy)=\(managerValue)"
+
+    /// The labels of one stack's objects.
+    public static func forStack(_ ctx: StackContext, component: String) -> [String: String] {
+        [
+            Labels.managedBy: managerValue,
+            Labels.instance: Naming.shorten(ctx.name),
+            Labels.name: "opentelemetry-collector",
+            Labels.component: component,
+            Labels.partOf: "vigil",
+            Labels.environment: ctx.spec.environment.rawValue,
+        ]
+    }
+
+    /// The selector for one stack's objects.
+    public static func selector(forStack name: String) -> String {
+        "\(managedBy)=\(managerValue),\(instance)=\(Naming.shorten(name))"
+    }
+}

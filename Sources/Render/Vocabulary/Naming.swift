@@ -1,0 +1,90 @@
+import Crypto
+import KubeModel
+
+/// Every name Vigil gives an object, from one place: DNS-1123 labels of at most 63
+/// characters. A name that would be longer is cut and suffixed with a short hash of the
+/// whole name, so two long stack names never collide.
+public enum Naming {
+    public static let maxLength = 63
+
+    public static func collector(_ stack: String) -> String { name(stack, "collector") }
+    public static func gateway(_ stack: String) -> String { name(stack, "gateway") }
+    public static func gatewayHeadless(_ stack: String) -> String { name(stack, "gateway-headless") }
+    public static func collectorHeadless(_ stack: String) -> String { name(stack, "collector-headless") }
+    public static func ca(_ stack: String) -> String { name(stack, "ca") }
+    public static func ingestTLS(_ stack: String) -> String { name(stack, "ingest-tls") }
+    public static func htpasswd(_ stack: String) -> String { name(stack, "htpasswd") }
+    public static func otlpClient(_ stack: String) -> String { name(stack, "otlp-client") }
+    public static func credentials(_ stack: String) -> String { name(stack, "credentials") }
+    public static func clientCertificates(_ stack: String) -> String { name(stack, "client-certs") }
+    public static func alertmanager(_ stack: String) -> String { name(stack, "alertmanager") }
+    public static func prometheus(_ stack: String) -> String { name(stack, "prometheus") }
+
+    /// `<stack>-<suffix>`, shortened with a hash when longer than 63 characters.
+    public static func name(_ stack: String, _ suffix: String) -> String {
+        let full = "\(stack)-\(suffix)"
+        return shorten(full)
+    }
+
+    /// `value` itself when it fits in 63 characters, else a prefix and 8 hex digits of its sha256.
+    public static func shorten(_ value: String) -> String {
+        guard value.count > maxLength else { return value }
+        let digest = SHA256.hash(data: Array(value.utf8)).map { String(format2: $0) }.joined()
+        var prefix = String(value.prefix(maxLength - 9))
+        while prefix.hasSuffix("-") || prefix.hasSuffix(".") { prefix.removeLast() }
+        return "\(prefix)-\(digest.prefix(8))"
+    }
+}
+
+extension String {
+    /// Two lowercase hex digits.
+    init(format2 byte: UInt8) {
+        let hex = Array("0123456789abcdef")
+        self = String([hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+    }
+}
+
+/// Hex sha256 of bytes.
+public func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
+    let hex = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(64)
+    for byte in SHA256.hash(data: Array(bytes)) {
+        out.append(hex[Int(byte >> 4)])
+        out.append(hex[Int(byte & 0xF)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Every name one stack's objects carry, its Service's DNS name and its OTLP endpoints.
+public struct StackNames: Sendable, Hashable {
+    public let stack: String
+    public let namespace: String
+
+    public init(stack: String, namespace: String) {
+        self.stack = stack
+        self.namespace = namespace
+    }
+
+    public var collector: String { Naming.collector(stack) }
+    public var collectorHeadless: String { Naming.collectorHeadless(stack) }
+    public var gateway: String { Naming.gateway(stack) }
+    public var gatewayHeadless: String { Naming.gatewayHeadless(stack) }
+    public var ca: String { Naming.ca(stack) }
+    public var ingestTLS: String { Naming.ingestTLS(stack) }
+    public var htpasswd: String { Naming.htpasswd(stack) }
+    public var credentials: String { Naming.credentials(stack) }
+    public var clientCertificates: String { Naming.clientCertificates(stack) }
+    public var otlpClient: String { Naming.otlpClient(stack) }
+    public var alertmanager: String { Naming.alertmanager(stack) }
+    /// The value of `app.kubernetes.io/instance` on the stack's objects.
+    public var instance: String { Naming.shorten(stack) }
+
+    /// The agents' Service in cluster DNS.
+    public var collectorHost: String { "\(collector).\(namespace).svc" }
+
+    /// The OTLP endpoint clients use, with the scheme TLS decides.
+    public func otlpEndpoint(tls: Bool, port: Int) -> String {
+        "\(tls ? "https" : "http")://\(collectorHost):\(port)"
+    }
+}

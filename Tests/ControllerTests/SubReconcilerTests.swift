@@ -1,0 +1,156 @@
+@testable import Controller
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import Render
+import Rotation
+import Synchronization
+import Testing
+
+/// Each sub-reconciler on its own, against the in-memory fake.
+@Suite struct SubReconcilerTests {
+    let logger = Logger(label: "test")
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func stack(_ env: Environment = .production, _ edit: (inout StackSpec) -> Void = { _ in }) -> ObservabilityStack {
+        var spec = StackSpec(environment: env, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317")))
+        edit(&spec)
+        var s = ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec)
+        s.metadata.uid = "uid-1"
+        s.metadata.generation = 1
+        return s
+    }
+
+    func owned() -> [OwnedKind] { Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) } }
+
+    // MARK: Gate
+
+    @Test func theGateResolvesAValidStackOnceAndReadsNothingItDoesNotNeed() async throws {
+        let fake = FakeCluster()
+        let result = try await Gate(writer: fake).admit(stack(), now: now)
+        let admitted = try result.get()
+        #expect(admitted.ctx.spec.tlsMode == .selfSigned && admitted.ctx.spec.clientAuth == .optional)
+        #expect(admitted.referenced.isEmpty && admitted.userCertificate == nil)
+        #expect(fake.counts.withLock { $0 } == FakeCluster.Counts())
+    }
+
+    @Test func theGateRefusesAnInvalidSpecWithEveryFieldNamed() async throws {
+        let fake = FakeCluster()
+        let bad = stack { $0.ingest = IngestSpec(tls: TLSSpec(mode: "Sometimes", clientAuth: "Maybe")) }
+        guard case .failure(let rejected) = try await Gate(writer: fake).admit(bad, now: now) else {
+            Issue.record("an invalid spec was admitted")
+            return
+        }
+        #expect(rejected.refusal.reason == "InvalidSpec")
+        #expect(rejected.refusal.message.contains("spec.ingest.tls.mode") && rejected.refusal.message.contains("spec.ingest.tls.clientAuth"))
+    }
+
+    @Test func theGateRefusesAMissingReferencedSecretAndNamesTheField() async throws {
+        let fake = FakeCluster()
+        let s = stack { $0.exporters?.tempo?.bearerTokenSecret = SecretKeyRef(name: "tempo-token", key: "token") }
+        guard case .failure(let rejected) = try await Gate(writer: fake).admit(s, now: now) else {
+            Issue.record("a stack with a missing Secret was admitted")
+            return
+        }
+        #expect(rejected.refusal.reason == "SecretNotFound")
+        #expect(rejected.refusal.message.contains("spec.exporters.tempo.bearerTokenSecret"))
+        fake.userSecrets.withLock {
+            $0["team/tempo-token"] = Secret(metadata: ObjectMeta(name: "tempo-token", namespace: "team"), data: ["token": Data("t".utf8).base64EncodedString()])
+        }
+        let admitted = try #require(try? await Gate(writer: fake).admit(s, now: now).get())
+        #expect(admitted.referenced.count == 1 && !admitted.referenced[0].contains("\"t\""))
+    }
+
+    // MARK: World
+
+    @Test func theWorldHoldsOnlyObjectsThisStackControls() async throws {
+        let kinds = owned()
+        let configMaps = try #require(kinds.first { $0.resource == ConfigMap.resource }).store
+        func cm(_ name: String, owner: String?) throws -> Unstructured {
+            var meta: [String: JSONValue] = ["name": .string(name), "namespace": "team"]
+            if let owner {
+                meta["ownerReferences"] = [["apiVersion": "observability.vigil.dev/v1alpha1", "kind": "ObservabilityStack", "name": "obs", "uid": .string(owner), "controller": true]]
+            }
+            return try Unstructured(object: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": .object(meta)])
+        }
+        configMaps.upsert(try cm("obs-collector", owner: "uid-1"))
+        configMaps.upsert(try cm("obs-prometheus", owner: "uid-other"))
+        configMaps.upsert(try cm("obs-grafana-dashboards", owner: nil))
+        let reader = WorldReader(owned: kinds, writer: FakeCluster(), watchNamespace: "team", monitoringKinds: { ["prometheusrules"] })
+        let s = stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "team"), ClientRef(name: "b", namespace: "apps")])) }
+        let world = try await reader.read(StackContext(s))
+        #expect(Set(world.owned.keys) == ["configmaps/team/obs-collector"])
+        #expect(world.writableClients.map(\.name) == ["a"] && world.unwatched == ["apps"])
+        #expect(world.monitoringKinds == ["prometheusrules"])
+        #expect(world.apiServer == [APIServerEndpoint(ip: "10.0.0.1", port: 6443)])
+    }
+
+    // MARK: Credentials
+
+    @Test func credentialsUseTheInjectedEntropyAndPublishOnlyAfterTheRollout() throws {
+        let secrets = Store<Unstructured>()
+        let s = stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "apps")])) }
+        let ctx = StackContext(s)
+        let r = CredentialReconciler(secrets: secrets) { _ in Credential(password: "fixed-password", hash: "$2y$10$fixed") }
+        let first = try r.reconcile(ctx, now: now, liveDaemonSet: nil, clientSecrets: ["api": Unstructured?.none])
+        #expect(first.state.current("api")?.password == "fixed-password")
+        #expect(first.publishable.isEmpty, "nothing is published before the collector runs the file")
+        let material = first.material(ctx, clients: s.spec.ingest?.basicAuth?.clients ?? [])
+        #expect(material.clientSecrets.isEmpty && material.htpasswd.contains("api-g1:$2y$10$fixed"))
+        #expect(!"\(material)".contains("fixed-password"))
+    }
+
+    // MARK: Apply
+
+    @Test func theApplierSkipsWhatMatchesAndRefusesWhatTheServerRejects() async throws {
+        let fake = FakeCluster()
+        let kinds = owned()
+        let applier = Applier(owned: kinds, writer: fake)
+        let ctx = StackContext(stack())
+        let objects = try DesiredState.render(ctx).objects
+        let world = World(owned: [:], clientSecrets: [:], writableClients: [], unwatched: [], daemonSet: nil, apiServer: [], monitoringKinds: [])
+        let first = try await applier.apply(ctx, objects, clientKeys: [:], world: world, log: logger).get()
+        #expect(first.applied.count == objects.count)
+        // The live objects now match: nothing is sent.
+        var live: [String: Unstructured] = [:]
+        for o in objects { live[o.key] = fake.objects.withLock { $0[o.key] } }
+        let steady = World(owned: live, clientSecrets: [:], writableClients: [], unwatched: [], daemonSet: nil, apiServer: [], monitoringKinds: [])
+        let before = fake.counts.withLock { $0.applies }
+        let again = try await applier.apply(ctx, objects, clientKeys: [:], world: steady, log: logger).get()
+        #expect(again.applied.isEmpty)
+        #expect(fake.counts.withLock { $0.applies } == before)
+        // A 422 names the object and refuses the stack.
+        fake.beforeWriteHook.withLock { $0 = { throw KubeAPIError(code: 422, reason: "Invalid", message: "spec.x: bad") } }
+        guard case .failure(let refusal) = try await applier.apply(ctx, objects, clientKeys: [:], world: world, log: logger) else {
+            Issue.record("a refused object was not reported")
+            return
+        }
+        #expect(refusal.reason == "ObjectRejected" && refusal.message.contains("spec.x: bad"))
+    }
+
+    // MARK: Status
+
+    @Test func statusIsWrittenOnceAndARefusalRecordsOneEvent() async throws {
+        let fake = FakeCluster()
+        let stacks = Store<ObservabilityStack>()
+        let writer = StatusWriter(stacks: stacks, owned: owned(), writer: fake, events: EventRecorder(writer: fake, logger: logger))
+        var s = stack()
+        stacks.upsert(s)
+        let ctx = StackContext(s)
+        var c = Contribution()
+        c.conditions = [StackCondition(.credentialsReady, true, reason: "Issued", message: "ok")]
+        c.requeueAfter = 42
+        #expect(try await writer.write(ctx, c, configHash: "h", now: now, log: logger) == .requeueAfter(42))
+        s = try #require(stacks.get("team/obs"))
+        _ = try await writer.write(StackContext(s), c, configHash: "h", now: now, log: logger)
+        #expect(fake.counts.withLock { $0.statusWrites } == 1)
+        #expect(s.status?.condition(ConditionType.ready.rawValue)?.isTrue == true)
+        let refusal = Refusal(reason: "SecretNotFound", message: "Secret x named by spec.y does not exist", ready: "a referenced Secret is missing")
+        #expect(try await writer.reject(StackContext(s), refusal, now: now, log: logger) == .terminal(refusal.message))
+        let refused = try #require(stacks.get("team/obs"))
+        _ = try await writer.reject(StackContext(refused), refusal, now: now, log: logger)
+        #expect(fake.eventReasons.withLock { $0.filter { $0 == "SecretNotFound" }.count } == 1)
+        #expect(refused.status?.condition(ConditionType.ready.rawValue)?.isTrue == false)
+    }
+}

@@ -1,0 +1,83 @@
+import Controller
+import Foundation
+import Synchronization
+
+/// A clock that moves only when a test says so: `advance(by:)` wakes every sleeper whose
+/// deadline has come. The work queue and the leader elector run on it without real sleeps.
+public final class ManualClock: ControllerClock, Sendable {
+    struct Sleeper {
+        var deadline: Double
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    struct State {
+        var now: Double = 0
+        var wallOrigin: Date
+        var sleepers: [Int: Sleeper] = [:]
+        var nextID = 0
+    }
+
+    let state: Mutex<State>
+
+    public init(wall: Date = Date(timeIntervalSince1970: 1_800_000_000)) { state = Mutex(State(wallOrigin: wall)) }
+
+    public var now: Double { state.withLock { $0.now } }
+    public var wallNow: Date { state.withLock { $0.wallOrigin.addingTimeInterval($0.now) } }
+    /// How many tasks sleep on this clock now.
+    public var sleepers: Int { state.withLock { $0.sleepers.count } }
+
+    public func sleep(until deadline: Double) async throws {
+        let id = state.withLock { s -> Int in
+            s.nextID += 1
+            return s.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.now >= deadline { return true }
+                    if Task.isCancelled { return true }
+                    s.sleepers[id] = Sleeper(deadline: deadline, continuation: c)
+                    return false
+                }
+                if resumeNow {
+                    if Task.isCancelled { c.resume(throwing: CancellationError()) } else { c.resume() }
+                }
+            }
+        } onCancel: {
+            let c = state.withLock { $0.sleepers.removeValue(forKey: id)?.continuation }
+            c?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time forward and wakes the sleepers whose deadline has come.
+    public func advance(by seconds: Double) {
+        let due = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+            s.now += seconds
+            let now = s.now
+            let ids = s.sleepers.filter { $0.value.deadline <= now }.map(\.key)
+            return ids.compactMap { s.sleepers.removeValue(forKey: $0)?.continuation }
+        }
+        for c in due { c.resume() }
+    }
+
+    /// Waits (yielding, not sleeping) until `count` tasks sleep on this clock.
+    public func waitForSleepers(_ count: Int = 1) async {
+        while sleepers < count { await Task.yield() }
+    }
+}
+
+/// The first lines where two texts differ, numbered, for a readable golden-file failure.
+public func goldenDiff(_ expected: String, _ actual: String) -> String {
+    let a = expected.split(separator: "\n", omittingEmptySubsequences: false)
+    let b = actual.split(separator: "\n", omittingEmptySubsequences: false)
+    var out: [String] = []
+    for i in 0..<max(a.count, b.count) {
+        let x = i < a.count ? String(a[i]) : "<end>"
+        let y = i < b.count ? String(b[i]) : "<end>"
+        if x != y {
+            out.append("line \(i + 1):\n  golden:   \(x)\n  rendered: \(y)")
+            if out.count == 10 { break }
+        }
+    }
+    return out.joined(separator: "\n")
+}
