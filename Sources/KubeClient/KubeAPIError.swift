@@ -41,3 +41,13 @@ public struct KubeAPIError: Error, Sendable, Hashable, CustomStringConvertible {
         KubeAPIError(code: 0, reason: "Transport", message: "\(error)", method: method, path: path)
     }
 }
+
+/// The result of `request`, or nil where the API server answers 404: the one way Vigil
+/// reads an object that may not exist.
+public func ifExists<T>(_ request: () async throws -> T) async throws -> T? {
+    do {
+        return try await request()
+    } catch let e as KubeAPIError where e.isNotFound {
+        return nil
+    }
+}

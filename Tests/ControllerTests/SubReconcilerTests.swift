@@ -101,6 +101,26 @@ import Testing
         #expect(!"\(material)".contains("fixed-password"))
     }
 
+    @Test(arguments: [Annotations.rotateCredentials, Annotations.legacyRotateCredentials])
+    func aRotationRequestUnderEitherKeyStartsARotation(_ key: String) throws {
+        let secrets = Store<Unstructured>()
+        var s = stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "team")])) }
+        let r = CredentialReconciler(secrets: secrets) { _ in Credential(password: "p", hash: "$2y$10$h") }
+        let first = try r.reconcile(StackContext(s), now: now, liveDaemonSet: nil, clientSecrets: ["api": Unstructured?.none])
+        let record = try DesiredState.credentialsRecord(StackContext(s), CredentialReconciler.material(first.state))
+        secrets.upsert(try Unstructured(object: record.body))
+        s.metadata.annotations = [key: "please"]
+        let second = try r.reconcile(StackContext(s), now: now, liveDaemonSet: nil, clientSecrets: ["api": Unstructured?.none])
+        #expect(second.state.phase == .rollingOut && second.state.handledRequest == "please")
+        #expect(second.steps.map(\.reason).contains("CredentialRotationStarted"))
+    }
+
+    @Test func thePrefixedRotationKeyWinsOverTheLegacyOne() {
+        #expect(Annotations.rotateCredentialsRequest([Annotations.legacyRotateCredentials: "old"]) == "old")
+        #expect(Annotations.rotateCredentialsRequest([Annotations.legacyRotateCredentials: "old", Annotations.rotateCredentials: "new"]) == "new")
+        #expect(Annotations.rotateCredentialsRequest(nil) == nil)
+    }
+
     // MARK: Apply
 
     @Test func theApplierSkipsWhatMatchesAndRefusesWhatTheServerRejects() async throws {

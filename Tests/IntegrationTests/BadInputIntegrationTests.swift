@@ -33,53 +33,53 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         let ns = "hostile"
         try await plane.createNamespace(ns)
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-        var accepted: [(String, String)] = []
-        var longName = String(repeating: "n", count: 253)
-        longName.replaceSubrange(longName.startIndex...longName.startIndex, with: "a")
-        let all = Self.cases + [(longName, "", "metadata.name")]
-        for c in all {
-            let yaml = """
-                apiVersion: observability.vigil.dev/v1alpha1
-                kind: ObservabilityStack
-                metadata: {name: \(c.name), namespace: \(ns)}
-                spec:
-                  environment: staging
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
+            var accepted: [(String, String)] = []
+            var longName = String(repeating: "n", count: 253)
+            longName.replaceSubrange(longName.startIndex...longName.startIndex, with: "a")
+            let all = Self.cases + [(longName, "", "metadata.name")]
+            for c in all {
+                let yaml = """
+                    apiVersion: observability.vigil.dev/v1alpha1
+                    kind: ObservabilityStack
+                    metadata: {name: \(c.name), namespace: \(ns)}
+                    spec:
+                      environment: staging
 
-                """ + c.spec
-            do {
-                try await plane.kubectl("apply", "-f", "-", input: yaml)
-                accepted.append((c.name, c.field))
-            } catch {
-                // Refused by the CRD's schema: the server's message names the field.
-                #expect("\(error)".contains(c.field.split(separator: "[").first.map(String.init) ?? c.field), "\(c.name): \("\(error)".prefix(300))")
+                    """ + c.spec
+                do {
+                    try await plane.kubectl("apply", "-f", "-", input: yaml)
+                    accepted.append((c.name, c.field))
+                } catch {
+                    // Refused by the CRD's schema: the server's message names the field.
+                    #expect("\(error)".contains(c.field.split(separator: "[").first.map(String.init) ?? c.field), "\(c.name): \("\(error)".prefix(300))")
+                }
             }
-        }
-        #expect(accepted.count >= 8, "accepted: \(accepted.map(\.0))")
-        for (name, field) in accepted {
-            let message = try await eventually("\(name) refused with a reason") { () -> String? in
-                let s = try await plane.getIfExists(ObservabilityStack.self, ns, name)
-                guard let ready = s?.status?.condition("Ready"), ready.status == "False" else { return nil }
-                return s?.status?.conditions?.filter { $0.status == "False" }.map(\.message).joined(separator: " | ")
+            #expect(accepted.count >= 8, "accepted: \(accepted.map(\.0))")
+            for (name, field) in accepted {
+                let message = try await eventually("\(name) refused with a reason") { () -> String? in
+                    let s = try await plane.getIfExists(ObservabilityStack.self, ns, name)
+                    guard let ready = s?.status?.condition("Ready"), ready.status == "False" else { return nil }
+                    return s?.status?.conditions?.filter { $0.status == "False" }.map(\.message).joined(separator: " | ")
+                }
+                #expect(message.contains(field), "\(name): \(message)")
             }
-            #expect(message.contains(field), "\(name): \(message)")
-        }
 
-        // No loop: over a minute the reconcile count barely moves.
-        let url = try await vigil.endpoint("metrics") + "/metrics"
-        func reconciles() async throws -> Double {
-            let text = try await run(["curl", "-s", url])
-            return text.split(separator: "\n").filter { $0.hasPrefix("controller_runtime_reconcile_total{") }
-                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+            // No loop: over a minute the reconcile count barely moves.
+            let url = try await vigil.endpoint("metrics") + "/metrics"
+            func reconciles() async throws -> Double {
+                let text = try await run(["curl", "-s", url])
+                return text.split(separator: "\n").filter { $0.hasPrefix("controller_runtime_reconcile_total{") }
+                    .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+            }
+            let before = try await reconciles()
+            try await Task.sleep(nanoseconds: 60_000_000_000)
+            let during = try await reconciles() - before
+            // A missing Secret or user certificate is looked at again every 30 s; the rest wait
+            // for a change.
+            #expect(during <= Double(2 * accepted.count), "\(during) reconciles in a minute for \(accepted.count) invalid stacks")
+            #expect(vigil.isRunning)
+            #expect(await vigil.terminate() == 0)
         }
-        let before = try await reconciles()
-        try await Task.sleep(nanoseconds: 60_000_000_000)
-        let during = try await reconciles() - before
-        // A missing Secret or user certificate is looked at again every 30 s; the rest wait
-        // for a change.
-        #expect(during <= Double(2 * accepted.count), "\(during) reconciles in a minute for \(accepted.count) invalid stacks")
-        #expect(vigil.isRunning)
-        #expect(await vigil.terminate() == 0)
     }
 }

@@ -107,12 +107,7 @@ import Testing
         try await makeConfigMaps(plane, ns: "deleting", count: 1)
         try await plane.client.delete(resource: ConfigMap.resource, namespace: "deleting", name: "cm-0", propagation: .foreground)
         _ = try await eventually("the ConfigMap gone") { () -> Bool? in
-            do {
-                _ = try await plane.client.get(ConfigMap.self, namespace: "deleting", name: "cm-0")
-                return nil
-            } catch let e as KubeAPIError where e.isNotFound {
-                return true
-            }
+            try await plane.getIfExists(ConfigMap.self, "deleting", "cm-0") == nil ? true : nil
         }
         try await plane.client.delete(resource: ConfigMap.resource, namespace: "deleting", name: "cm-0")
         await #expect(throws: KubeAPIError.self) {

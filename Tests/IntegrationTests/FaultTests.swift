@@ -18,34 +18,34 @@ import Testing
         try await withOwnControlPlane(name: "steady") { plane in
             try await plane.installCRD()
             try await plane.createNamespace("quiet")
-            let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--resync-period", "2"])
-            defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-            for i in 0..<5 {
-                try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "s\(i)", namespace: "quiet", environment: ["development", "staging", "production"][i % 3]))
+            try await withVigil(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--resync-period", "2"]) { vigil in
+                for i in 0..<5 {
+                    try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "s\(i)", namespace: "quiet", environment: ["development", "staging", "production"][i % 3]))
+                }
+                try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "bad", namespace: "quiet", extra: "  ingest:\n    tls:\n      mode: Secret\n"))
+                // Every kind Vigil makes, gateway included.
+                try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples/production.yaml").path)
+                _ = try await eventually("the production example Ready") { try await ready(plane, "fba-prod", "fba-bench") }
+                for i in 0..<5 {
+                    _ = try await eventually("s\(i) Ready") { try await ready(plane, "quiet", "s\(i)") }
+                }
+                _ = try await eventually("bad rejected") { () -> Bool? in
+                    let s = try await plane.client.get(ObservabilityStack.self, namespace: "quiet", name: "bad")
+                    return s.status?.condition("ConfigValid")?.status == "False" ? true : nil
+                }
+                // Let the last watch events settle, then measure a quiet period that spans
+                // several full resyncs (every 2 s here).
+                try await Task.sleep(nanoseconds: 2_000_000_000)
+                let verbs: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
+                let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets", "services", "serviceaccounts", "daemonsets", "deployments", "networkpolicies"]
+                let before = try await plane.requestCount(verbs: verbs, resources: resources)
+                try await Task.sleep(nanoseconds: 10_000_000_000)
+                let after = try await plane.requestCount(verbs: verbs, resources: resources)
+                #expect(before > 0, "the metric must have counted the convergence writes")
+                #expect(after == before, "Vigil wrote \(after - before) times in a steady state")
+                #expect(vigil.log.contains("caches synced"))
+                #expect(await vigil.terminate() == 0)
             }
-            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "bad", namespace: "quiet", extra: "  ingest:\n    tls:\n      mode: Secret\n"))
-            // Every kind Vigil makes, gateway included.
-            try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples/production.yaml").path)
-            _ = try await eventually("the production example Ready") { try await ready(plane, "fba-prod", "fba-bench") }
-            for i in 0..<5 {
-                _ = try await eventually("s\(i) Ready") { try await ready(plane, "quiet", "s\(i)") }
-            }
-            _ = try await eventually("bad rejected") { () -> Bool? in
-                let s = try await plane.client.get(ObservabilityStack.self, namespace: "quiet", name: "bad")
-                return s.status?.condition("ConfigValid")?.status == "False" ? true : nil
-            }
-            // Let the last watch events settle, then measure a quiet period that spans
-            // several full resyncs (every 2 s here).
-            try await Task.sleep(nanoseconds: 2_000_000_000)
-            let verbs: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
-            let resources: Set<String> = ["configmaps", "observabilitystacks", "events", "secrets", "services", "serviceaccounts", "daemonsets", "deployments", "networkpolicies"]
-            let before = try await plane.requestCount(verbs: verbs, resources: resources)
-            try await Task.sleep(nanoseconds: 10_000_000_000)
-            let after = try await plane.requestCount(verbs: verbs, resources: resources)
-            #expect(before > 0, "the metric must have counted the convergence writes")
-            #expect(after == before, "Vigil wrote \(after - before) times in a steady state")
-            #expect(vigil.log.contains("caches synced"))
-            #expect(await vigil.terminate() == 0)
         }
     }
 
@@ -63,28 +63,28 @@ import Testing
         try await withOwnControlPlane(name: name) { plane in
             try await plane.installCRD()
             try await plane.createNamespace("faults")
-            let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: "faults")
-            defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "faults"))
-            _ = try await eventually("Ready") { try await ready(plane, "faults", "app") }
+            try await withVigil(kubeconfig: plane.kubeconfig, namespace: "faults") { vigil in
+                try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "faults"))
+                _ = try await eventually("Ready") { try await ready(plane, "faults", "app") }
 
-            let failuresBefore = vigil.log.components(separatedBy: "watch failed").count - 1
-            // Down for 4 seconds; the edit lands right after the server returns, while
-            // Vigil is still backing off.
-            try await fault(plane)
-            _ = try await eventually("the API server answering again", timeout: 60) { () -> Bool? in
-                (try? await plane.kubectl("patch", "observabilitystack", "app", "-n", "faults", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":33}}}"#)) != nil ? true : nil
+                let failuresBefore = vigil.log.components(separatedBy: "watch failed").count - 1
+                // Down for 4 seconds; the edit lands right after the server returns, while
+                // Vigil is still backing off.
+                try await fault(plane)
+                _ = try await eventually("the API server answering again", timeout: 60) { () -> Bool? in
+                    (try? await plane.kubectl("patch", "observabilitystack", "app", "-n", "faults", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":33}}}"#)) != nil ? true : nil
+                }
+                _ = try await eventually("the edit applied after the restart", timeout: 90) { () -> Bool? in
+                    let cm = try await plane.client.get(ConfigMap.self, namespace: "faults", name: "app-collector")
+                    return cm.data?["config.yaml"]?.contains("sampling_percentage: 33") == true ? true : nil
+                }
+                _ = try await eventually("Ready at generation 2") { try await ready(plane, "faults", "app") }
+                #expect(vigil.isRunning, "vigil exited; log:\n\(vigil.log.suffix(3000))")
+                let failures = vigil.log.components(separatedBy: "watch failed").count - 1 - failuresBefore
+                if watchesBreak { #expect(failures >= 1, "the outage must have been noticed; log:\n\(vigil.log.suffix(2000))") }
+                #expect(failures < 40, "\(failures) reconnect attempts in a short outage is a hot loop")
+                #expect(await vigil.terminate() == 0)
             }
-            _ = try await eventually("the edit applied after the restart", timeout: 90) { () -> Bool? in
-                let cm = try await plane.client.get(ConfigMap.self, namespace: "faults", name: "app-collector")
-                return cm.data?["config.yaml"]?.contains("sampling_percentage: 33") == true ? true : nil
-            }
-            _ = try await eventually("Ready at generation 2") { try await ready(plane, "faults", "app") }
-            #expect(vigil.isRunning, "vigil exited; log:\n\(vigil.log.suffix(3000))")
-            let failures = vigil.log.components(separatedBy: "watch failed").count - 1 - failuresBefore
-            if watchesBreak { #expect(failures >= 1, "the outage must have been noticed; log:\n\(vigil.log.suffix(2000))") }
-            #expect(failures < 40, "\(failures) reconnect attempts in a short outage is a hot loop")
-            #expect(await vigil.terminate() == 0)
         }
     }
 
@@ -94,32 +94,32 @@ import Testing
             try await plane.installCRD()
             try await plane.createNamespace("watched")
             try await plane.createNamespace("elsewhere")
-            let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: "watched")
-            defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "watched"))
-            _ = try await eventually("Ready") { try await ready(plane, "watched", "app") }
+            try await withVigil(kubeconfig: plane.kubeconfig, namespace: "watched") { vigil in
+                try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "watched"))
+                _ = try await eventually("Ready") { try await ready(plane, "watched", "app") }
 
-            // Move etcd on with changes Vigil does not watch, then compact everything.
-            for i in 0..<5 {
-                try await plane.client.apply(ConfigMap(metadata: ObjectMeta(name: "noise-\(i)", namespace: "elsewhere"), data: ["i": "\(i)"]))
+                // Move etcd on with changes Vigil does not watch, then compact everything.
+                for i in 0..<5 {
+                    try await plane.client.apply(ConfigMap(metadata: ObjectMeta(name: "noise-\(i)", namespace: "elsewhere"), data: ["i": "\(i)"]))
+                }
+                let endpoint = "http://127.0.0.1:\(plane.env["ETCD_PORT"]!)"
+                let status = try await run(["etcdctl", "--endpoints", endpoint, "endpoint", "status", "-w", "json"], environment: ["ETCDCTL_API": "3"])
+                let json = try JSONCoding.decode(JSONValue.self, from: Array(status.utf8))
+                guard case .int(let revision)? = json.arrayValue?.first?["Status"]?["header"]?["revision"] else {
+                    throw CommandError(description: "no revision in \(status)")
+                }
+                try await run(["etcdctl", "--endpoints", endpoint, "compact", String(revision)], environment: ["ETCDCTL_API": "3"])
+                // Drop Vigil's watches: it resumes from versions that no longer exist.
+                try await plane.restartAPIServer(downSeconds: 1)
+                try await plane.kubectl("patch", "observabilitystack", "app", "-n", "watched", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":7}}}"#)
+                _ = try await eventually("the edit applied after the re-list", timeout: 90) { () -> Bool? in
+                    let cm = try await plane.client.get(ConfigMap.self, namespace: "watched", name: "app-collector")
+                    return cm.data?["config.yaml"]?.contains("sampling_percentage: 7") == true ? true : nil
+                }
+                #expect(vigil.log.contains("watch expired; listing again"), "no re-list after 410; log:\n\(vigil.log.suffix(3000))")
+                #expect(vigil.isRunning)
+                #expect(await vigil.terminate() == 0)
             }
-            let endpoint = "http://127.0.0.1:\(plane.env["ETCD_PORT"]!)"
-            let status = try await run(["etcdctl", "--endpoints", endpoint, "endpoint", "status", "-w", "json"], environment: ["ETCDCTL_API": "3"])
-            let json = try JSONCoding.decode(JSONValue.self, from: Array(status.utf8))
-            guard case .int(let revision)? = json.arrayValue?.first?["Status"]?["header"]?["revision"] else {
-                throw CommandError(description: "no revision in \(status)")
-            }
-            try await run(["etcdctl", "--endpoints", endpoint, "compact", String(revision)], environment: ["ETCDCTL_API": "3"])
-            // Drop Vigil's watches: it resumes from versions that no longer exist.
-            try await plane.restartAPIServer(downSeconds: 1)
-            try await plane.kubectl("patch", "observabilitystack", "app", "-n", "watched", "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":7}}}"#)
-            _ = try await eventually("the edit applied after the re-list", timeout: 90) { () -> Bool? in
-                let cm = try await plane.client.get(ConfigMap.self, namespace: "watched", name: "app-collector")
-                return cm.data?["config.yaml"]?.contains("sampling_percentage: 7") == true ? true : nil
-            }
-            #expect(vigil.log.contains("watch expired; listing again"), "no re-list after 410; log:\n\(vigil.log.suffix(3000))")
-            #expect(vigil.isRunning)
-            #expect(await vigil.terminate() == 0)
         }
     }
 }

@@ -128,11 +128,7 @@ final class ControlPlane: Sendable {
 
     /// The object, or nil when the server says it does not exist.
     func getIfExists<T: KubeResource>(_ type: T.Type, _ namespace: String, _ name: String) async throws -> T? {
-        do {
-            return try await client.get(T.self, namespace: namespace, name: name)
-        } catch let e as KubeAPIError where e.isNotFound {
-            return nil
-        }
+        try await ifExists { try await client.get(T.self, namespace: namespace, name: name) }
     }
 
     /// A Secret's values, decoded, or nil when it does not exist.
@@ -213,6 +209,16 @@ actor SharedControlPlane {
     }
 }
 
+/// Runs `body` with a `vigil run` process against `kubeconfig`, and kills the process
+/// afterwards however `body` ends (the prologue every operator test shares).
+func withVigil<T>(
+    kubeconfig: String, namespace: String?, extra: [String] = [], _ body: (VigilProcess) async throws -> T
+) async throws -> T {
+    let vigil = try VigilProcess(kubeconfig: kubeconfig, namespace: namespace, extra: extra)
+    defer { vigil.kill() }
+    return try await body(vigil)
+}
+
 /// A running `vigil run` process.
 final class VigilProcess: Sendable {
     let process: Process
@@ -244,6 +250,11 @@ final class VigilProcess: Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    /// SIGKILL, if it still runs.
+    func kill() {
+        if process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
+    }
+
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// The base URL of an HTTP endpoint Vigil logged (`metrics` or `health probes`).
@@ -261,13 +272,13 @@ final class VigilProcess: Sendable {
     /// SIGTERM, then wait; returns the exit status, or nil if it had to be killed.
     func terminate(timeout: Double = 15) async -> Int32? {
         guard process.isRunning else { return process.terminationStatus }
-        kill(process.processIdentifier, SIGTERM)
+        Glibc.kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline {
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            Glibc.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             return nil
         }

@@ -20,82 +20,82 @@ import Testing
 
     func scenario(_ plane: ControlPlane) async throws {
         try await plane.installCRD()
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--monitoring-discovery-interval", "1", "--log-format", "json"])
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-        try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples/production.yaml").path)
-        let ns = "fba-prod"
-        func exists(_ kind: String, _ name: String) async -> Bool {
-            (try? await plane.kubectl("get", kind, name, "-n", ns, "-o", "name")) != nil
-        }
-        _ = try await eventually("Ready", timeout: 60) { () -> Bool? in
-            try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench")?.status?.condition("Ready")?.status == "True" ? true : nil
-        }
-        // No Prometheus Operator: the ConfigMap, with both files; Grafana's ConfigMaps; the
-        // Alertmanager Secret with the receivers.
-        let cm = try #require(try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-prometheus"))
-        #expect(cm.data?["prometheus.yml"]?.contains("job_name: otel-collector") == true)
-        #expect(cm.data?["alerts.yml"]?.contains("alert: OtelCollectorDown") == true)
-        let datasources = try #require(try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-datasources"))
-        #expect(datasources.metadata.labels?["grafana_datasource"] == "1")
-        #expect(try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-dashboards")?.metadata.labels?["grafana_dashboard"] == "1")
-        let alertmanager = try #require(try await plane.getIfExists(Secret.self, ns, "fba-bench-alertmanager"))
-        let amConfig = try #require(alertmanager.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
-        #expect(amConfig.contains("https://hooks.slack.com/services/REPLACE/ME/production"))
-        #expect(amConfig.contains("REPLACE-ME-PAGERDUTY-ROUTING-KEY"))
-        #expect(alertmanager.metadata.ownerReferences?.first?.name == "fba-bench")
-
-        // The Prometheus Operator's CRDs appear: a PrometheusRule and a ServiceMonitor, and
-        // the ConfigMap goes.
-        for crd in ["prometheusrules", "servicemonitors"] {
-            try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/\(crd).monitoring.coreos.com.yaml").path)
-        }
-        _ = try await eventually("a PrometheusRule", timeout: 30) { await exists("prometheusrule", "fba-bench-alerts") ? true : nil }
-        _ = try await eventually("a ServiceMonitor", timeout: 30) { await exists("servicemonitor", "fba-bench-collector") ? true : nil }
-        _ = try await eventually("the ConfigMap pruned", timeout: 30) { try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-prometheus") == nil ? true : nil }
-        let alerts = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.spec.groups[0].rules[*].alert}")
-        #expect(alerts.split(separator: " ").count == 9 && alerts.contains("HighLatencyP95_HTTP"))
-        let owner = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.metadata.ownerReferences[0].name}")
-        #expect(owner == "fba-bench")
-        // Steady: the PrometheusRule is not re-applied on every reconcile.
-        let rv = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
-        try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", ns, "test/poke=1")
-        try await Task.sleep(nanoseconds: 3_000_000_000)
-        #expect(try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}") == rv)
-        // Edited by hand: put back.
-        try await plane.kubectl("patch", "prometheusrule", "fba-bench-alerts", "-n", ns, "--type=merge", "-p", #"{"spec":{"groups":[{"name":"x","rules":[{"alert":"X","expr":"vector(1)"}]}]}}"#)
-        try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", ns, "test/poke=2", "--overwrite")
-        _ = try await eventually("the PrometheusRule restored", timeout: 30) { () -> Bool? in
-            let names = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.spec.groups[0].name}")
-            return names == "vigil.fba-prod.fba-bench" ? true : nil
-        }
-
-        // The CRDs go: the ConfigMap comes back.
-        try await plane.kubectl("delete", "crd", "prometheusrules.monitoring.coreos.com", "servicemonitors.monitoring.coreos.com")
-        _ = try await eventually("the ConfigMap back", timeout: 30) { try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-prometheus") }
-        _ = try await eventually("Ready again", timeout: 30) { () -> Bool? in
-            try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench")?.status?.condition("Ready")?.status == "True" ? true : nil
-        }
-        #expect(vigil.log.contains("PrometheusRule is served") && vigil.log.contains("PrometheusRule is not served"))
-
-        // The receivers' secrets: in the user's Secret and the Alertmanager Secret, nowhere else.
-        let sentinels = ["https://hooks.slack.com/services/REPLACE/ME/production", "REPLACE-ME-PAGERDUTY-ROUTING-KEY"]
-        let b64 = sentinels.map { Data($0.utf8).base64EncodedString() }
-        var places: [String] = []
-        for kind in ["configmaps", "secrets", "events", "services", "daemonsets", "deployments", "networkpolicies", "observabilitystacks"] {
-            let list = try await plane.kubectl("get", kind, "-A", "-o", "json")
-            guard let object = try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [String: Any], let items = object["items"] as? [[String: Any]] else { continue }
-            for item in items {
-                let meta = item["metadata"] as? [String: Any] ?? [:]
-                let name = "\(kind)/\(meta["namespace"] ?? "")/\(meta["name"] ?? "")"
-                if name == "secrets/\(ns)/alert-receivers" || name == "secrets/\(ns)/fba-bench-alertmanager" { continue }
-                let text = String(decoding: try JSONSerialization.data(withJSONObject: item, options: [.withoutEscapingSlashes]), as: UTF8.self)
-                if zip(sentinels, b64).contains(where: { text.contains($0.0) || text.contains($0.1) }) { places.append(name) }
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--monitoring-discovery-interval", "1", "--log-format", "json"]) { vigil in
+            try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples/production.yaml").path)
+            let ns = "fba-prod"
+            func exists(_ kind: String, _ name: String) async -> Bool {
+                (try? await plane.kubectl("get", kind, name, "-n", ns, "-o", "name")) != nil
             }
+            _ = try await eventually("Ready", timeout: 60) { () -> Bool? in
+                try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench")?.status?.condition("Ready")?.status == "True" ? true : nil
+            }
+            // No Prometheus Operator: the ConfigMap, with both files; Grafana's ConfigMaps; the
+            // Alertmanager Secret with the receivers.
+            let cm = try #require(try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-prometheus"))
+            #expect(cm.data?["prometheus.yml"]?.contains("job_name: otel-collector") == true)
+            #expect(cm.data?["alerts.yml"]?.contains("alert: OtelCollectorDown") == true)
+            let datasources = try #require(try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-datasources"))
+            #expect(datasources.metadata.labels?["grafana_datasource"] == "1")
+            #expect(try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-dashboards")?.metadata.labels?["grafana_dashboard"] == "1")
+            let alertmanager = try #require(try await plane.getIfExists(Secret.self, ns, "fba-bench-alertmanager"))
+            let amConfig = try #require(alertmanager.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
+            #expect(amConfig.contains("https://hooks.slack.com/services/REPLACE/ME/production"))
+            #expect(amConfig.contains("REPLACE-ME-PAGERDUTY-ROUTING-KEY"))
+            #expect(alertmanager.metadata.ownerReferences?.first?.name == "fba-bench")
+
+            // The Prometheus Operator's CRDs appear: a PrometheusRule and a ServiceMonitor, and
+            // the ConfigMap goes.
+            for crd in ["prometheusrules", "servicemonitors"] {
+                try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/\(crd).monitoring.coreos.com.yaml").path)
+            }
+            _ = try await eventually("a PrometheusRule", timeout: 30) { await exists("prometheusrule", "fba-bench-alerts") ? true : nil }
+            _ = try await eventually("a ServiceMonitor", timeout: 30) { await exists("servicemonitor", "fba-bench-collector") ? true : nil }
+            _ = try await eventually("the ConfigMap pruned", timeout: 30) { try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-prometheus") == nil ? true : nil }
+            let alerts = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.spec.groups[0].rules[*].alert}")
+            #expect(alerts.split(separator: " ").count == 9 && alerts.contains("HighLatencyP95_HTTP"))
+            let owner = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.metadata.ownerReferences[0].name}")
+            #expect(owner == "fba-bench")
+            // Steady: the PrometheusRule is not re-applied on every reconcile.
+            let rv = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
+            try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", ns, "test/poke=1")
+            try await Task.sleep(nanoseconds: 3_000_000_000)
+            #expect(try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}") == rv)
+            // Edited by hand: put back.
+            try await plane.kubectl("patch", "prometheusrule", "fba-bench-alerts", "-n", ns, "--type=merge", "-p", #"{"spec":{"groups":[{"name":"x","rules":[{"alert":"X","expr":"vector(1)"}]}]}}"#)
+            try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", ns, "test/poke=2", "--overwrite")
+            _ = try await eventually("the PrometheusRule restored", timeout: 30) { () -> Bool? in
+                let names = try await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", ns, "-o", "jsonpath={.spec.groups[0].name}")
+                return names == "vigil.fba-prod.fba-bench" ? true : nil
+            }
+
+            // The CRDs go: the ConfigMap comes back.
+            try await plane.kubectl("delete", "crd", "prometheusrules.monitoring.coreos.com", "servicemonitors.monitoring.coreos.com")
+            _ = try await eventually("the ConfigMap back", timeout: 30) { try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-prometheus") }
+            _ = try await eventually("Ready again", timeout: 30) { () -> Bool? in
+                try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench")?.status?.condition("Ready")?.status == "True" ? true : nil
+            }
+            #expect(vigil.log.contains("PrometheusRule is served") && vigil.log.contains("PrometheusRule is not served"))
+
+            // The receivers' secrets: in the user's Secret and the Alertmanager Secret, nowhere else.
+            let sentinels = ["https://hooks.slack.com/services/REPLACE/ME/production", "REPLACE-ME-PAGERDUTY-ROUTING-KEY"]
+            let b64 = sentinels.map { Data($0.utf8).base64EncodedString() }
+            var places: [String] = []
+            for kind in ["configmaps", "secrets", "events", "services", "daemonsets", "deployments", "networkpolicies", "observabilitystacks"] {
+                let list = try await plane.kubectl("get", kind, "-A", "-o", "json")
+                guard let object = try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [String: Any], let items = object["items"] as? [[String: Any]] else { continue }
+                for item in items {
+                    let meta = item["metadata"] as? [String: Any] ?? [:]
+                    let name = "\(kind)/\(meta["namespace"] ?? "")/\(meta["name"] ?? "")"
+                    if name == "secrets/\(ns)/alert-receivers" || name == "secrets/\(ns)/fba-bench-alertmanager" { continue }
+                    let text = String(decoding: try JSONSerialization.data(withJSONObject: item, options: [.withoutEscapingSlashes]), as: UTF8.self)
+                    if zip(sentinels, b64).contains(where: { text.contains($0.0) || text.contains($0.1) }) { places.append(name) }
+                }
+            }
+            #expect(places.isEmpty, "receiver secrets found in \(places)")
+            let log = vigil.log
+            #expect(!sentinels.contains { log.contains($0) }, "a receiver secret is in Vigil's log")
+            #expect(await vigil.terminate() == 0)
         }
-        #expect(places.isEmpty, "receiver secrets found in \(places)")
-        let log = vigil.log
-        #expect(!sentinels.contains { log.contains($0) }, "a receiver secret is in Vigil's log")
-        #expect(await vigil.terminate() == 0)
     }
 
     /// A missing receiver Secret is named in status, and nothing new is applied until it
@@ -104,29 +104,29 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         let ns = "alerting-refs"
         try await plane.createNamespace(ns)
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-        let receivers = "  alerting:\n    receivers:\n      pagerDuty:\n        routingKeySecret: {name: pd, key: routing-key}\n"
-        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "development", extra: receivers))
-        let refused = try await eventually("ConfigValid=False naming the Secret") { () -> Condition? in
-            let c = try await plane.getIfExists(ObservabilityStack.self, ns, "app")?.status?.condition("ConfigValid")
-            return c?.reason == "SecretNotFound" ? c : nil
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
+            let receivers = "  alerting:\n    receivers:\n      pagerDuty:\n        routingKeySecret: {name: pd, key: routing-key}\n"
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "development", extra: receivers))
+            let refused = try await eventually("ConfigValid=False naming the Secret") { () -> Condition? in
+                let c = try await plane.getIfExists(ObservabilityStack.self, ns, "app")?.status?.condition("ConfigValid")
+                return c?.reason == "SecretNotFound" ? c : nil
+            }
+            #expect(refused.message.contains("spec.alerting.receivers.pagerDuty.routingKeySecret") && refused.message.contains("pd"))
+            try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-42")
+            let secret = try await eventually("the Alertmanager Secret", timeout: 20) { try await plane.getIfExists(Secret.self, ns, "app-alertmanager") }
+            let config = secret.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            #expect(config.contains("routing_key: sentinel-routing-key-42"))
+            // A changed key follows, through the Secret watch.
+            try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-43", "--dry-run=client", "-o", "yaml")
+                .write(toFile: "\(plane.dir)/pd.yaml", atomically: true, encoding: .utf8)
+            try await plane.kubectl("apply", "-f", "\(plane.dir)/pd.yaml")
+            _ = try await eventually("the new routing key", timeout: 20) { () -> Bool? in
+                let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
+                let c = s?.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                return c.contains("sentinel-routing-key-43") ? true : nil
+            }
+            #expect(!vigil.log.contains("sentinel-routing-key"))
+            try await plane.kubectl("delete", "namespace", ns, "--wait=false")
         }
-        #expect(refused.message.contains("spec.alerting.receivers.pagerDuty.routingKeySecret") && refused.message.contains("pd"))
-        try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-42")
-        let secret = try await eventually("the Alertmanager Secret", timeout: 20) { try await plane.getIfExists(Secret.self, ns, "app-alertmanager") }
-        let config = secret.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        #expect(config.contains("routing_key: sentinel-routing-key-42"))
-        // A changed key follows, through the Secret watch.
-        try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-43", "--dry-run=client", "-o", "yaml")
-            .write(toFile: "\(plane.dir)/pd.yaml", atomically: true, encoding: .utf8)
-        try await plane.kubectl("apply", "-f", "\(plane.dir)/pd.yaml")
-        _ = try await eventually("the new routing key", timeout: 20) { () -> Bool? in
-            let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
-            let c = s?.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            return c.contains("sentinel-routing-key-43") ? true : nil
-        }
-        #expect(!vigil.log.contains("sentinel-routing-key"))
-        try await plane.kubectl("delete", "namespace", ns, "--wait=false")
     }
 }

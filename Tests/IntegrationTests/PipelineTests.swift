@@ -59,7 +59,7 @@ import Testing
         // One operator per namespace: other suites share this control plane, and two
         // operators on one stack would fight (leader election is issue 8's).
         var vigils: [VigilProcess] = []
-        defer { for v in vigils where v.isRunning { _ = kill(v.process.processIdentifier, SIGKILL) } }
+        defer { for v in vigils { v.kill() } }
         for env in ["development", "staging", "production"] {
             let file = repoRoot.appendingPathComponent("examples/\(env).yaml").path
             try await plane.kubectl("apply", "-f", file)
@@ -116,67 +116,67 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         let ns = "sampling"
         try await plane.createNamespace(ns)
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  sampling:\n    percentage: 25\n"))
-        let before = try await eventually("the objects") { () -> [String: JSONValue]? in
-            let s = try await snapshot(plane, ns)
-            return s.count == 9 ? s : nil
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  sampling:\n    percentage: 25\n"))
+            let before = try await eventually("the objects") { () -> [String: JSONValue]? in
+                let s = try await snapshot(plane, ns)
+                return s.count == 9 ? s : nil
+            }
+            try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":60}}}"#)
+            let after = try await eventually("the new config") { () -> [String: JSONValue]? in
+                let s = try await snapshot(plane, ns)
+                return s["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("sampling_percentage: 60") == true
+                    && s["DaemonSet/app-collector"] != before["DaemonSet/app-collector"] ? s : nil
+            }
+            var changed: [String] = []
+            for k in Set(before.keys).union(after.keys).sorted() {
+                changed += differences(before[k], after[k]).map { "\(k)\($0)" }
+            }
+            #expect(
+                changed == [
+                    "ConfigMap/app-collector.data.config.yaml",
+                    "DaemonSet/app-collector.spec.template.metadata.annotations.\(Annotations.configHash)",
+                ]
+            )
+            #expect(await vigil.terminate() == 0)
         }
-        try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":60}}}"#)
-        let after = try await eventually("the new config") { () -> [String: JSONValue]? in
-            let s = try await snapshot(plane, ns)
-            return s["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("sampling_percentage: 60") == true
-                && s["DaemonSet/app-collector"] != before["DaemonSet/app-collector"] ? s : nil
-        }
-        var changed: [String] = []
-        for k in Set(before.keys).union(after.keys).sorted() {
-            changed += differences(before[k], after[k]).map { "\(k)\($0)" }
-        }
-        #expect(
-            changed == [
-                "ConfigMap/app-collector.data.config.yaml",
-                "DaemonSet/app-collector.spec.template.metadata.annotations.\(Annotations.configHash)",
-            ]
-        )
-        #expect(await vigil.terminate() == 0)
     }
 
     @Test func disablingTheGatewayRemovesItsObjects() async throws {
         let plane = try await SharedControlPlane.shared.get()
         let ns = "gateway"
         try await plane.createNamespace(ns)
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
-        let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
-            let s = try await snapshot(plane, ns)
-            return s.count == 12 ? s : nil
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
+            let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
+                let s = try await snapshot(plane, ns)
+                return s.count == 12 ? s : nil
+            }
+            #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
+            #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
+            try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)
+            let without = try await eventually("the gateway pruned") { () -> [String: JSONValue]? in
+                let s = try await snapshot(plane, ns)
+                return s.count == 9 ? s : nil
+            }
+            #expect(
+                Set(without.keys) == [
+                    "ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "Service/app-collector-headless", "DaemonSet/app-collector",
+                    "NetworkPolicy/app-collector", "ConfigMap/app-prometheus", "ConfigMap/app-grafana-datasources", "ConfigMap/app-grafana-dashboards",
+                ]
+            )
+            // Prometheus no longer looks for the gateway's telemetry.
+            #expect(without["ConfigMap/app-prometheus"]?["data"]?["prometheus.yml"]?.stringValue?.contains("app-gateway-headless") == false)
+            #expect(with["ConfigMap/app-prometheus"]?["data"]?["prometheus.yml"]?.stringValue?.contains("app-gateway-headless") == true)
+            // The agents no longer talk to a gateway: that egress rule went with it.
+            let egress = without["NetworkPolicy/app-collector"]?["spec"]?["egress"]?.arrayValue ?? []
+            #expect(!egress.isEmpty && !egress.contains { rule in
+                (rule["to"]?.arrayValue ?? []).contains { $0["podSelector"]?["matchLabels"]?[Labels.component] == "gateway" }
+            })
+            let config = without["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue ?? ""
+            #expect(!config.contains("loadbalancing") && config.contains("tail_sampling"))
+            #expect(await vigil.terminate() == 0)
         }
-        #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
-        #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
-        try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)
-        let without = try await eventually("the gateway pruned") { () -> [String: JSONValue]? in
-            let s = try await snapshot(plane, ns)
-            return s.count == 9 ? s : nil
-        }
-        #expect(
-            Set(without.keys) == [
-                "ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "Service/app-collector-headless", "DaemonSet/app-collector",
-                "NetworkPolicy/app-collector", "ConfigMap/app-prometheus", "ConfigMap/app-grafana-datasources", "ConfigMap/app-grafana-dashboards",
-            ]
-        )
-        // Prometheus no longer looks for the gateway's telemetry.
-        #expect(without["ConfigMap/app-prometheus"]?["data"]?["prometheus.yml"]?.stringValue?.contains("app-gateway-headless") == false)
-        #expect(with["ConfigMap/app-prometheus"]?["data"]?["prometheus.yml"]?.stringValue?.contains("app-gateway-headless") == true)
-        // The agents no longer talk to a gateway: that egress rule went with it.
-        let egress = without["NetworkPolicy/app-collector"]?["spec"]?["egress"]?.arrayValue ?? []
-        #expect(!egress.isEmpty && !egress.contains { rule in
-            (rule["to"]?.arrayValue ?? []).contains { $0["podSelector"]?["matchLabels"]?[Labels.component] == "gateway" }
-        })
-        let config = without["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue ?? ""
-        #expect(!config.contains("loadbalancing") && config.contains("tail_sampling"))
-        #expect(await vigil.terminate() == 0)
     }
 }
 

@@ -45,32 +45,32 @@ import Testing
         try await plane.createNamespace("vigil-system")
         try await plane.kubectl("apply", "-f", "-", input: try await Self.manifests())
         let kubeconfig = try await Self.serviceAccountKubeconfig(plane)
-        let vigil = try VigilProcess(kubeconfig: kubeconfig, namespace: nil, extra: ["--leader-elect", "--leader-election-namespace", "vigil-system"])
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
-        try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples").path)
-        for ns in ["fba-dev", "fba-staging", "fba-prod"] {
-            _ = try await eventually("\(ns) Ready", timeout: 60) { () -> Bool? in
-                try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench")?.status?.condition("Ready")?.status == "True" ? true : nil
+        try await withVigil(kubeconfig: kubeconfig, namespace: nil, extra: ["--leader-elect", "--leader-election-namespace", "vigil-system"]) { vigil in
+            try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples").path)
+            for ns in ["fba-dev", "fba-staging", "fba-prod"] {
+                _ = try await eventually("\(ns) Ready", timeout: 60) { () -> Bool? in
+                    try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench")?.status?.condition("Ready")?.status == "True" ? true : nil
+                }
             }
+            // Client Secrets, then a rotation to generation 2.
+            _ = try await eventually("the production client Secret") { try await plane.getIfExists(Secret.self, "fba-prod", "fba-bench-otlp-client") }
+            try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", "fba-prod", "vigil.dev/rotate-credentials=rbac")
+            _ = try await eventually("generation 2 published", timeout: 60) { () -> Bool? in
+                try await plane.getIfExists(Secret.self, "fba-prod", "fba-bench-otlp-client")?.metadata.annotations?["observability.vigil.dev/credential-generation"] == "2" ? true : nil
+            }
+            // With the Prometheus Operator's CRDs served, the rules are PrometheusRules.
+            _ = try await eventually("the production PrometheusRule") { () -> Bool? in
+                (try? await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", "fba-prod", "-o", "name")) != nil ? true : nil
+            }
+            // Deleting a stack releases its finalizer.
+            try await plane.kubectl("delete", "observabilitystack", "fba-bench", "-n", "fba-staging", "--wait=false")
+            _ = try await eventually("the staging stack gone") { try await plane.getIfExists(ObservabilityStack.self, "fba-staging", "fba-bench") == nil ? true : nil }
+            let metrics = try await run(["curl", "-s", try await vigil.endpoint("metrics") + "/metrics"])
+            let forbidden = metrics.split(separator: "\n").filter { $0.hasPrefix("rest_client_requests_total") && $0.contains("code=\"403\"") }
+            #expect(forbidden.isEmpty, "\(forbidden)")
+            #expect(!vigil.log.contains("403 Forbidden"), "\(vigil.log.split(separator: "\n").filter { $0.contains("403") }.prefix(5))")
+            #expect(await vigil.terminate() == 0)
         }
-        // Client Secrets, then a rotation to generation 2.
-        _ = try await eventually("the production client Secret") { try await plane.getIfExists(Secret.self, "fba-prod", "fba-bench-otlp-client") }
-        try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", "fba-prod", "vigil.dev/rotate-credentials=rbac")
-        _ = try await eventually("generation 2 published", timeout: 60) { () -> Bool? in
-            try await plane.getIfExists(Secret.self, "fba-prod", "fba-bench-otlp-client")?.metadata.annotations?["observability.vigil.dev/credential-generation"] == "2" ? true : nil
-        }
-        // With the Prometheus Operator's CRDs served, the rules are PrometheusRules.
-        _ = try await eventually("the production PrometheusRule") { () -> Bool? in
-            (try? await plane.kubectl("get", "prometheusrule", "fba-bench-alerts", "-n", "fba-prod", "-o", "name")) != nil ? true : nil
-        }
-        // Deleting a stack releases its finalizer.
-        try await plane.kubectl("delete", "observabilitystack", "fba-bench", "-n", "fba-staging", "--wait=false")
-        _ = try await eventually("the staging stack gone") { try await plane.getIfExists(ObservabilityStack.self, "fba-staging", "fba-bench") == nil ? true : nil }
-        let metrics = try await run(["curl", "-s", try await vigil.endpoint("metrics") + "/metrics"])
-        let forbidden = metrics.split(separator: "\n").filter { $0.hasPrefix("rest_client_requests_total") && $0.contains("code=\"403\"") }
-        #expect(forbidden.isEmpty, "\(forbidden)")
-        #expect(!vigil.log.contains("403 Forbidden"), "\(vigil.log.split(separator: "\n").filter { $0.contains("403") }.prefix(5))")
-        #expect(await vigil.terminate() == 0)
     }
 
     /// Removes each RBAC rule in turn and shows that Vigil then meets a 403: no rule is
@@ -120,7 +120,7 @@ import Testing
                     let text = try await run(["curl", "-s", url])
                     return text.contains("code=\"403\"") ? true : nil
                 }
-                _ = kill(vigil.process.processIdentifier, SIGKILL)
+                vigil.kill()
                 if refused == nil { unneeded.append("\(role.name): \(removed["resources"] ?? "")") }
                 // Put the rule back, and remove the stack with the full rights.
                 var whole = object

@@ -21,87 +21,87 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         let ns = "lifecycle"
         try await plane.createNamespace(ns)
-        let vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns)
-        defer { if vigil.isRunning { _ = kill(vigil.process.processIdentifier, SIGKILL) } }
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
 
-        // Create: the ConfigMap appears, owned by the stack, and the stack is Ready.
-        try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns))
-        let cm = try await eventually("the ConfigMap") { try await configMap(plane, ns, "app-collector") }
-        let stack = try await stackStatus(plane, ns, "app")
-        #expect(cm.metadata.ownerReferences?.first?.uid == stack.metadata.uid)
-        #expect(cm.metadata.ownerReferences?.first?.controller == true)
-        #expect(cm.metadata.labels?["app.kubernetes.io/managed-by"] == "vigil")
-        #expect(cm.data?["config.yaml"]?.contains("sampling_percentage: 10") == true)
-        let ready = try await eventually("Ready=True at generation 1") { () -> ObservabilityStack? in
-            let s = try await stackStatus(plane, ns, "app")
-            return s.status?.condition("Ready")?.status == "True" && s.status?.observedGeneration == s.metadata.generation ? s : nil
-        }
-        #expect(ready.status?.condition("ConfigValid")?.status == "True")
-        #expect(ready.status?.configHash?.count == 64)
-        #expect(ready.status?.endpoints?.grpc == "https://app-collector.\(ns).svc:4317")
+            // Create: the ConfigMap appears, owned by the stack, and the stack is Ready.
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns))
+            let cm = try await eventually("the ConfigMap") { try await configMap(plane, ns, "app-collector") }
+            let stack = try await stackStatus(plane, ns, "app")
+            #expect(cm.metadata.ownerReferences?.first?.uid == stack.metadata.uid)
+            #expect(cm.metadata.ownerReferences?.first?.controller == true)
+            #expect(cm.metadata.labels?["app.kubernetes.io/managed-by"] == "vigil")
+            #expect(cm.data?["config.yaml"]?.contains("sampling_percentage: 10") == true)
+            let ready = try await eventually("Ready=True at generation 1") { () -> ObservabilityStack? in
+                let s = try await stackStatus(plane, ns, "app")
+                return s.status?.condition("Ready")?.status == "True" && s.status?.observedGeneration == s.metadata.generation ? s : nil
+            }
+            #expect(ready.status?.condition("ConfigValid")?.status == "True")
+            #expect(ready.status?.configHash?.count == 64)
+            #expect(ready.status?.endpoints?.grpc == "https://app-collector.\(ns).svc:4317")
 
-        // Edit: the ConfigMap follows, and observedGeneration moves.
-        try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":42}}}"#)
-        _ = try await eventually("the edited ConfigMap") { () -> ConfigMap? in
-            let c = try await configMap(plane, ns, "app-collector")
-            return c?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? c : nil
-        }
-        _ = try await eventually("observedGeneration 2") { () -> Bool? in
-            let s = try await stackStatus(plane, ns, "app")
-            return s.status?.observedGeneration == 2 && s.metadata.generation == 2 ? true : nil
-        }
+            // Edit: the ConfigMap follows, and observedGeneration moves.
+            try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":42}}}"#)
+            _ = try await eventually("the edited ConfigMap") { () -> ConfigMap? in
+                let c = try await configMap(plane, ns, "app-collector")
+                return c?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? c : nil
+            }
+            _ = try await eventually("observedGeneration 2") { () -> Bool? in
+                let s = try await stackStatus(plane, ns, "app")
+                return s.status?.observedGeneration == 2 && s.metadata.generation == 2 ? true : nil
+            }
 
-        // Delete the ConfigMap by hand: it comes back.
-        let uidBefore = try await configMap(plane, ns, "app-collector")?.metadata.uid
-        try await plane.kubectl("delete", "configmap", "app-collector", "-n", ns, "--wait=true")
-        let restored = try await eventually("the restored ConfigMap") { () -> ConfigMap? in
-            let c = try await configMap(plane, ns, "app-collector")
-            return c != nil && c?.metadata.uid != uidBefore ? c : nil
-        }
-        #expect(restored.data?["config.yaml"]?.contains("sampling_percentage: 42") == true)
+            // Delete the ConfigMap by hand: it comes back.
+            let uidBefore = try await configMap(plane, ns, "app-collector")?.metadata.uid
+            try await plane.kubectl("delete", "configmap", "app-collector", "-n", ns, "--wait=true")
+            let restored = try await eventually("the restored ConfigMap") { () -> ConfigMap? in
+                let c = try await configMap(plane, ns, "app-collector")
+                return c != nil && c?.metadata.uid != uidBefore ? c : nil
+            }
+            #expect(restored.data?["config.yaml"]?.contains("sampling_percentage: 42") == true)
 
-        // Edit the ConfigMap by hand: Vigil puts its fields back.
-        try await plane.kubectl("patch", "configmap", "app-collector", "-n", ns, "--type=merge", "-p", #"{"data":{"config.yaml":"tampered"}}"#)
-        _ = try await eventually("the repaired ConfigMap") { () -> Bool? in
-            try await configMap(plane, ns, "app-collector")?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? true : nil
-        }
+            // Edit the ConfigMap by hand: Vigil puts its fields back.
+            try await plane.kubectl("patch", "configmap", "app-collector", "-n", ns, "--type=merge", "-p", #"{"data":{"config.yaml":"tampered"}}"#)
+            _ = try await eventually("the repaired ConfigMap") { () -> Bool? in
+                try await configMap(plane, ns, "app-collector")?.data?["config.yaml"]?.contains("sampling_percentage: 42") == true ? true : nil
+            }
 
-        // An invalid stack beside it gets ConfigValid=False naming the field; the valid one stays Ready.
-        try await plane.kubectl(
-            "apply", "-f", "-",
-            input: stackYAML(
-                name: "broken", namespace: ns,
-                extra: "  collector:\n    memoryLimiter:\n      limitMiB: 512\n      spikeLimitMiB: 600\n"
+            // An invalid stack beside it gets ConfigValid=False naming the field; the valid one stays Ready.
+            try await plane.kubectl(
+                "apply", "-f", "-",
+                input: stackYAML(
+                    name: "broken", namespace: ns,
+                    extra: "  collector:\n    memoryLimiter:\n      limitMiB: 512\n      spikeLimitMiB: 600\n"
+                )
             )
-        )
-        let broken = try await eventually("ConfigValid=False on the invalid stack") { () -> ObservabilityStack? in
-            let s = try await stackStatus(plane, ns, "broken")
-            return s.status?.condition("ConfigValid")?.status == "False" ? s : nil
-        }
-        #expect(broken.status?.condition("ConfigValid")?.reason == "InvalidSpec")
-        #expect(broken.status?.condition("ConfigValid")?.message.contains("spec.collector.memoryLimiter.spikeLimitMiB") == true)
-        #expect(broken.status?.condition("Ready")?.status == "False")
-        #expect(try await configMap(plane, ns, "broken-collector") == nil)
-        let events = try await plane.kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}")
-        #expect(events.contains("InvalidSpec"))
-        #expect(try await stackStatus(plane, ns, "app").status?.condition("Ready")?.status == "True")
+            let broken = try await eventually("ConfigValid=False on the invalid stack") { () -> ObservabilityStack? in
+                let s = try await stackStatus(plane, ns, "broken")
+                return s.status?.condition("ConfigValid")?.status == "False" ? s : nil
+            }
+            #expect(broken.status?.condition("ConfigValid")?.reason == "InvalidSpec")
+            #expect(broken.status?.condition("ConfigValid")?.message.contains("spec.collector.memoryLimiter.spikeLimitMiB") == true)
+            #expect(broken.status?.condition("Ready")?.status == "False")
+            #expect(try await configMap(plane, ns, "broken-collector") == nil)
+            let events = try await plane.kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}")
+            #expect(events.contains("InvalidSpec"))
+            #expect(try await stackStatus(plane, ns, "app").status?.condition("Ready")?.status == "True")
 
-        // Fixing the spec makes it Ready.
-        try await plane.kubectl("patch", "observabilitystack", "broken", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"memoryLimiter":{"spikeLimitMiB":100}}}}"#)
-        _ = try await eventually("the fixed stack Ready") { () -> Bool? in
-            try await stackStatus(plane, ns, "broken").status?.condition("Ready")?.status == "True" ? true : nil
-        }
+            // Fixing the spec makes it Ready.
+            try await plane.kubectl("patch", "observabilitystack", "broken", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"memoryLimiter":{"spikeLimitMiB":100}}}}"#)
+            _ = try await eventually("the fixed stack Ready") { () -> Bool? in
+                try await stackStatus(plane, ns, "broken").status?.condition("Ready")?.status == "True" ? true : nil
+            }
 
-        // Delete the stack: the garbage collector removes its ConfigMap.
-        try await plane.kubectl("delete", "observabilitystack", "app", "-n", ns)
-        _ = try await eventually("the ConfigMap garbage-collected", timeout: 60) { () -> Bool? in
-            try await configMap(plane, ns, "app-collector") == nil ? true : nil
-        }
+            // Delete the stack: the garbage collector removes its ConfigMap.
+            try await plane.kubectl("delete", "observabilitystack", "app", "-n", ns)
+            _ = try await eventually("the ConfigMap garbage-collected", timeout: 60) { () -> Bool? in
+                try await configMap(plane, ns, "app-collector") == nil ? true : nil
+            }
 
-        // SIGTERM: a clean exit.
-        let status = await vigil.terminate()
-        #expect(status == 0, "vigil did not exit cleanly on SIGTERM; log:\n\(vigil.log.suffix(2000))")
-        #expect(vigil.log.contains("stopped"))
+            // SIGTERM: a clean exit.
+            let status = await vigil.terminate()
+            #expect(status == 0, "vigil did not exit cleanly on SIGTERM; log:\n\(vigil.log.suffix(2000))")
+            #expect(vigil.log.contains("stopped"))
+        }
     }
 
     /// The golden files themselves are valid Kubernetes objects.

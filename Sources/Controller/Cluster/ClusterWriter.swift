@@ -66,13 +66,8 @@ extension KubeClient: ClusterWriter {
     }
 
     public func apiServerEndpoints() async throws -> [APIServerEndpoint] {
-        let bytes: [UInt8]
-        do {
-            bytes = try await getRaw("/api/v1/namespaces/default/endpoints/kubernetes")
-        } catch let e as KubeAPIError where e.isNotFound {
-            // No such Endpoints (a bare control plane): the policy opens the API ports by port.
-            return []
-        }
+        // No such Endpoints (a bare control plane): the policy opens the API ports by port.
+        guard let bytes = try await ifExists({ try await getRaw("/api/v1/namespaces/default/endpoints/kubernetes") }) else { return [] }
         let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
         var out: [APIServerEndpoint] = []
         for subset in raw["subsets"]?.arrayValue ?? [] {
@@ -86,32 +81,19 @@ extension KubeClient: ClusterWriter {
     }
 
     public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
-        do {
-            let bytes = try await getRaw(resource.path(namespace: namespace, name: name))
-            return try Unstructured(object: try JSONCoding.decode(JSONValue.self, from: bytes))
-        } catch let e as KubeAPIError where e.isNotFound {
-            return nil
-        }
+        guard let bytes = try await ifExists({ try await getRaw(resource.path(namespace: namespace, name: name)) }) else { return nil }
+        return try Unstructured(object: try JSONCoding.decode(JSONValue.self, from: bytes))
     }
 
     /// The resources the cluster serves in `monitoring.coreos.com/v1` (the Prometheus
     /// Operator's CRDs): `prometheusrules`, `servicemonitors`, …; empty when the group is not served.
     public func monitoringKinds() async throws -> Set<String> {
-        let bytes: [UInt8]
-        do {
-            bytes = try await getRaw("/apis/monitoring.coreos.com/v1")
-        } catch let e as KubeAPIError where e.isNotFound {
-            return []
-        }
+        guard let bytes = try await ifExists({ try await getRaw("/apis/monitoring.coreos.com/v1") }) else { return [] }
         let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
         return Set((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? {
-        do {
-            return try await get(Secret.self, namespace: namespace, name: name)
-        } catch let e as KubeAPIError where e.isNotFound {
-            return nil
-        }
+        try await ifExists { try await get(Secret.self, namespace: namespace, name: name) }
     }
 }

@@ -171,11 +171,7 @@ public protocol LeaseClient: Sendable {
 
 extension KubeClient: LeaseClient {
     public func lease(namespace: String, name: String) async throws -> Lease? {
-        do {
-            return try await get(Lease.self, namespace: namespace, name: name)
-        } catch let e as KubeAPIError where e.isNotFound {
-            return nil
-        }
+        try await ifExists { try await get(Lease.self, namespace: namespace, name: name) }
     }
 
     public func createLease(_ lease: Lease) async throws -> Bool {

@@ -30,27 +30,15 @@ public enum MonitoringMetrics {
     public static let telemetryJob = "otel-collector-telemetry"
 }
 
-/// Alert thresholds and durations: the spec's, else the environment's defaults.
-public struct AlertSettings: Sendable, Hashable {
-    public var latencyP95Ms: Int
-    public var errorRatio: Double
-    public var cpuUtilization: Double
-    public var memoryUtilization: Double
-    /// `for:` of the SLO and resource alerts, in seconds.
-    public var forSeconds: Int
-    /// `for:` of OtelCollectorDown and the export-path alerts.
-    public var collectorDownForSeconds: Int
-
+extension AlertSettings {
     /// The thresholds of a resolved spec: the spec's, else its environment profile's.
     public init(_ spec: ResolvedSpec, raw: StackSpec) {
         let t = raw.alerting?.thresholds
-        let d = spec.profile.alerts
-        latencyP95Ms = t?.latencyP95Ms ?? d.latencyP95Ms
-        errorRatio = t?.errorRatio ?? d.errorRatio
-        cpuUtilization = t?.cpuUtilization ?? d.cpuUtilization
-        memoryUtilization = t?.memoryUtilization ?? d.memoryUtilization
-        forSeconds = d.forSeconds
-        collectorDownForSeconds = d.collectorDownForSeconds
+        self = spec.profile.alerts
+        if let v = t?.latencyP95Ms { latencyP95Ms = v }
+        if let v = t?.errorRatio { errorRatio = v }
+        if let v = t?.cpuUtilization { cpuUtilization = v }
+        if let v = t?.memoryUtilization { memoryUtilization = v }
         if let f = t?.forDuration, let s = try? DurationParser.seconds(f) { forSeconds = max(0, Int(s.rounded())) }
     }
 
@@ -376,10 +364,6 @@ public enum AlertmanagerConfig {
 
     /// The Secret `<stack>-alertmanager`.
     public static func secret(_ ctx: StackContext, secrets: AlertReceiverSecrets) throws -> JSONValue {
-        [
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": ["name": .string(Naming.name(ctx.name, "alertmanager"))],
-            "data": ["alertmanager.yml": JSONValue.secretData(try render(ctx, secrets: secrets))],
-        ]
+        SecretBody.make(name: ctx.names.alertmanager, data: ["alertmanager.yml": try render(ctx, secrets: secrets)])
     }
 }

@@ -8,35 +8,27 @@ enum CertificateSecrets {
     static let component = "certificates"
 
     static func drafts(_ ctx: StackContext, _ m: CertificateMaterial) -> [Draft] {
-        var caData: [String: JSONValue] = ["tls.crt": .secretData(m.currentCA.certificate), "tls.key": .secretData(m.currentCA.privateKey)]
+        var caData = ["tls.crt": m.currentCA.certificate, "tls.key": m.currentCA.privateKey]
         if let previous = m.previousCA {
-            caData["previous.crt"] = .secretData(previous.certificate)
-            caData["previous.key"] = .secretData(previous.privateKey)
+            caData["previous.crt"] = previous.certificate
+            caData["previous.key"] = previous.privateKey
         }
-        let ca: JSONValue = [
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": ["name": .string(ctx.names.ca), "annotations": .object([Annotations.caPhase: .string(m.caPhase)])],
-            "data": .object(caData),
-        ]
-        var tlsAnnotations: [String: JSONValue] = [:]
-        if let handled = m.handledRotationRequest { tlsAnnotations[Annotations.certificateRotatedFor] = .string(handled) }
-        let tls: JSONValue = [
-            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-            "metadata": ["name": .string(ctx.names.ingestTLS), "annotations": .object(tlsAnnotations)],
-            "data": ["tls.crt": .secretData(m.leaf.certificate), "tls.key": .secretData(m.leaf.privateKey), "ca.crt": .secretData(m.bundle)],
-        ]
+        let ca = SecretBody.make(name: ctx.names.ca, annotations: [Annotations.caPhase: m.caPhase], data: caData)
+        var tlsAnnotations: [String: String] = [:]
+        if let handled = m.handledRotationRequest { tlsAnnotations[Annotations.certificateRotatedFor] = handled }
+        let tls = SecretBody.make(
+            name: ctx.names.ingestTLS, type: "kubernetes.io/tls", annotations: tlsAnnotations,
+            data: ["tls.crt": m.leaf.certificate, "tls.key": m.leaf.privateKey, "ca.crt": m.bundle]
+        )
         var drafts = [Draft(Secret.resource, component: component, body: ca), Draft(Secret.resource, component: component, body: tls)]
         if let clients = m.clientCertificates {
-            var data: [String: JSONValue] = [:]
+            var data: [String: String] = [:]
             for (client, pair) in clients.byClient {
-                data["\(client).crt"] = .secretData(pair.certificate)
-                data["\(client).key"] = .secretData(pair.privateKey)
-                data["\(client).issuer"] = .secretData(clients.issuerSerial)
+                data["\(client).crt"] = pair.certificate
+                data["\(client).key"] = pair.privateKey
+                data["\(client).issuer"] = clients.issuerSerial
             }
-            let body: JSONValue = [
-                "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": ["name": .string(ctx.names.clientCertificates)], "data": .object(data),
-            ]
-            drafts.append(Draft(Secret.resource, component: component, body: body))
+            drafts.append(Draft(Secret.resource, component: component, body: SecretBody.make(name: ctx.names.clientCertificates, data: data)))
         }
         return drafts
     }

@@ -19,29 +19,22 @@ public enum ClientSecret {
 
     static func draft(_ ctx: StackContext, _ c: ClientCredential, certificates: CertificateMaterial?) -> Draft {
         let tls = ctx.spec.tlsEnabled
-        var data: [String: JSONValue] = [
-            "OTEL_EXPORTER_OTLP_ENDPOINT": .secretData(ctx.names.otlpEndpoint(tls: tls, port: CollectorPorts.otlpGRPC)),
-            "OTEL_EXPORTER_OTLP_PROTOCOL": .secretData("grpc"),
-            "OTEL_EXPORTER_OTLP_HEADERS": .secretData("Authorization=" + basicHeader(user: c.username, password: c.password)),
+        var data = [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": ctx.names.otlpEndpoint(tls: tls, port: CollectorPorts.otlpGRPC),
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=" + basicHeader(user: c.username, password: c.password),
         ]
         if let bundle = certificates?.bundle, tls {
-            data["ca.crt"] = .secretData(bundle)
-            data["OTEL_EXPORTER_OTLP_CERTIFICATE"] = .secretData(certificatePath)
+            data["ca.crt"] = bundle
+            data["OTEL_EXPORTER_OTLP_CERTIFICATE"] = certificatePath
         }
         if let pair = certificates?.clientCertificates?.byClient[c.client], tls {
-            data["tls.crt"] = .secretData(pair.certificate)
-            data["tls.key"] = .secretData(pair.privateKey)
-            data["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = .secretData(clientCertificatePath)
-            data["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = .secretData(clientKeyPath)
+            data["tls.crt"] = pair.certificate
+            data["tls.key"] = pair.privateKey
+            data["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = clientCertificatePath
+            data["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = clientKeyPath
         }
-        let body: JSONValue = [
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": [
-                "name": .string(ctx.names.otlpClient),
-                "annotations": .object([Annotations.credentialGeneration: .string(String(c.generation))]),
-            ],
-            "data": .object(data),
-        ]
+        let body = SecretBody.make(name: ctx.names.otlpClient, annotations: [Annotations.credentialGeneration: String(c.generation)], data: data)
         return Draft(Secret.resource, component: component, body: body, placement: .clientNamespace(c.namespace))
     }
 }

@@ -11,35 +11,28 @@ enum CredentialSecrets {
     public static func passwordKey(_ client: String, _ generation: Int) -> String { "g\(generation).\(client)" }
 
     static func record(_ ctx: StackContext, _ m: CredentialMaterial) -> Draft {
-        var data: [String: JSONValue] = [:]
+        var data: [String: String] = [:]
         for (g, byClient) in m.credentials {
             for (c, cred) in byClient {
-                data[passwordKey(c, g)] = .secretData(cred.password)
-                data[passwordKey(c, g) + ".bcrypt"] = .secretData(cred.hash)
+                data[passwordKey(c, g)] = cred.password
+                data[passwordKey(c, g) + ".bcrypt"] = cred.hash
             }
         }
-        var annotations: [String: JSONValue] = [
-            Annotations.credentialGeneration: .string(String(m.generation)),
-            Annotations.credentialPhase: .string(m.phase),
-            Annotations.credentialPhaseSince: .string(m.phaseSince),
-            Annotations.credentialRotatedAt: .string(m.rotatedAt),
-            Annotations.publishedClients: .string(m.published.sorted().joined(separator: ",")),
+        var annotations = [
+            Annotations.credentialGeneration: String(m.generation),
+            Annotations.credentialPhase: m.phase,
+            Annotations.credentialPhaseSince: m.phaseSince,
+            Annotations.credentialRotatedAt: m.rotatedAt,
+            Annotations.publishedClients: m.published.sorted().joined(separator: ","),
         ]
-        if let h = m.handledRequest { annotations[Annotations.rotationRequestHandled] = .string(h) }
-        let body: JSONValue = [
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": ["name": .string(ctx.names.credentials), "annotations": .object(annotations)],
-            "data": .object(data),
-        ]
-        return Draft(Secret.resource, component: component, body: body)
+        if let h = m.handledRequest { annotations[Annotations.rotationRequestHandled] = h }
+        return Draft(Secret.resource, component: component, body: SecretBody.make(name: ctx.names.credentials, annotations: annotations, data: data))
     }
 
     static func htpasswd(_ ctx: StackContext, _ m: CredentialMaterial) -> Draft {
-        let body: JSONValue = [
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": ["name": .string(ctx.names.htpasswd), "annotations": .object([Annotations.credentialGeneration: .string(String(m.generation))])],
-            "data": ["htpasswd": .secretData(m.htpasswd)],
-        ]
+        let body = SecretBody.make(
+            name: ctx.names.htpasswd, annotations: [Annotations.credentialGeneration: String(m.generation)], data: ["htpasswd": m.htpasswd]
+        )
         return Draft(Secret.resource, component: component, body: body)
     }
 }

@@ -27,6 +27,19 @@ public enum KeyAlgorithmName: String, Sendable, Hashable, CaseIterable {
     case rsa = "RSA"
 }
 
+/// Alert thresholds and durations: an environment's defaults, or a stack's once its spec's
+/// thresholds are applied (`AlertSettings(ctx)`).
+public struct AlertSettings: Sendable, Hashable {
+    public var latencyP95Ms: Int
+    public var errorRatio: Double
+    public var cpuUtilization: Double
+    public var memoryUtilization: Double
+    /// `for:` of the SLO and resource alerts, in seconds.
+    public var forSeconds: Int
+    /// `for:` of OtelCollectorDown and the export-path alerts.
+    public var collectorDownForSeconds: Int
+}
+
 /// The defaults of one environment, in one table: explicit spec fields always win.
 public struct EnvironmentProfile: Sendable, Hashable {
     public var memoryLimitMiB: Int
@@ -35,34 +48,24 @@ public struct EnvironmentProfile: Sendable, Hashable {
     public var basicAuth: Bool
     public var networkPolicy: Bool
     public var samplingPercentage: Double
-    public var alerts: AlertDefaults
-
-    /// Alert thresholds and `for:` durations (seconds) when the spec names none.
-    public struct AlertDefaults: Sendable, Hashable {
-        public var latencyP95Ms: Int
-        public var errorRatio: Double
-        public var cpuUtilization: Double
-        public var memoryUtilization: Double
-        public var forSeconds: Int
-        public var collectorDownForSeconds: Int
-    }
+    public var alerts: AlertSettings
 
     public static func of(_ environment: Environment) -> EnvironmentProfile {
         switch environment {
         case .development:
             return EnvironmentProfile(
                 memoryLimitMiB: 1024, tlsMode: .disabled, clientAuth: .none, basicAuth: false, networkPolicy: false, samplingPercentage: 100,
-                alerts: AlertDefaults(latencyP95Ms: 2000, errorRatio: 0.10, cpuUtilization: 0.95, memoryUtilization: 0.95, forSeconds: 900, collectorDownForSeconds: 300)
+                alerts: AlertSettings(latencyP95Ms: 2000, errorRatio: 0.10, cpuUtilization: 0.95, memoryUtilization: 0.95, forSeconds: 900, collectorDownForSeconds: 300)
             )
         case .staging:
             return EnvironmentProfile(
                 memoryLimitMiB: 1024, tlsMode: .selfSigned, clientAuth: .none, basicAuth: true, networkPolicy: true, samplingPercentage: 25,
-                alerts: AlertDefaults(latencyP95Ms: 1000, errorRatio: 0.05, cpuUtilization: 0.90, memoryUtilization: 0.90, forSeconds: 600, collectorDownForSeconds: 180)
+                alerts: AlertSettings(latencyP95Ms: 1000, errorRatio: 0.05, cpuUtilization: 0.90, memoryUtilization: 0.90, forSeconds: 600, collectorDownForSeconds: 180)
             )
         case .production:
             return EnvironmentProfile(
                 memoryLimitMiB: 2048, tlsMode: .selfSigned, clientAuth: .optional, basicAuth: true, networkPolicy: true, samplingPercentage: 10,
-                alerts: AlertDefaults(latencyP95Ms: 500, errorRatio: 0.02, cpuUtilization: 0.85, memoryUtilization: 0.90, forSeconds: 300, collectorDownForSeconds: 120)
+                alerts: AlertSettings(latencyP95Ms: 500, errorRatio: 0.02, cpuUtilization: 0.85, memoryUtilization: 0.90, forSeconds: 300, collectorDownForSeconds: 120)
             )
         }
     }

@@ -1,0 +1,46 @@
+import Foundation
+import KubeModel
+import Testing
+
+@Suite struct JSONParserTests {
+    /// The parser reads what JSONSerialization reads, to the same values.
+    @Test(arguments: [
+        #"{"a":[1,2.5,"s",true,false,null,{"b":{}}],"c":-3,"d":1e3,"e":"q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","f":[]}"#,
+        " [ 1 , { \"x\" : \"y\" } ] \n", #""plain""#, "12", "-0.5", "null", #"{"nested":{"deep":[[[]]]}}"#,
+    ])
+    func parsesLikeFoundation(_ text: String) throws {
+        let parsed = try JSONValue.parse(Array(text.utf8))
+        let foundation = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        func same(_ v: JSONValue, _ f: Any) -> Bool {
+            switch v {
+            case .null: return f is NSNull
+            case .bool(let b): return (f as? Bool) == b
+            case .int(let i): return (f as? NSNumber)?.doubleValue == Double(i)
+            case .double(let d): return (f as? NSNumber)?.doubleValue == d
+            case .string(let s): return f as? String == s
+            case .array(let a): return (f as? [Any]).map { $0.count == a.count && zip(a, $0).allSatisfy { same($0, $1) } } ?? false
+            case .object(let o):
+                guard let m = f as? [String: Any], m.count == o.count else { return false }
+                return o.allSatisfy { k, v in m[k].map { same(v, $0) } ?? false }
+            }
+        }
+        #expect(same(parsed, foundation), "\(parsed)")
+        // And writing it back gives JSON that parses to the same value (1e3 comes back as 1000).
+        let again = try JSONValue.parse(parsed.serialized())
+        #expect(again.isSubset(of: parsed) && parsed.isSubset(of: again))
+    }
+
+    @Test(arguments: ["", "{", "[1,]", #"{"a" 1}"#, "tru", #""unterminated"#, "1 2", #""\x""#, #"{"a":1,}"#])
+    func refusesInvalidJSON(_ text: String) {
+        #expect(throws: (any Error).self) { try JSONValue.parse(Array(text.utf8)) }
+    }
+
+    @Test func unstructuredKeepsBytesAndParsesOnRead() throws {
+        var u = try Unstructured(object: ["metadata": ["name": "x", "namespace": "n", "resourceVersion": "7"], "data": ["k": "v"]])
+        #expect(u.object["data"]?["k"] == "v" && u.metadata.resourceVersion == "7")
+        u.object["data"] = ["k": "w"]
+        #expect(u.object["data"]?["k"] == "w")
+        let list = try JSONCoding.decode(KubeList<Unstructured>.self, from: Array(#"{"kind":"ConfigMapList","metadata":{"resourceVersion":"9"},"items":[{"metadata":{"name":"a"}}]}"#.utf8))
+        #expect(list.metadata.resourceVersion == "9" && list.items.first?.metadata.name == "a" && list.kind == "ConfigMapList")
+    }
+}
