@@ -20,6 +20,12 @@ public final class KubeClient: Sendable {
     let watchHTTP: HTTPClient
     let requestTimeout: TimeAmount
     let metrics: (any RequestMetrics)?
+    /// Rate-limits the warnings of an API server that does not answer.
+    public let throttle = LogThrottle()
+
+    /// Replaces the client's retry policy for the requests made in a scope: leader election
+    /// makes single attempts under its own deadline (`RetryPolicy.none`).
+    @TaskLocal public static var retryOverride: RetryPolicy?
 
     public init(
         config: KubeConfig,
@@ -272,17 +278,26 @@ public final class KubeClient: Sendable {
 
     /// One request with retries; returns the body of a 2xx answer.
     func send(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil, contentType: String? = nil) async throws -> [UInt8] {
+        let retry = Self.retryOverride ?? self.retry
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await sendOnce(method, path, query: query, body: body, contentType: contentType)
+                let result = try await sendOnce(method, path, query: query, body: body, contentType: contentType)
+                if attempt > 1 { throttle.reset("request") }
+                return result
             } catch let e as KubeAPIError where e.isRetryable && attempt < retry.maxAttempts {
                 let delay = retry.delay(afterAttempt: attempt, retryAfter: e.retryAfter, random: Double.random(in: 0..<1))
-                logger.debug(
-                    "request failed, retrying",
-                    metadata: ["method": "\(method)", "path": "\(path)", "code": "\(e.code)", "attempt": "\(attempt)", "delay_s": "\(delay)"]
-                )
+                // An unreachable or failing API server is worth a warning, once in a while.
+                if let held = throttle.allow("request") {
+                    logger.warning(
+                        "API server request failed; retrying",
+                        metadata: [
+                            "method": "\(method)", "path": "\(path)", "code": "\(e.code)", "error": "\(e.message.prefix(200))", "attempt": "\(attempt)",
+                            "retry_in_s": "\(Int(delay * 1000) / 1000)", "similar_warnings_held_back": "\(held)",
+                        ]
+                    )
+                }
                 try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             }
         }

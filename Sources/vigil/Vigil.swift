@@ -68,7 +68,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds a standby waits, from the last renewal it saw, before it takes the lease over.")
     var leaderElectionLeaseDuration: Double = 15
 
-    @Option(help: "Seconds the leader keeps trying to renew before it gives up (and exits).")
+    @Option(help: "Seconds the leader may go without a renewal before it stops leading (it then stands by and campaigns again).")
     var leaderElectionRenewDeadline: Double = 10
 
     @Option(help: "Seconds between lease attempts.")
@@ -76,6 +76,9 @@ struct Run: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Testing only: a file holding seconds to add to the clock, re-read on every use.", visibility: .hidden))
     var clockOffsetFile: String?
+
+    @Flag(help: ArgumentHelp("Testing only: add a service that never stops, to prove the exit watchdog.", visibility: .hidden))
+    var testingStuckShutdown = false
 
     func run() async throws {
         unblockTerminationSignals()
@@ -154,17 +157,81 @@ struct Run: AsyncParsableCommand {
             }
             services.append(.init(service: HTTPEndpoint(name: "health probes", host: a.host, port: a.port, routes: ["/healthz": healthz, "/readyz": readyz], logger: logger)))
         }
+        if testingStuckShutdown { services.insert(.init(service: StuckService()), at: 0) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        var failed = false
-        do {
-            try await group.run()
-        } catch {
-            logger.error("stopped with an error", metadata: ["error": "\(error)"])
-            failed = true
+        // Bounded exit: once asked to stop, the process is gone within the reconciles'
+        // grace plus a margin, whatever a request or thread is still doing.
+        let bound = options.shutdownTimeout + Self.exitMargin
+        let status: Int32 = await withTaskGroup(of: Int32?.self) { tasks in
+            tasks.addTask {
+                do {
+                    try await group.run()
+                    return ExitStatus.requested
+                } catch {
+                    logger.error("stopped with an error", metadata: ["error": "\(error)"])
+                    return ExitStatus.failed
+                }
+            }
+            tasks.addTask { await exitWatchdog(after: bound, logger: logger) }
+            let first = await tasks.next() ?? nil
+            tasks.cancelAll()
+            return first ?? ExitStatus.failed
         }
-        try await client.shutdown()
-        if failed { throw ExitCode(1) }
+        // Every HTTP client is shut down explicitly, but never waited on for long.
+        let closed = try? await withDeadline(seconds: Self.clientShutdownSeconds, sleep: { try await Task.sleep(nanoseconds: UInt64(Self.clientShutdownSeconds * 1e9)) }) {
+            try await client.shutdown()
+            return true
+        }
+        if closed == nil { logger.warning("the API client did not shut down in time; exiting anyway") }
+        logger.info("exiting", metadata: ["status": "\(status)"])
+        exitNow(status)
     }
+
+    /// Seconds past the reconciles' grace before the watchdog ends the process.
+    static let exitMargin = 5.0
+    static let clientShutdownSeconds = 3.0
+}
+
+/// A service that ignores shutdown and cancellation alike (tests of the exit watchdog).
+struct StuckService: Service {
+    func run() async throws {
+        while true {
+            do { try await Task.sleep(nanoseconds: 3_600_000_000_000) } catch { await Task.yield() }
+            // Cancelled: a sleep returns at once from now on; park without spinning.
+            if Task.isCancelled {
+                await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
+            }
+        }
+    }
+}
+
+/// Exit statuses of `vigil run`.
+enum ExitStatus {
+    /// Asked to stop (SIGTERM, SIGINT), and stopped cleanly.
+    static let requested: Int32 = 0
+    /// Stopped by an error (a service failed).
+    static let failed: Int32 = 1
+    /// Asked to stop, but something did not finish within the bound: ended by the watchdog.
+    static let forced: Int32 = 3
+}
+
+/// Waits for SIGTERM or SIGINT, then for `seconds`; if the process is still here, it ends
+/// it. Returns nil only when cancelled (the normal, clean exit).
+func exitWatchdog(after seconds: Double, logger: Logger) async -> Int32? {
+    let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+    for await _ in signals {
+        do { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) } catch { return nil }
+        logger.critical("shutdown did not finish within \(seconds)s; exiting", metadata: ["status": "\(ExitStatus.forced)"])
+        exitNow(ExitStatus.forced)
+    }
+    return nil
+}
+
+/// Ends the process now with `status`, after flushing what was written: no thread that
+/// nobody owns (an event loop, a pool) can keep it alive.
+func exitNow(_ status: Int32) -> Never {
+    fflush(nil)
+    exit(status)
 }
 
 /// The wall clock, shifted by the seconds in `offsetFile` when one is given (integration

@@ -73,9 +73,9 @@ final class ControlPlane: Sendable {
 
     /// `controllers` replaces kube-controller-manager's controller list; leave `daemonset`
     /// out to play the DaemonSet controller's part in the test.
-    static func start(name: String, apiserverArgs: String = "", controllers: String? = nil) async throws -> ControlPlane {
+    static func start(name: String, apiserverArgs: String = "", controllers: String? = nil, extraUsers: [String] = []) async throws -> ControlPlane {
         let dir = "\(testRoot)/\(name)-\(UUID().uuidString.prefix(8))"
-        var env = ["APISERVER_EXTRA_ARGS": apiserverArgs]
+        var env = ["APISERVER_EXTRA_ARGS": apiserverArgs, "EXTRA_USERS": extraUsers.joined(separator: " ")]
         if let controllers { env["KCM_CONTROLLERS"] = controllers }
         try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "start", dir], environment: env)
         return try ControlPlane(dir: dir)
@@ -92,6 +92,20 @@ final class ControlPlane: Sendable {
         self.env = env
         kubeconfig = "\(dir)/kubeconfig"
         client = try KubeClient(config: try KubeConfig.fromFile(kubeconfig), fieldManager: "vigil-tests", userAgent: "vigil-tests")
+    }
+
+    /// The API server's port.
+    var port: Int { Int(env["APISERVER_PORT"] ?? "") ?? 0 }
+
+    /// A copy of `user`'s kubeconfig (`admin`, or one of `extraUsers`) whose server is
+    /// 127.0.0.1:`port` (a proxy in front of this API server); the CA stays this server's.
+    func kubeconfig(user: String = "admin", port: Int) throws -> String {
+        let source = user == "admin" ? kubeconfig : "\(dir)/\(user).kubeconfig"
+        let text = try String(contentsOfFile: source, encoding: .utf8)
+            .replacingOccurrences(of: "server: https://127.0.0.1:\(self.port)", with: "server: https://127.0.0.1:\(port)")
+        let path = "\(dir)/\(user)-via-\(port).kubeconfig"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     func stop() async {
@@ -158,9 +172,9 @@ final class ControlPlane: Sendable {
 /// Runs `body` on a control plane of its own, which is stopped afterwards whether `body`
 /// returns or throws.
 func withOwnControlPlane(
-    name: String, apiserverArgs: String = "", controllers: String? = nil, _ body: (ControlPlane) async throws -> Void
+    name: String, apiserverArgs: String = "", controllers: String? = nil, extraUsers: [String] = [], _ body: (ControlPlane) async throws -> Void
 ) async throws {
-    let plane = try await ControlPlane.start(name: name, apiserverArgs: apiserverArgs, controllers: controllers)
+    let plane = try await ControlPlane.start(name: name, apiserverArgs: apiserverArgs, controllers: controllers, extraUsers: extraUsers)
     do {
         try await body(plane)
     } catch {
@@ -207,6 +221,48 @@ actor SharedControlPlane {
             throw error
         }
     }
+}
+
+/// A TCP proxy on loopback in front of an API server (`Fixtures/tcp-proxy.py`), which a
+/// test can blackhole, slow down or point at another server.
+final class TCPProxy: Sendable {
+    let process: Process
+    let port: Int
+    let control: String
+
+    init(targetPort: Int) throws {
+        control = "\(testRoot)/proxy-\(UUID().uuidString.prefix(8))"
+        try "pass".write(toFile: control, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/tcp-proxy.py").path, control, String(targetPort)]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        process = p
+        // The first line names the port it listens on.
+        var line = [UInt8]()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") { line.append(byte) }
+        guard let port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last ?? "") else {
+            _ = Glibc.kill(p.processIdentifier, SIGKILL)
+            throw CommandError(description: "tcp-proxy did not start: \(String(decoding: line, as: UTF8.self))")
+        }
+        self.port = port
+    }
+
+    /// `pass`, `blackhole`, `delay:SECONDS` or `target:PORT`; in force within 50 ms.
+    func set(_ mode: String) throws {
+        try mode.write(toFile: control, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 0.2)
+    }
+
+    func stop() {
+        if process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit { stop() }
 }
 
 /// Runs `body` with a `vigil run` process against `kubeconfig`, and kills the process

@@ -15,6 +15,8 @@ public final class ManualClock: ControllerClock, Sendable {
         var wallOrigin: Date
         var sleepers: [Int: Sleeper] = [:]
         var nextID = 0
+        /// Moves on every sleep begun or ended.
+        var version = 0
     }
 
     let state: Mutex<State>
@@ -37,6 +39,7 @@ public final class ManualClock: ControllerClock, Sendable {
                     if s.now >= deadline { return true }
                     if Task.isCancelled { return true }
                     s.sleepers[id] = Sleeper(deadline: deadline, continuation: c)
+                    s.version += 1
                     return false
                 }
                 if resumeNow {
@@ -44,7 +47,10 @@ public final class ManualClock: ControllerClock, Sendable {
                 }
             }
         } onCancel: {
-            let c = state.withLock { $0.sleepers.removeValue(forKey: id)?.continuation }
+            let c = state.withLock { s -> CheckedContinuation<Void, any Error>? in
+                s.version += 1
+                return s.sleepers.removeValue(forKey: id)?.continuation
+            }
             c?.resume(throwing: CancellationError())
         }
     }
@@ -55,6 +61,7 @@ public final class ManualClock: ControllerClock, Sendable {
             s.now += seconds
             let now = s.now
             let ids = s.sleepers.filter { $0.value.deadline <= now }.map(\.key)
+            s.version += 1
             return ids.compactMap { s.sleepers.removeValue(forKey: $0)?.continuation }
         }
         for c in due { c.resume() }
@@ -63,6 +70,18 @@ public final class ManualClock: ControllerClock, Sendable {
     /// Waits (yielding, not sleeping) until `count` tasks sleep on this clock.
     public func waitForSleepers(_ count: Int = 1) async {
         while sleepers < count { await Task.yield() }
+    }
+
+    /// Waits until exactly `count` tasks sleep on this clock and nothing has begun or ended
+    /// a sleep for a while: every task that time woke has done its work.
+    public func settle(_ count: Int) async {
+        while true {
+            await waitForSleepers(count)
+            let before = state.withLock { $0.version }
+            for _ in 0..<200 { await Task.yield() }
+            let (after, n) = state.withLock { ($0.version, $0.sleepers.count) }
+            if after == before && n == count { return }
+        }
     }
 }
 

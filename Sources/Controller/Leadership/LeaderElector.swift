@@ -7,8 +7,13 @@ import Synchronization
 /// Leader election on a `coordination.k8s.io/v1` Lease, as client-go does it: the leader
 /// renews every `retryPeriod`; a candidate takes the lease over once it has seen no change
 /// to it for `leaseDuration` (by its own clock, so clock skew between nodes does not
-/// matter); a leader that cannot renew within `renewDeadline` gives up. Standbys keep
-/// their caches warm; only the leader reconciles.
+/// matter). Standbys keep their caches warm; only the leader reconciles.
+///
+/// Leadership is bounded by the clock, not by requests: each attempt runs under what is
+/// left of `renewDeadline` since the last renewal (single attempts, no client retries), and
+/// `isLeader` turns false the moment that deadline passes, even while a request is still in
+/// flight. Since `renewDeadline < leaseDuration`, a leader has stopped before any standby
+/// can take over. A leader that lost the lease campaigns again as a standby.
 public final class LeaderElector: Sendable {
     public struct Config: Sendable {
         public var namespace: String
@@ -26,16 +31,20 @@ public final class LeaderElector: Sendable {
         }
     }
 
-    /// Thrown by `run` when the lease is lost: the process must stop reconciling.
-    public struct LeadershipLost: Error, CustomStringConvertible, Sendable {
-        public var description: String
+    /// Thrown by a fenced write once leadership is lost: the write was not sent.
+    public struct NotLeader: Error, CustomStringConvertible, Sendable {
+        public var description: String { "not the leader: write not sent" }
+        public init() {}
     }
 
     let client: any LeaseClient
     let clock: any ControllerClock
     public let config: Config
     let logger: Logger
-    let leading = Mutex(false)
+    /// Whether this process holds the lease, and until when (monotonic seconds) that holds
+    /// without another renewal.
+    let leading = Mutex<(held: Bool, validUntil: Double)>((false, 0))
+    let throttle = LogThrottle()
     /// The last lease seen, and when (monotonic) it last changed.
     let observed = Mutex<(spec: LeaseSpec?, at: Double)?>(nil)
     let onChange: @Sendable (Bool) -> Void
@@ -50,7 +59,12 @@ public final class LeaderElector: Sendable {
         self.onChange = onChange
     }
 
-    public var isLeader: Bool { leading.withLock { $0 } }
+    /// True while the lease is held and its last renewal is less than `renewDeadline` old:
+    /// writes are fenced on this.
+    public var isLeader: Bool {
+        let now = clock.now
+        return leading.withLock { $0.held && now < $0.validUntil }
+    }
 
     /// MicroTime as the API server writes it.
     static func microTime(_ d: Date) -> String {
@@ -60,37 +74,64 @@ public final class LeaderElector: Sendable {
         return base + "." + String(format: "%06d", micros) + "Z"
     }
 
-    /// Campaigns, then renews, until cancelled; throws `LeadershipLost` if a held lease
-    /// could not be renewed in time.
+    /// Campaigns, then renews, until cancelled. A leader that cannot renew within
+    /// `renewDeadline` stops leading at that instant and campaigns again as a standby.
     public func run() async throws {
-        var lastRenewal = clock.now
+        let lease = "\(config.namespace)/\(config.name)"
         while !Task.isCancelled {
-            let held: Bool
+            let start = clock.now
+            let (held, validUntil) = leading.withLock { ($0.held, $0.validUntil) }
+            // A leader has what is left of its renew deadline; a candidate a whole one.
+            let deadline = held ? validUntil : start + config.renewDeadline
+            let renewed: Bool
             do {
-                held = try await tryAcquireOrRenew()
+                let clock = self.clock
+                renewed = try await withDeadline(seconds: max(0, deadline - start), sleep: { try await clock.sleep(until: deadline) }) {
+                    try await self.tryAcquireOrRenew()
+                }
             } catch is CancellationError {
                 return
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("leader election: lease request failed", metadata: ["lease": "\(config.namespace)/\(config.name)", "error": "\(error)"])
-                held = false
+                if let heldBack = throttle.allow("lease") {
+                    logger.warning(
+                        "leader election: lease request failed", metadata: ["lease": "\(lease)", "error": "\(error)", "similar_warnings_held_back": "\(heldBack)"])
+                }
+                renewed = false
             }
-            let wasLeader = isLeader
-            if held {
-                lastRenewal = clock.now
-                if !wasLeader {
-                    leading.withLock { $0 = true }
-                    logger.info("became leader", metadata: ["lease": "\(config.namespace)/\(config.name)", "identity": "\(config.identity)"])
+            if renewed {
+                // Valid from when the attempt started: the server wrote the renewal later
+                // than that, so every standby waits at least a lease duration past it.
+                leading.withLock { $0 = (true, start + config.renewDeadline) }
+                throttle.reset("lease")
+                if !held {
+                    logger.info("became leader", metadata: ["lease": "\(lease)", "identity": "\(config.identity)"])
                     onChange(true)
                 }
-            } else if wasLeader, clock.now - lastRenewal > config.renewDeadline {
-                leading.withLock { $0 = false }
-                onChange(false)
-                logger.error("leader election lost", metadata: ["lease": "\(config.namespace)/\(config.name)", "identity": "\(config.identity)"])
-                throw LeadershipLost(description: "could not renew lease \(config.namespace)/\(config.name) within \(config.renewDeadline)s")
+            } else if held {
+                // Not renewed: lost once the deadline has passed, or at once when the lease
+                // is seen to name another holder.
+                let expired = clock.now >= validUntil
+                if expired || !isLeaseOurs() {
+                    leading.withLock { $0 = (false, 0) }
+                    onChange(false)
+                    logger.error(
+                        expired ? "leader election lost: no renewal within the renew deadline; stopped leading, standing by"
+                            : "leader election lost: another holder took the lease; standing by",
+                        metadata: ["lease": "\(lease)", "identity": "\(config.identity)", "renew_deadline_s": "\(config.renewDeadline)"]
+                    )
+                }
             }
-            do { try await clock.sleep(for: config.retryPeriod) } catch { return }
+            // A leader also wakes at its deadline, to stop on time.
+            let state = leading.withLock { $0 }
+            let next = state.held ? min(clock.now + config.retryPeriod, state.validUntil) : clock.now + config.retryPeriod
+            do { try await clock.sleep(until: next) } catch { return }
         }
+    }
+
+    /// Whether the last lease seen names this process (false once another holder is seen).
+    func isLeaseOurs() -> Bool {
+        observed.withLock { $0?.spec?.holderIdentity == config.identity }
     }
 
     /// One round: create the lease, renew ours, or take over an expired one. Returns
@@ -141,7 +182,7 @@ public final class LeaderElector: Sendable {
     /// Gives the lease up on shutdown, so that a standby takes over at once.
     public func release() async {
         guard isLeader else { return }
-        leading.withLock { $0 = false }
+        leading.withLock { $0 = (false, 0) }
         onChange(false)
         do {
             guard let lease = try await client.lease(namespace: config.namespace, name: config.name), lease.spec?.holderIdentity == config.identity else { return }
@@ -170,11 +211,18 @@ public protocol LeaseClient: Sendable {
 }
 
 extension KubeClient: LeaseClient {
+    // Leader election bounds each attempt by its own deadline: single attempts, no retries.
     public func lease(namespace: String, name: String) async throws -> Lease? {
-        try await ifExists { try await get(Lease.self, namespace: namespace, name: name) }
+        try await KubeClient.$retryOverride.withValue(RetryPolicy.none) {
+            try await ifExists { try await get(Lease.self, namespace: namespace, name: name) }
+        }
     }
 
     public func createLease(_ lease: Lease) async throws -> Bool {
+        try await KubeClient.$retryOverride.withValue(RetryPolicy.none) { try await createLeaseOnce(lease) }
+    }
+
+    func createLeaseOnce(_ lease: Lease) async throws -> Bool {
         do {
             _ = try await create(lease)
             return true
@@ -184,6 +232,10 @@ extension KubeClient: LeaseClient {
     }
 
     public func patchLease(_ patch: JSONValue, namespace: String, name: String) async throws -> Bool {
+        try await KubeClient.$retryOverride.withValue(RetryPolicy.none) { try await patchLeaseOnce(patch, namespace: namespace, name: name) }
+    }
+
+    func patchLeaseOnce(_ patch: JSONValue, namespace: String, name: String) async throws -> Bool {
         do {
             try await mergePatch(patch, resource: Lease.resource, namespace: namespace, name: name)
             return true

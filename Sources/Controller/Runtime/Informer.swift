@@ -59,6 +59,10 @@ public final class Informer<T: MetadataBearing>: Sendable {
                 let stream = try await client.watch(
                     T.self, resource: resource, namespace: namespace, labelSelector: labelSelector, resourceVersion: resourceVersion
                 )
+                if backoff.failures > 0 {
+                    logger.info("watch re-established", metadata: ["resource": "\(resource)", "after_attempts": "\(backoff.failures)"])
+                    client.throttle.reset("watch")
+                }
                 var delivered = false
                 var events = stream.makeAsyncIterator()
                 while true {
@@ -90,10 +94,18 @@ public final class Informer<T: MetadataBearing>: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 let delay = backoff.next()
-                logger.warning(
-                    "watch failed; retrying",
-                    metadata: ["resource": "\(resource)", "error": "\(error)", "retry_in_s": "\(Int(delay * 1000) / 1000)", "attempt": "\(backoff.failures)"]
-                )
+                // Every informer fails at once when the API server goes: one warning for
+                // them all every few seconds, counting the attempts held back.
+                let unreachable = (error as? KubeAPIError)?.isTransport ?? true
+                if let held = client.throttle.allow(unreachable ? "watch" : "watch \(resource)") {
+                    logger.warning(
+                        unreachable ? "API server unreachable; reconnecting" : "watch failed; retrying",
+                        metadata: [
+                            "resource": "\(resource)", "error": "\(error)", "retry_in_s": "\(Int(delay * 1000) / 1000)", "attempt": "\(backoff.failures)",
+                            "similar_warnings_held_back": "\(held)",
+                        ]
+                    )
+                }
                 do { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) } catch { return }
             }
         }

@@ -111,11 +111,13 @@ public final class StackController: Service, Sendable {
             }
         }
         let monitoring = self.monitoring
+        // With leader election, every write is fenced on the lease.
+        let writer: any ClusterWriter = elector.map { e in FencedWriter(client, fence: { e.isLeader }) } ?? client
         reconciler = StackReconciler(
             stacks: stackInformer.store,
             owned: ownedInformers.map { OwnedKind(resource: $0.resource, store: $0.store) },
-            writer: client,
-            events: EventRecorder(writer: client, now: options.now, logger: logger),
+            writer: writer,
+            events: EventRecorder(writer: writer, now: options.now, logger: logger),
             now: options.now,
             watchNamespace: options.namespace,
             monitoringKinds: { monitoring.value.withLock { $0 } ?? [] },
@@ -165,7 +167,6 @@ public final class StackController: Service, Sendable {
     /// what remains, and releases the leader lease.
     public func run() async throws {
         logger.info("starting", metadata: ["namespace": "\(options.namespace ?? "<all>")", "workers": "\(options.workers)"])
-        var lost: (any Error)? = nil
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.runAll() }
@@ -184,14 +185,10 @@ public final class StackController: Service, Sendable {
                 }
                 group.cancelAll()
             }
-        } catch let e as LeaderElector.LeadershipLost {
-            lost = e
         } catch is CancellationError {}
         queue.shutdown()
         await elector?.release()
         logger.info("stopped")
-        // Losing the lease stops this process: another replica reconciles now.
-        if let lost { throw lost }
     }
 
     /// Informers, the timer, the resync, the elector and the workers; returns once the
@@ -216,18 +213,25 @@ public final class StackController: Service, Sendable {
                     do { try await Task.sleep(nanoseconds: 50_000_000) } catch { return }
                 }
                 self.logger.info("caches synced", metadata: ["stacks": "\(self.stackInformer.store.count)"])
-                if let elector = self.elector, !elector.isLeader {
-                    self.logger.info("waiting for the leader lease", metadata: ["lease": "\(elector.config.namespace)/\(elector.config.name)"])
-                    while !elector.isLeader {
-                        if self.queue.isShuttingDown { throw WorkersFinished() }
-                        do { try await Task.sleep(nanoseconds: 100_000_000) } catch { return }
+                guard let elector = self.elector else {
+                    await self.runWorkers(while: { true })
+                    throw WorkersFinished()
+                }
+                // Workers run only while this process leads; a lost lease stops them and
+                // the process stands by until it leads again.
+                while !self.queue.isShuttingDown {
+                    if !elector.isLeader {
+                        self.logger.info("waiting for the leader lease", metadata: ["lease": "\(elector.config.namespace)/\(elector.config.name)"])
+                        while !elector.isLeader {
+                            if self.queue.isShuttingDown { throw WorkersFinished() }
+                            do { try await Task.sleep(nanoseconds: 50_000_000) } catch { return }
+                        }
                     }
                     // What happened while standing by is in the caches, not the queue.
                     for s in self.stackInformer.store.all { self.queue.add(s.metadata.key) }
-                }
-                await withDiscardingTaskGroup { workers in
-                    for _ in 0..<max(1, self.options.workers) {
-                        workers.addTask { await self.worker() }
+                    await self.runWorkers(while: { elector.isLeader })
+                    if !self.queue.isShuttingDown {
+                        self.logger.warning("not the leader any more: reconciles stopped; standing by")
                     }
                 }
                 throw WorkersFinished()
@@ -236,6 +240,30 @@ public final class StackController: Service, Sendable {
                 while try await group.next() != nil {}
             } catch is WorkersFinished {
                 group.cancelAll()
+            }
+        }
+    }
+
+    /// The workers, until the queue shuts down (they finish what they hold, within the
+    /// shutdown grace) or `condition` turns false (checked every 50 ms: they are cancelled
+    /// at once, with what they hold in flight).
+    func runWorkers(while condition: @escaping @Sendable () -> Bool) async {
+        await withTaskGroup(of: Bool.self) { workers in
+            for _ in 0..<max(1, options.workers) {
+                workers.addTask {
+                    await self.worker()
+                    return false
+                }
+            }
+            workers.addTask {
+                while condition() {
+                    if self.queue.isShuttingDown { return false }
+                    do { try await Task.sleep(nanoseconds: 50_000_000) } catch { return false }
+                }
+                return true
+            }
+            for await lost in workers where lost {
+                workers.cancelAll()
             }
         }
     }
@@ -265,6 +293,12 @@ public final class StackController: Service, Sendable {
                 queue.addAfter(key, delay: 0.05)
                 continue
             } catch is CancellationError {
+                queue.done(key)
+                return
+            } catch is LeaderElector.NotLeader {
+                // The lease was lost mid-reconcile: the write was not sent. The next leader
+                // (or this process, leading again) reconciles every stack anew.
+                logger.info("not the leader: reconcile abandoned before its next write", metadata: ["stack": "\(key)"])
                 queue.done(key)
                 return
             } catch {

@@ -14,7 +14,8 @@ public final class WorkQueue: Sendable {
         var delayed: [String: Double] = [:]
         var failures: [String: Int] = [:]
         var addedAt: [String: Double] = [:]
-        var waiters: [CheckedContinuation<String?, Never>] = []
+        var waiters: [(id: Int, continuation: CheckedContinuation<String?, Never>)] = []
+        var nextWaiter = 0
         var timerWaiter: CheckedContinuation<Void, Never>? = nil
         var timerSignalled = false
         var shuttingDown = false
@@ -75,7 +76,7 @@ public final class WorkQueue: Sendable {
             guard !s.queued.contains(key) else { return nil }
             if !s.waiters.isEmpty {
                 s.processing.insert(key)
-                return (s.waiters.removeFirst(), key)
+                return (s.waiters.removeFirst().continuation, key)
             }
             s.queued.insert(key)
             s.addedAt[key] = clock.now
@@ -119,27 +120,35 @@ public final class WorkQueue: Sendable {
 
     public func failures(_ key: String) -> Int { state.withLock { $0.failures[key, default: 0] } }
 
-    /// The next key, waiting until there is one; nil once the queue shuts down.
+    /// The next key, waiting until there is one; nil once the queue shuts down, or when the
+    /// waiting task is cancelled (the queue itself goes on: a standby's workers stop, the
+    /// queue stays for the next term).
     public func get() async -> String? {
-        await withTaskCancellationHandler {
+        let id = state.withLock { s -> Int in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
                 let result: String?? = state.withLock { s in
                     if let k = s.popReady() {
                         s.queued.remove(k)
                         s.processing.insert(k)
-                        if let t = s.addedAt.removeValue(forKey: k) {
-                            onGet?(clock.now - t)
-                        }
+                        if let t = s.addedAt.removeValue(forKey: k) { onGet?(clock.now - t) }
                         return .some(k)
                     }
-                    if s.shuttingDown { return .some(nil) }
-                    s.waiters.append(c)
+                    if s.shuttingDown || Task.isCancelled { return .some(nil) }
+                    s.waiters.append((id, c))
                     return nil
                 }
                 if let r = result { c.resume(returning: r) }
             }
         } onCancel: {
-            shutdown()
+            let c = state.withLock { s -> CheckedContinuation<String?, Never>? in
+                guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return s.waiters.remove(at: i).continuation
+            }
+            c?.resume(returning: nil)
         }
     }
 
@@ -159,7 +168,7 @@ public final class WorkQueue: Sendable {
     public func shutdown() {
         let (waiters, timer) = state.withLock { s -> ([CheckedContinuation<String?, Never>], CheckedContinuation<Void, Never>?) in
             s.shuttingDown = true
-            let w = s.waiters
+            let w = s.waiters.map(\.continuation)
             s.waiters = []
             return (w, s.signalTimer())
         }
