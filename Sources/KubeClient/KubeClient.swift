@@ -293,7 +293,10 @@ public final class KubeClient: Sendable {
                     logger.warning(
                         "API server request failed; retrying",
                         metadata: [
-                            "method": "\(method)", "path": "\(path)", "code": "\(e.code)", "error": "\(e.message.prefix(200))", "attempt": "\(attempt)",
+                            // The server's message is left out: only a transport failure's is
+                            // known to carry nothing from a request body.
+                            "method": "\(method)", "path": "\(path)", "code": "\(e.code)", "reason": "\(e.isTransport ? e.message.prefix(200) : Substring(e.reason))",
+                            "attempt": "\(attempt)",
                             "retry_in_s": "\(Int(delay * 1000) / 1000)", "similar_warnings_held_back": "\(held)",
                         ]
                     )

@@ -104,7 +104,10 @@ public enum StackCRD {
                         description: "filelog receiver for container logs (read-only hostPath mounts).",
                         properties: [
                             "enabled": .boolean(description: "Collect container logs (default true)."),
-                            "include": .array(description: "Glob patterns of log files (default /var/log/pods/*/*/*.log).", items: .string(description: "A glob.")),
+                            "include": .array(
+                                description: "Glob patterns of pod log files. Default: /var/log/pods/<namespace>_*/*/*.log for the stack's namespace and each client namespace. Each must be under /var/log/pods/, contain no .., and name one of those namespaces as its pod directory's prefix (/var/log/pods/<namespace>_...).",
+                                items: .string(description: "A glob under /var/log/pods/<namespace>_.")
+                            ),
                         ]
                     ),
                     "resources": .object(

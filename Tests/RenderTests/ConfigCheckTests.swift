@@ -10,11 +10,11 @@ import Testing
         [
             "receivers": ["otlp": ["protocols": ["grpc": ["endpoint": "0.0.0.0:4317", "tls": ["cert_file": "/etc/certs/tls.crt"]]]]],
             "processors": ["batch": [:]],
-            "exporters": ["otlp/tempo": ["endpoint": "tempo:4317", "headers": ["authorization": "Bearer ${env:TOKEN}"]], "prometheus": ["endpoint": "127.0.0.1:9000"]],
+            "exporters": ["otlp/tempo": ["endpoint": "tempo:4317", "auth": ["authenticator": "bearertokenauth/tempo"]], "prometheus": ["endpoint": "127.0.0.1:9000"]],
             "connectors": ["spanmetrics": [:]],
-            "extensions": ["health_check": ["endpoint": "0.0.0.0:13133"]],
+            "extensions": ["health_check": ["endpoint": "0.0.0.0:13133"], "bearertokenauth/tempo": ["token": "${env:TOKEN}"]],
             "service": [
-                "extensions": ["health_check"],
+                "extensions": ["health_check", "bearertokenauth/tempo"],
                 "pipelines": [
                     "traces": ["receivers": ["otlp"], "processors": ["batch"], "exporters": ["otlp/tempo", "spanmetrics"]],
                     "metrics": ["receivers": ["spanmetrics"], "processors": ["batch"], "exporters": ["prometheus"]],
@@ -39,7 +39,11 @@ import Testing
     @Test(arguments: [
         ("an undefined component in a pipeline", ["service", "pipelines", "traces", "processors"], ["batch", "attributes/x"] as JSONValue, "attributes/x is not defined under processors"),
         ("an unused component", ["processors", "memory_limiter"], ["limit_mib": 100] as JSONValue, "processors.memory_limiter: defined but not used"),
-        ("a missing env var", ["exporters", "otlp/tempo", "headers"], ["authorization": "Bearer ${env:MISSING}"] as JSONValue, "${env:MISSING} is not set in the pod"),
+        ("a missing env var", ["extensions", "bearertokenauth/tempo", "token"], "${env:MISSING}" as JSONValue, "${env:MISSING} is not set in the pod"),
+        // Only an extension's credential may be a reference, and only Vigil writes it.
+        ("an env reference Vigil did not write", ["exporters", "otlp/tempo", "headers"], ["authorization": "Bearer ${env:TOKEN}"] as JSONValue, "the collector would expand \"${env:TOKEN}"),
+        ("a file reference", ["exporters", "otlp/tempo", "endpoint"], "${file:/etc/shadow}" as JSONValue, "the collector would expand \"${file:/etc/shadow}"),
+        ("a bare variable", ["receivers", "otlp", "protocols", "grpc", "endpoint"], "0.0.0.0:$PORT" as JSONValue, "the collector would expand \"$PORT"),
         ("an unmounted file", ["receivers", "otlp", "protocols", "grpc", "tls", "cert_file"], "/somewhere/else.crt" as JSONValue, "/somewhere/else.crt is not in a mounted volume"),
         ("an exporter in the wrong signal's pipeline", ["service", "pipelines", "traces", "exporters"], ["otlp/tempo", "spanmetrics", "prometheus"] as JSONValue, "prometheus does not carry traces"),
         ("a port the Service does not expose", ["extensions", "health_check", "endpoint"], "0.0.0.0:9999" as JSONValue, "port 9999 is not exposed by the Service"),

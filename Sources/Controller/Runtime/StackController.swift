@@ -23,6 +23,8 @@ public struct ControllerOptions: Sendable {
     /// How often (seconds) Vigil asks whether the Prometheus Operator's CRDs are served,
     /// to switch between PrometheusRule and the Prometheus ConfigMap.
     public var monitoringDiscoveryInterval: Double = 30
+    /// What stacks may choose: collector images, tolerations, node selectors.
+    public var policy: OperatorPolicy = .standard
 
     public init(
         namespace: String? = nil, workers: Int = 2, resyncPeriod: Double = 600, reconnectBase: Double = 0.2, reconnectMax: Double = 30,
@@ -121,6 +123,7 @@ public final class StackController: Service, Sendable {
             now: options.now,
             watchNamespace: options.namespace,
             monitoringKinds: { monitoring.value.withLock { $0 } ?? [] },
+            policy: options.policy,
             logger: logger
         )
     }

@@ -36,8 +36,13 @@ public struct Gate: Sendable {
     }
 
     let writer: any ClusterWriter
+    /// What the operator lets stacks choose (images, tolerations, node selectors).
+    let policy: OperatorPolicy
 
-    public init(writer: any ClusterWriter) { self.writer = writer }
+    public init(writer: any ClusterWriter, policy: OperatorPolicy = .standard) {
+        self.writer = writer
+        self.policy = policy
+    }
 
     /// A stack that did not pass: why, and the stack as far as it resolved.
     public struct Rejected: Error, Sendable {
@@ -47,7 +52,7 @@ public struct Gate: Sendable {
 
     public func admit(_ stack: ObservabilityStack, now: Date) async throws -> Result<Admitted, Rejected> {
         let ctx: StackContext
-        switch StackValidator.resolve(stack) {
+        switch StackValidator.resolve(stack, policy: policy) {
         case .failure(let invalid):
             let refusal = Refusal(reason: "InvalidSpec", message: invalid.description, ready: "the spec is invalid; running collectors are left untouched")
             return .failure(Rejected(refusal: refusal, ctx: StackContext(stack, spec: invalid.resolved)))

@@ -27,7 +27,7 @@ public final class StackReconciler: Sendable {
     public init(
         stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
         now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil,
-        monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, entropy: Entropy = .system, logger: Logger
+        monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, policy: OperatorPolicy = .standard, entropy: Entropy = .system, logger: Logger
     ) {
         self.stacks = stacks
         self.owned = owned
@@ -36,7 +36,7 @@ public final class StackReconciler: Sendable {
         self.entropy = entropy
         self.logger = logger
         self.watchNamespace = watchNamespace
-        gate = Gate(writer: writer)
+        gate = Gate(writer: writer, policy: policy)
         world = WorldReader(owned: owned, writer: writer, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds)
         applier = Applier(owned: owned, writer: writer)
         status = StatusWriter(stacks: stacks, owned: owned, writer: writer, events: events)

@@ -329,7 +329,7 @@ public enum CollectorConfig {
             ],
         ]
         if !connectors.isEmpty { doc["connectors"] = .object(connectors) }
-        return .object(doc)
+        return Expansion.escapeCollector(.object(doc))
     }
 
     /// Backwards-compatible name for the agent config.

@@ -97,11 +97,18 @@ public enum ConfigCheck {
             }
         }
 
-        // Environment references.
-        walk(config, path: "") { path, _, value in
+        // Environment references, and expansions Vigil did not write: only an extension's
+        // credential may be a `${env:NAME}`; any other `$` must be escaped (`$$`).
+        walk(config, path: "") { path, key, value in
             guard let s = value.stringValue else { return }
-            for name in envReferences(s) where !pod.env.contains(name) {
-                problems.append("\(path): ${env:\(name)} is not set in the pod")
+            if path.hasPrefix("extensions."), Expansion.isOwnCollectorReference(path: ["extensions", key], value: s) {
+                for name in envReferences(s) where !pod.env.contains(name) {
+                    problems.append("\(path): ${env:\(name)} is not set in the pod")
+                }
+                return
+            }
+            for expansion in Expansion.unescaped(s) {
+                problems.append("\(path): the collector would expand \"\(expansion)\"; Vigil writes no such reference there (a user value's $ must be escaped)")
             }
         }
         // Files.

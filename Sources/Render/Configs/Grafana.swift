@@ -46,8 +46,9 @@ public enum GrafanaRender {
         return "\(scheme)://\(host):3200"
     }
 
-    /// The datasources file. Grafana expands `$VAR` in provisioning files: its own
-    /// variables are written `$$`.
+    /// The datasources file. Grafana expands `$VAR` and `${VAR}` in provisioning files:
+    /// every string, its own variables and the user's URLs alike, is escaped in one pass
+    /// (`Expansion.escapeGrafana`), so Vigil writes its variables with one `$` here.
     public static func datasources(_ ctx: StackContext) throws -> String {
         let loki = lokiURL(ctx)
         let tempo = tempoURL(ctx)
@@ -68,7 +69,7 @@ public enum GrafanaRender {
                     [
                         "name": "trace_id", "datasourceUid": .string(tempoUID),
                         "matcherRegex": #"(?:trace_?[iI][dD])["=:\s]+"?(\w+)"#,
-                        "url": "$${__value.raw}", "urlDisplayLabel": "View trace",
+                        "url": "${__value.raw}", "urlDisplayLabel": "View trace",
                     ]
                 ]
             }
@@ -83,9 +84,9 @@ public enum GrafanaRender {
                     "spanStartTimeShift": "-5m", "spanEndTimeShift": "5m",
                     "tags": [["key": "service.name", "value": "service_name"]],
                     "queries": [
-                        ["name": "Request rate", "query": .string("sum(rate(\(MonitoringMetrics.spanCalls){$$__tags}[5m]))")],
-                        ["name": "Error rate", "query": .string("sum(rate(\(MonitoringMetrics.spanCalls){$$__tags,status_code=\"STATUS_CODE_ERROR\"}[5m]))")],
-                        ["name": "p95 latency", "query": .string("histogram_quantile(0.95, sum by (le) (rate(\(MonitoringMetrics.spanDurationBucket){$$__tags}[5m])))")],
+                        ["name": "Request rate", "query": .string("sum(rate(\(MonitoringMetrics.spanCalls){$__tags}[5m]))")],
+                        ["name": "Error rate", "query": .string("sum(rate(\(MonitoringMetrics.spanCalls){$__tags,status_code=\"STATUS_CODE_ERROR\"}[5m]))")],
+                        ["name": "p95 latency", "query": .string("histogram_quantile(0.95, sum by (le) (rate(\(MonitoringMetrics.spanDurationBucket){$__tags}[5m])))")],
                     ],
                 ],
             ]
@@ -99,7 +100,7 @@ public enum GrafanaRender {
             }
             list.append(["name": "Tempo", "type": "tempo", "uid": .string(tempoUID), "access": "proxy", "url": .string(tempo), "editable": false, "jsonData": .object(jsonData)])
         }
-        return try YAMLText.document(["apiVersion": 1, "datasources": .array(list)])
+        return try YAMLText.document(Expansion.escapeGrafana(["apiVersion": 1, "datasources": .array(list)]))
     }
 
     public static func dashboardUID(_ ctx: StackContext) -> String {

@@ -109,19 +109,23 @@ public struct ResolvedSpec: Sendable, Hashable {
     public var grafanaDatasources: Bool
     public var grafanaDashboards: Bool
 
-    public init(_ spec: StackSpec) {
+    /// `namespace` is the stack's: the default log scope depends on it; `policy` is the
+    /// operator's (the default image).
+    public init(_ spec: StackSpec, namespace: String = "default", policy: OperatorPolicy = .standard) {
         let env = spec.environment
         let profile = EnvironmentProfile.of(env)
         self.profile = profile
         environment = env
-        image = spec.collector?.image ?? defaultCollectorImage
+        image = spec.collector?.image ?? policy.defaultImage
         gatewayReplicas = spec.collector?.gateway?.replicas ?? 0
         memoryLimitMiB = spec.collector?.memoryLimiter?.limitMiB ?? profile.memoryLimitMiB
         memorySpikeLimitMiB = spec.collector?.memoryLimiter?.spikeLimitMiB ?? memoryLimitMiB / 5
         hostMetrics = spec.collector?.hostMetrics?.enabled ?? true
         hostMetricsInterval = spec.collector?.hostMetrics?.collectionInterval ?? "30s"
         fileLogs = spec.collector?.fileLogs?.enabled ?? true
-        fileLogInclude = spec.collector?.fileLogs?.include ?? ["/var/log/pods/*/*/*.log"]
+        clients = spec.ingest?.basicAuth?.clients ?? []
+        // By default a stack reads the pod logs of its own namespace and its clients' only.
+        fileLogInclude = spec.collector?.fileLogs?.include ?? PodLogs.defaultInclude(namespace: namespace, clients: clients)
         let tls = spec.ingest?.tls
         // An unknown mode is a validation error; the profile's stands in until it is fixed.
         tlsMode = tls?.mode.flatMap(TLSMode.init(rawValue:)) ?? profile.tlsMode
@@ -133,7 +137,6 @@ public struct ResolvedSpec: Sendable, Hashable {
         tlsRenewBefore = tls?.renewBefore
         tlsRenewBeforeSeconds = tlsRenewBefore.flatMap { try? DurationParser.seconds($0) }
         basicAuth = spec.ingest?.basicAuth?.enabled ?? profile.basicAuth
-        clients = spec.ingest?.basicAuth?.clients ?? []
         rotationInterval = spec.ingest?.basicAuth?.rotation?.interval ?? "30d"
         rotationIntervalSeconds = (try? DurationParser.seconds(rotationInterval)) ?? 30 * 86400
         rotationOverlap = spec.ingest?.basicAuth?.rotation?.overlap ?? "24h"
@@ -152,4 +155,34 @@ public struct ResolvedSpec: Sendable, Hashable {
     public var issuesCertificates: Bool { tlsMode == .selfSigned }
     /// Whether clients get certificates (mTLS, Optional or Required).
     public var issuesClientCertificates: Bool { clientAuth != .none }
+}
+
+/// Where pod logs are on a node, and which of them a stack may read.
+public enum PodLogs {
+    public static let root = "/var/log/pods/"
+
+    /// The namespaces whose pod logs a stack may read: its own and its clients'.
+    public static func namespaces(namespace: String, clients: [ClientRef]) -> [String] {
+        Array(Set([namespace] + clients.map(\.namespace))).sorted()
+    }
+
+    /// `/var/log/pods/<ns>_*/*/*.log` for each namespace the stack may read.
+    public static func defaultInclude(namespace: String, clients: [ClientRef]) -> [String] {
+        namespaces(namespace: namespace, clients: clients).map { "\(root)\($0)_*/*/*.log" }
+    }
+
+    /// Why a user's include glob is refused, or nil: it must stay under `/var/log/pods/`,
+    /// never climb with `..`, and name one of `allowed` literally as its pod directory's
+    /// namespace (`<ns>_…`), so that no stack reads another namespace's logs.
+    public static func problem(with glob: String, allowed: [String]) -> String? {
+        guard glob.hasPrefix(root) else { return "must be under \(root), got \"\(glob.prefix(200))\"" }
+        if glob.split(separator: "/", omittingEmptySubsequences: false).contains("..") || glob.contains("/..") {
+            return "must not contain .., got \"\(glob.prefix(200))\""
+        }
+        let podDir = glob.dropFirst(root.count).prefix { $0 != "/" }
+        guard let underscore = podDir.firstIndex(of: "_"), allowed.contains(String(podDir[..<underscore])) else {
+            return "must name the pod directory's namespace (\(root)<namespace>_*/...), one of \(allowed.joined(separator: ", ")): other namespaces' logs are not this stack's, got \"\(glob.prefix(200))\""
+        }
+        return nil
+    }
 }

@@ -16,7 +16,7 @@ public struct StackContext: Sendable {
     public let names: StackNames
 
     public init(_ stack: ObservabilityStack) {
-        self.init(stack, spec: ResolvedSpec(stack.spec))
+        self.init(stack, spec: ResolvedSpec(stack.spec, namespace: stack.metadata.namespace ?? "default"))
     }
 
     public init(_ stack: ObservabilityStack, spec: ResolvedSpec) {

@@ -45,14 +45,14 @@ public enum StackValidator {
 
     /// The stack's spec resolved, or every field error at once: the one way from a stack as
     /// written to a `StackContext` the builders and sub-reconcilers take.
-    public static func resolve(_ stack: ObservabilityStack) -> Result<StackContext, InvalidSpec> {
-        let spec = ResolvedSpec(stack.spec)
-        let errors = validate(stack, resolved: spec)
+    public static func resolve(_ stack: ObservabilityStack, policy: OperatorPolicy = .standard) -> Result<StackContext, InvalidSpec> {
+        let spec = ResolvedSpec(stack.spec, namespace: stack.metadata.namespace ?? "default", policy: policy)
+        let errors = validate(stack, resolved: spec) + policy.problems(stack.spec)
         return errors.isEmpty ? .success(StackContext(stack, spec: spec)) : .failure(InvalidSpec(errors: errors, resolved: spec))
     }
 
-    public static func validate(_ stack: ObservabilityStack) -> [FieldError] {
-        validate(stack, resolved: ResolvedSpec(stack.spec))
+    public static func validate(_ stack: ObservabilityStack, policy: OperatorPolicy = .standard) -> [FieldError] {
+        validate(stack, resolved: ResolvedSpec(stack.spec, namespace: stack.metadata.namespace ?? "default", policy: policy)) + policy.problems(stack.spec)
     }
 
     static func validate(_ stack: ObservabilityStack, resolved eff: ResolvedSpec) -> [FieldError] {
@@ -97,6 +97,23 @@ public enum StackValidator {
             )
         }
         checkDuration(spec.collector?.hostMetrics?.collectionInterval, "spec.collector.hostMetrics.collectionInterval", into: &errors)
+        // No `$` expansion reaches a consumer that would perform it (the collector reads
+        // `${env:…}`, `${file:…}`, `${http:…}`, `$VAR`; Grafana `$VAR`): one rule over every
+        // string of the spec, whatever field carries it to which consumer.
+        if let json = try? JSONCoding.decode(JSONValue.self, from: JSONCoding.encode(spec)) {
+            for (path, value) in Expansion.strings(json, path: "spec") {
+                guard let first = Expansion.expansions(in: value).first else { continue }
+                errors.append(FieldError(path, "contains \"\(first)\", which the collector or Grafana would expand (reading its environment or files); Vigil passes no $ expansion through"))
+            }
+        }
+        // Pod logs: only the stack's own namespace and its clients', never a path outside
+        // the node's pod log directory.
+        let logNamespaces = PodLogs.namespaces(namespace: stack.metadata.namespace ?? "default", clients: eff.clients)
+        for (i, glob) in (spec.collector?.fileLogs?.include ?? []).enumerated() {
+            if let problem = PodLogs.problem(with: glob, allowed: logNamespaces) {
+                errors.append(FieldError("spec.collector.fileLogs.include[\(i)]", problem))
+            }
+        }
 
         // Ingest TLS.
         let tls = spec.ingest?.tls

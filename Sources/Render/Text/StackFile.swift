@@ -32,11 +32,11 @@ public enum StackFile {
 
     /// Every desired object of every stack in `text`, one YAML document each, preceded by
     /// a comment naming the Secrets that only the operator can make.
-    public static func renderFiles(_ text: String) throws -> [RenderedFile] {
+    public static func renderFiles(_ text: String, policy: OperatorPolicy = .standard) throws -> [RenderedFile] {
         var files: [RenderedFile] = []
         for stack in try parse(text) {
             let ctx: StackContext
-            switch StackValidator.resolve(stack) {
+            switch StackValidator.resolve(stack, policy: policy) {
             case .success(let resolved): ctx = resolved
             case .failure(let invalid): throw Problem(description: "stack \(stack.metadata.name ?? "?") is invalid: \(invalid)")
             }
@@ -66,8 +66,8 @@ public enum StackFile {
     }
 
     /// All desired objects of every stack in `text`, as one multi-document YAML.
-    public static func render(_ text: String) throws -> String {
-        try renderFiles(text).map { "---\n" + $0.yaml }.joined()
+    public static func render(_ text: String, policy: OperatorPolicy = .standard) throws -> String {
+        try renderFiles(text, policy: policy).map { "---\n" + $0.yaml }.joined()
     }
 
     /// Converts a YAML node to JSON, resolving scalar tags as YAML 1.1 does (Kubernetes' rules).

@@ -1,0 +1,115 @@
+import KubeModel
+
+/// `$` expansion, for each consumer in one place. The collector expands `${env:…}`,
+/// `${file:…}`, `${http(s):…}` and `${VAR}` in its config, and Grafana expands `$VAR` and
+/// `${VAR}` in provisioning files: a user string reaching either with a `$` could read the
+/// consumer's environment or files. Every `$` is written `$$` (both read `$$` as one `$`),
+/// except in the references Vigil writes itself.
+public enum Expansion {
+    /// The collector config with every `$` escaped, but the credential references Vigil
+    /// writes: `${env:NAME}`, alone, as the token, username or password of an extension.
+    public static func escapeCollector(_ config: JSONValue) -> JSONValue {
+        map(config, path: []) { path, s in isOwnCollectorReference(path: path, value: s) ? s : escape(s) }
+    }
+
+    /// A Grafana provisioning document's strings, every `$` escaped (Vigil's own Grafana
+    /// variables are written with one `$` and escaped here like everything else).
+    public static func escapeGrafana(_ document: JSONValue) -> JSONValue {
+        map(document, path: []) { _, s in escape(s) }
+    }
+
+    /// `$` as `$$`.
+    public static func escape(_ s: String) -> String {
+        s.contains("$") ? s.replacingDollars() : s
+    }
+
+    /// Whether a string of the collector config is one of Vigil's own `${env:NAME}`
+    /// references: only extension credentials are, and only whole.
+    static func isOwnCollectorReference(path: [String], value: String) -> Bool {
+        guard path.first == "extensions", let key = path.last, ["token", "username", "password"].contains(key) else { return false }
+        return envReferenceName(value) != nil
+    }
+
+    /// NAME when `s` is exactly `${env:NAME}` with NAME of capitals, digits and `_`.
+    static func envReferenceName(_ s: String) -> String? {
+        guard s.hasPrefix("${env:"), s.hasSuffix("}") else { return nil }
+        let name = s.dropFirst(6).dropLast()
+        guard !name.isEmpty, name.allSatisfy({ ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "_" }) else { return nil }
+        return String(name)
+    }
+
+    /// Expansions a consumer would perform in `s`: each `$` not written `$$`, with what
+    /// follows it (for messages).
+    public static func unescaped(_ s: String) -> [String] {
+        var found: [String] = []
+        let chars = Array(s)
+        var i = 0
+        while i < chars.count {
+            if chars[i] == "$" {
+                if i + 1 < chars.count, chars[i + 1] == "$" {
+                    i += 2
+                    continue
+                }
+                found.append(String(chars[i..<min(chars.count, i + 24)]))
+            }
+            i += 1
+        }
+        return found
+    }
+
+    /// The expansions written in a user's string: `${…}`, or `$` and a variable name
+    /// (`$$` is an escaped `$`, no expansion).
+    public static func expansions(in s: String) -> [String] {
+        var found: [String] = []
+        let chars = Array(s)
+        var i = 0
+        while i < chars.count {
+            guard chars[i] == "$" else {
+                i += 1
+                continue
+            }
+            if i + 1 < chars.count, chars[i + 1] == "$" {
+                i += 2
+                continue
+            }
+            if i + 1 < chars.count, chars[i + 1] == "{" || chars[i + 1] == "_" || (chars[i + 1].isASCII && chars[i + 1].isLetter) {
+                found.append(String(chars[i..<min(chars.count, i + 40)]))
+            }
+            i += 1
+        }
+        return found
+    }
+
+    /// Every string of a JSON tree with its field path (`a.b[2].c`).
+    public static func strings(_ v: JSONValue, path: String) -> [(path: String, value: String)] {
+        switch v {
+        case .string(let s): return [(path, s)]
+        case .object(let o): return o.keys.sorted().flatMap { strings(o[$0]!, path: path.isEmpty ? $0 : "\(path).\($0)") }
+        case .array(let a): return a.enumerated().flatMap { strings($1, path: "\(path)[\($0)]") }
+        default: return []
+        }
+    }
+
+    static func map(_ v: JSONValue, path: [String], _ f: ([String], String) -> String) -> JSONValue {
+        switch v {
+        case .string(let s): return .string(f(path, s))
+        case .object(let o):
+            var out: [String: JSONValue] = [:]
+            for (k, x) in o { out[k] = map(x, path: path + [k], f) }
+            return .object(out)
+        case .array(let a): return .array(a.map { map($0, path: path, f) })
+        default: return v
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingDollars() -> String {
+        var out = ""
+        out.reserveCapacity(count + 4)
+        for c in self {
+            if c == "$" { out.append("$$") } else { out.append(c) }
+        }
+        return out
+    }
+}
