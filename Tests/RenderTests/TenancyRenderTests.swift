@@ -83,6 +83,22 @@ import Testing
         #expect(Expansion.unescaped(datasources).isEmpty)
     }
 
+    /// Nothing in the collector talks to the API server: its pods carry no token, and its
+    /// resource detection uses no detector that would need one.
+    @Test(arguments: Environment.allCases)
+    func collectorPodsMountNoServiceAccountToken(_ env: Environment) throws {
+        var spec = StackSpec(environment: env, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317")))
+        spec.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2))
+        let ctx = StackContext(ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec))
+        let workloads = try DesiredState.render(ctx).objects.filter { ["DaemonSet", "Deployment"].contains($0.resource.kind) }
+        #expect(workloads.count == 2)
+        for w in workloads {
+            #expect(w.body["spec"]?["template"]?["spec"]?["automountServiceAccountToken"] == false, "\(w.key)")
+        }
+        let detectors = CollectorConfig.agent(ctx)["processors"]?["resourcedetection"]?["detectors"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(Set(detectors).isSubset(of: ["env", "system"]), "a detector that needs the API: \(detectors)")
+    }
+
     @Test func vigilsOwnCredentialReferencesAreTheOnlyExpansions() throws {
         var spec = StackSpec(environment: .production)
         spec.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317", bearerTokenSecret: SecretKeyRef(name: "t", key: "token")))

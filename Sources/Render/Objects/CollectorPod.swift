@@ -94,7 +94,9 @@ public enum CollectorPod {
         labels[Labels.component] = role.rawValue
         var spec: [String: JSONValue] = [
             "serviceAccountName": .string(Naming.collector(name)),
-            "automountServiceAccountToken": true,
+            // No component of the collector talks to the API server (resource detection uses
+            // the env and system detectors): no token in the pod to steal.
+            "automountServiceAccountToken": false,
             "securityContext": ["seccompProfile": ["type": "RuntimeDefault"], "fsGroup": 10001],
             "terminationGracePeriodSeconds": 30,
             "containers": [container],
