@@ -232,10 +232,11 @@ func exitWatchdog(after seconds: Double, logger: Logger) async -> Int32? {
 }
 
 /// Ends the process now with `status`, after flushing what was written: no thread that
-/// nobody owns (an event loop, a pool) can keep it alive.
+/// nobody owns (an event loop, a pool) can keep it alive, and no exit handler runs that
+/// could wait on a lock such a thread holds (`_exit`, not `exit`).
 func exitNow(_ status: Int32) -> Never {
     fflush(nil)
-    exit(status)
+    _exit(status)
 }
 
 /// The wall clock, shifted by the seconds in `offsetFile` when one is given (integration

@@ -20,6 +20,9 @@ import Testing
     }
 
     static let bound = 10.0 + 5.0
+    /// Scheduling on a loaded two-core machine (CI runs other suites beside these): a
+    /// watchdog due at 15 s was once seen to end the process 2.2 s late.
+    static let slack = 5.0
 
     /// A service that never stops (a hidden testing flag): the watchdog ends the process at
     /// the bound, with status 3.
@@ -31,7 +34,7 @@ import Testing
             let status = await vigil.terminate(timeout: 40)
             let took = Date().timeIntervalSince(started)
             #expect(status == 3, "exit status \(String(describing: status)); log:\n\(vigil.log.suffix(2000))")
-            #expect(took >= Self.bound - 0.5 && took <= Self.bound + 2, "the watchdog ended it after \(took)s")
+            #expect(took >= Self.bound - 0.5 && took <= Self.bound + Self.slack, "the watchdog ended it after \(took)s")
             #expect(vigil.log.contains("shutdown did not finish within"))
         }
     }
@@ -70,7 +73,7 @@ import Testing
                     await fresh?.stop()
                     print("exit test \(fault.rawValue) round \(round): status \(status.map(String.init) ?? "none") after \(String(format: "%.1f", took)) s")
                     #expect(status != nil, "round \(round): vigil did not exit within 40 s of SIGTERM; log:\n\(vigil.log.suffix(3000))")
-                    #expect(took <= Self.bound + 2, "round \(round): exit took \(took)s")
+                    #expect(took <= Self.bound + Self.slack, "round \(round): exit took \(took)s")
                     // 0: stopped cleanly; 3: the watchdog ended a shutdown that overran.
                     #expect(status == 0 || status == 3, "round \(round): exit status \(String(describing: status))")
                     #expect(vigil.log.contains("exiting"), "round \(round): no exit line")

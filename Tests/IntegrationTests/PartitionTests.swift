@@ -86,7 +86,8 @@ import Testing
                     let lost = a.log.split(separator: "\n").first { $0.contains("leader election lost") }
                     #expect(lost != nil, "a still believes it leads while b does; log:\n\(a.log.suffix(2000))")
                     if let lost, let at = Self.logTime(lost) {
-                        #expect(at.timeIntervalSince(cut) <= renewDeadline + 1.5, "a stopped \(at.timeIntervalSince(cut))s after the cut")
+                        // Whole-second log times, and scheduling on a loaded machine.
+                        #expect(at.timeIntervalSince(cut) <= renewDeadline + 3, "a stopped \(at.timeIntervalSince(cut))s after the cut")
                     }
 
                     // Healed: a comes back as a standby; only b acts on a later edit.
