@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KubeClient", "KubeModel", "Render", .product(name: "Yams", package: "Yams")],
+            dependencies: ["KubeClient", "KubeModel", "Render", "TestSupport", .product(name: "Yams", package: "Yams")],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import Foundation
 import KubeClient
 import KubeModel
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -48,7 +49,7 @@ func run(_ args: [String], environment: [String: String] = [:], input: String? =
     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
         p.terminationHandler = { _ in c.resume() }
         do {
-            try p.run()
+            try spawn(p)
         } catch {
             p.terminationHandler = nil
             c.resume()
@@ -240,7 +241,7 @@ final class TCPProxy: Sendable {
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
-        try p.run()
+        try spawn(p)
         process = p
         // The first line names the port it listens on.
         var line = [UInt8]()
@@ -300,7 +301,7 @@ final class VigilProcess: Sendable {
         p.standardError = handle
         p.standardOutput = handle
         p.standardInput = FileHandle.nullDevice
-        try p.run()
+        try spawn(p)
         process = p
     }
 

@@ -473,7 +473,7 @@ import Yams
             let handle = try FileHandle(forWritingTo: log)
             p.standardOutput = handle
             p.standardError = handle
-            try p.run()
+            try spawn(p)
             defer {
                 p.terminate()
                 p.waitUntilExit()

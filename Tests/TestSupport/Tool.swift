@@ -15,7 +15,7 @@ public func runTool(_ args: [String]) async throws -> (status: Int32, output: St
     p.standardInput = FileHandle.nullDevice
     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
         p.terminationHandler = { _ in c.resume() }
-        do { try p.run() } catch {
+        do { try spawn(p) } catch {
             p.terminationHandler = nil
             c.resume()
         }
@@ -23,4 +23,16 @@ public func runTool(_ args: [String]) async throws -> (status: Int32, output: St
     try? handle.close()
     let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     return (p.processIdentifier == 0 ? -1 : p.terminationStatus, output)
+}
+
+/// Every process the tests start is spawned under this one lock: Foundation's
+/// `Process.run()` on Linux was seen to crash (a bad `memcpy` inside it) while other
+/// threads spawned processes at the same moment.
+let spawnLock = NSLock()
+
+/// Starts `process`, one spawn at a time across the whole test run.
+public func spawn(_ process: Process) throws {
+    spawnLock.lock()
+    defer { spawnLock.unlock() }
+    try process.run()
 }
