@@ -41,9 +41,15 @@ func run(_ args: [String], environment: [String: String] = [:], input: String? =
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     _ = FileManager.default.createFile(atPath: inPath, contents: Data((input ?? "").utf8))
-    p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    let inp = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+    // Closed explicitly: hundreds of commands leaked their descriptors until Foundation's
+    // Process.run() crashed enumerating more than a thousand of them.
+    defer { for h in [out, err, inp] { try? h.close() } }
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
     // Wait without blocking a thread of the shared concurrency pool: tests run in parallel
     // on two cores, and blocked threads starve the rest.
     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -246,6 +252,8 @@ final class TCPProxy: Sendable {
         // The first line names the port it listens on.
         var line = [UInt8]()
         while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") { line.append(byte) }
+        try? out.fileHandleForReading.close()
+        try? out.fileHandleForWriting.close()
         guard let port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last ?? "") else {
             _ = Glibc.kill(p.processIdentifier, SIGKILL)
             throw CommandError(description: "tcp-proxy did not start: \(String(decoding: line, as: UTF8.self))")
@@ -302,6 +310,8 @@ final class VigilProcess: Sendable {
         p.standardOutput = handle
         p.standardInput = FileHandle.nullDevice
         try spawn(p)
+        // The child has its own copy of the log's descriptor.
+        try? handle.close()
         process = p
     }
 
