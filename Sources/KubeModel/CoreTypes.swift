@@ -194,3 +194,49 @@ public struct LeaseSpec: Codable, Sendable, Hashable {
         self.leaseTransitions = leaseTransitions
     }
 }
+
+/// A `v1.Node` as Vigil keeps it: its name, resourceVersion and IP addresses, nothing else
+/// (labels, annotations, conditions and images are dropped as the object is decoded).
+public struct NodeAddresses: MetadataBearing, Hashable {
+    public static let resource = ResourceDescriptor(group: "", version: "v1", kind: "Node", plural: "nodes", namespaced: false)
+    /// The address types kubelet probes can come from.
+    public static let types: Set<String> = ["InternalIP", "ExternalIP"]
+    public var metadata: ObjectMeta
+    public var addresses: [String]
+
+    public init(name: String, addresses: [String], resourceVersion: String? = nil) {
+        metadata = ObjectMeta(name: name)
+        metadata.resourceVersion = resourceVersion
+        self.addresses = addresses
+    }
+
+    struct Address: Codable {
+        var type: String?
+        var address: String?
+    }
+    struct Status: Codable {
+        var addresses: [Address]?
+    }
+    struct Meta: Codable {
+        var name: String?
+        var resourceVersion: String?
+    }
+    enum CodingKeys: String, CodingKey {
+        case metadata, status
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let meta = try c.decodeIfPresent(Meta.self, forKey: .metadata)
+        metadata = ObjectMeta(name: meta?.name)
+        metadata.resourceVersion = meta?.resourceVersion
+        let status = try c.decodeIfPresent(Status.self, forKey: .status)
+        addresses = (status?.addresses ?? []).compactMap { a in Self.types.contains(a.type ?? "") ? a.address : nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Meta(name: metadata.name, resourceVersion: metadata.resourceVersion), forKey: .metadata)
+        try c.encode(Status(addresses: addresses.map { Address(type: "InternalIP", address: $0) }), forKey: .status)
+    }
+}

@@ -140,7 +140,7 @@ struct RenderBench: AsyncParsableCommand {
         let all = try Self.stacks(stacks)
         let inputs = RenderInputs(
             mountedMaterialHash: String(repeating: "a", count: 64), htpasswdHash: String(repeating: "b", count: 64),
-            apiServer: [APIServerEndpoint(ip: "10.0.0.1", port: 6443)],
+            nodeAddresses: ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
             alertSecrets: AlertReceiverSecrets(slackWebhookURL: "https://hooks.slack.com/services/x", pagerDutyRoutingKey: "k", smtpPassword: "p")
         )
         // Warm up, and count what one stack becomes (objects, and their bytes as JSON).

@@ -91,7 +91,6 @@ final class FakeCluster: ClusterWriter {
         bumps.withLock { $0["\(namespace)/\(name)"] = count }
     }
 
-    func apiServerEndpoints() async throws -> [APIServerEndpoint] { [APIServerEndpoint(ip: "10.0.0.1", port: 6443)] }
 
     let userSecrets = Mutex<[String: Secret]>([:])
     let appliedKeys = Mutex<[String]>([])

@@ -11,14 +11,16 @@ import Testing
 @Suite struct ReconcilerTests {
     let logger = Logger(label: "test")
 
-    func make(_ fake: FakeCluster, monitoringKinds: Set<String> = []) -> (StackReconciler, Store<ObservabilityStack>, Store<Unstructured>) {
+    func make(
+        _ fake: FakeCluster, monitoringKinds: Set<String> = [], nodes: @escaping @Sendable () -> [String] = { ["10.0.0.1"] }
+    ) -> (StackReconciler, Store<ObservabilityStack>, Store<Unstructured>) {
         let stacks = Store<ObservabilityStack>()
         let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
         let cms = owned.first { $0.resource == ConfigMap.resource }!.store
         let r = StackReconciler(
             stacks: stacks, owned: owned, writer: fake,
             events: EventRecorder(writer: fake, logger: logger), now: { Date(timeIntervalSince1970: 1_800_000_000) },
-            monitoringKinds: { monitoringKinds }, logger: logger
+            monitoringKinds: { monitoringKinds }, nodeAddresses: nodes, logger: logger
         )
         return (r, stacks, cms)
     }
@@ -126,6 +128,29 @@ import Testing
         _ = try await r.reconcile("team/obs")
         #expect(fake.counts.withLock { $0 } == .init(applies: 0, statusWrites: 1, deletes: 0, events: 1))
         #expect(fake.eventReasons.withLock { $0 } == ["InvalidSpec"])
+    }
+
+    @Test func theHealthPortTakesItsPeersFromTheNodesAndIsOpenWithAWarningWithoutThem() async throws {
+        let fake = FakeCluster()
+        let nodes = Mutex<[String]>([])
+        let (r, stacks, _) = make(fake, nodes: { nodes.withLock { $0 } })
+        stacks.upsert(stack())
+        func healthRule() throws -> JSONValue? {
+            let policy = try #require(fake.objects.withLock { $0["networkpolicies/team/obs-collector"] })
+            return policy.object["spec"]?["ingress"]?.arrayValue?.first { $0["ports"]?.arrayValue?.first?["port"] == .int(CollectorPorts.health) }
+        }
+        _ = try await r.reconcile("team/obs")
+        // No node known: the port is open, and the status and an event say so.
+        #expect(try healthRule()?["from"] == nil)
+        let open = try #require(stacks.get("team/obs")?.status?.condition("NetworkPolicyReady"))
+        #expect(open.reason == "HealthPortOpen" && open.message.contains("13133") && open.message.contains("nodeCIDRs"))
+        #expect(fake.eventReasons.withLock { $0 }.contains("HealthPortOpen"))
+
+        // A node appears: its address is the only peer, and the warning goes.
+        nodes.withLock { $0 = ["172.18.0.2"] }
+        _ = try await r.reconcile("team/obs")
+        #expect(try healthRule()?["from"] == [["ipBlock": ["cidr": "172.18.0.2/32"]]])
+        #expect(stacks.get("team/obs")?.status?.condition("NetworkPolicyReady")?.reason == "Applied")
     }
 
     @Test func anOwnedObjectNoLongerDesiredIsPruned() async throws {

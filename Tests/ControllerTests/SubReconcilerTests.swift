@@ -77,13 +77,15 @@ import Testing
         configMaps.upsert(try cm("obs-collector", owner: "uid-1"))
         configMaps.upsert(try cm("obs-prometheus", owner: "uid-other"))
         configMaps.upsert(try cm("obs-grafana-dashboards", owner: nil))
-        let reader = WorldReader(owned: kinds, writer: FakeCluster(), watchNamespace: "team", monitoringKinds: { ["prometheusrules"] })
+        let reader = WorldReader(owned: kinds, watchNamespace: "team", monitoringKinds: { ["prometheusrules"] }, nodeAddresses: { ["172.18.0.2"] })
         let s = stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "team"), ClientRef(name: "b", namespace: "apps")])) }
-        let world = try await reader.read(StackContext(s))
+        let world = reader.read(StackContext(s))
         #expect(Set(world.owned.keys) == ["configmaps/team/obs-collector"])
         #expect(world.writableClients.map(\.name) == ["a"] && world.unwatched == ["apps"])
         #expect(world.monitoringKinds == ["prometheusrules"])
-        #expect(world.apiServer == [APIServerEndpoint(ip: "10.0.0.1", port: 6443)])
+        // Production has a NetworkPolicy: the health port's peers are the nodes'.
+        #expect(world.nodeAddresses == ["172.18.0.2"])
+        #expect(reader.read(StackContext(stack(.development))).nodeAddresses.isEmpty)
     }
 
     // MARK: Credentials
@@ -129,13 +131,13 @@ import Testing
         let applier = Applier(owned: kinds, writer: fake)
         let ctx = StackContext(stack())
         let objects = try DesiredState.render(ctx).objects
-        let world = World(owned: [:], clientSecrets: [:], writableClients: [], unwatched: [], daemonSet: nil, apiServer: [], monitoringKinds: [])
+        let world = World(owned: [:], clientSecrets: [:], writableClients: [], unwatched: [], daemonSet: nil, nodeAddresses: [], monitoringKinds: [])
         let first = try await applier.apply(ctx, objects, clientKeys: [:], world: world, log: logger).get()
         #expect(first.applied.count == objects.count)
         // The live objects now match: nothing is sent.
         var live: [String: Unstructured] = [:]
         for o in objects { live[o.key] = fake.objects.withLock { $0[o.key] } }
-        let steady = World(owned: live, clientSecrets: [:], writableClients: [], unwatched: [], daemonSet: nil, apiServer: [], monitoringKinds: [])
+        let steady = World(owned: live, clientSecrets: [:], writableClients: [], unwatched: [], daemonSet: nil, nodeAddresses: [], monitoringKinds: [])
         let before = fake.counts.withLock { $0.applies }
         let again = try await applier.apply(ctx, objects, clientKeys: [:], world: steady, log: logger).get()
         #expect(again.applied.isEmpty)

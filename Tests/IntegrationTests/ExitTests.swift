@@ -48,8 +48,8 @@ import Testing
                 defer { proxy.stop() }
                 try await plane.createNamespace("exit")
                 try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: "exit"))
-                // A reconcile every second, each asking the API server for its endpoints:
-                // requests are in flight when the fault strikes and when SIGTERM comes.
+                // A resync every second, watches and (with the fault) reconnects: requests are
+                // in flight when the fault strikes and when SIGTERM comes.
                 try await withVigil(kubeconfig: try plane.kubeconfig(port: proxy.port), namespace: nil, extra: ["--resync-period", "1"]) { vigil in
                     _ = try await eventually("the stack Ready") { () -> Bool? in
                         try await plane.getIfExists(ObservabilityStack.self, "exit", "app")?.status?.condition("Ready")?.isTrue == true ? true : nil

@@ -7,10 +7,19 @@ import KubeModel
 import Testing
 
 /// The stack's NetworkPolicy on the real API server: made when the profile turns it on,
-/// pruned when it goes off, and an external backend is reported.
+/// the health port's peers following the Node objects, pruned when it goes off, and an
+/// external backend is reported.
 @Suite(.serialized) struct NetworkPolicyIntegrationTests {
-    @Test func togglingThePolicyCreatesAndRemovesItAndAnExternalBackendIsReported() async throws {
-        let plane = try await SharedControlPlane.shared.get()
+    @Test func togglingThePolicyCreatesAndRemovesItNodesSetTheHealthPeersAndAnExternalBackendIsReported() async throws {
+        // Its own control plane: the Nodes this test adds would give other tests' DaemonSets
+        // pods to wait for.
+        try await withOwnControlPlane(name: "netpol") { plane in
+            try await plane.installCRD()
+            try await scenario(plane)
+        }
+    }
+
+    func scenario(_ plane: ControlPlane) async throws {
         let ns = "netpol"
         try await plane.createNamespace(ns)
         try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
@@ -25,19 +34,38 @@ import Testing
             _ = try await eventually("Disabled in development") { try await condition()?.reason == "Disabled" ? true : nil }
             #expect(try await policy() == nil)
 
-            // On: the policy appears, with egress to the API server's real address.
+            // On: the policy appears. No collector talks to the API server: no egress to it.
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"networkPolicy":{"enabled":true}}}"#)
             let made = try await eventually("the NetworkPolicy") { try await policy() }
-            _ = try await eventually("Applied") { try await condition()?.reason == "Applied" ? true : nil }
-            // Egress to the API server: its real address when the cluster publishes the
-            // `default/kubernetes` Endpoints, else its ports alone (this bare control plane).
-            let endpoints = (try? await plane.kubectl("get", "endpoints", "kubernetes", "-n", "default", "-o", "jsonpath={.subsets[0].addresses[0].ip}")) ?? ""
             let egress = made.object["spec"]?["egress"]?.arrayValue ?? []
-            if endpoints.isEmpty {
-                #expect(egress.contains { $0["to"] == nil && $0["ports"]?.arrayValue?.contains { $0["port"] == .int(6443) } == true })
-            } else {
-                #expect("\(egress)".contains(endpoints + "/32"), "egress: \(egress)")
+            #expect(!egress.contains { $0["ports"]?.arrayValue?.contains { $0["port"] == .int(6443) || $0["port"] == .int(443) } == true }, "egress: \(egress)")
+            func healthPeers() async throws -> [String]? {
+                let rule = try await policy()?.object["spec"]?["ingress"]?.arrayValue?.first { $0["ports"]?.arrayValue?.first?["port"] == .int(13133) }
+                return rule?["from"]?.arrayValue?.compactMap { $0["ipBlock"]?["cidr"]?.stringValue }
             }
+            // This control plane has no Node: the health port is open, and the status says so.
+            let open = try await eventually("HealthPortOpen") { () -> Condition? in
+                let c = try await condition()
+                return c?.reason == "HealthPortOpen" ? c : nil
+            }
+            #expect(open.message.contains("13133") && open.message.contains("nodeCIDRs"))
+            #expect(try await healthPeers() == nil)
+            // A Node joins: its address becomes the only peer of the health port, and the
+            // warning goes. A second node adds its address; a deleted one takes it away.
+            func addNode(_ name: String, _ ip: String) async throws {
+                try await plane.kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: Node\nmetadata: {name: \(name)}\n")
+                let patch = #"{"status":{"addresses":[{"type":"InternalIP","address":"\#(ip)"},{"type":"Hostname","address":"\#(name)"}]}}"#
+                try await plane.kubectl("patch", "node", name, "--subresource=status", "--type=merge", "-p", patch)
+            }
+            try await addNode("np-node-1", "172.31.0.11")
+            _ = try await eventually("the node's address as the peer") { try await healthPeers() == ["172.31.0.11/32"] ? true : nil }
+            _ = try await eventually("Applied") { try await condition()?.reason == "Applied" ? true : nil }
+            try await addNode("np-node-2", "172.31.0.12")
+            _ = try await eventually("both nodes") { try await healthPeers() == ["172.31.0.11/32", "172.31.0.12/32"] ? true : nil }
+            try await plane.kubectl("delete", "node", "np-node-2")
+            _ = try await eventually("one node again") { try await healthPeers() == ["172.31.0.11/32"] ? true : nil }
+            try await plane.kubectl("delete", "node", "np-node-1")
+            _ = try await eventually("open again, and said so") { try await condition()?.reason == "HealthPortOpen" ? true : nil }
             #expect(made.object["spec"]?["policyTypes"] == ["Ingress", "Egress"])
 
             // An external backend: open by port only, said plainly.

@@ -69,6 +69,8 @@ import Testing
             if env == "production" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
             // Network policies: on in staging and production.
             if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
+            // The gateway's own policy: only the stack's agents reach it.
+            if env == "production" { expected.append("NetworkPolicy/fba-bench-gateway") }
             // Monitoring: the Prometheus ConfigMap (no Prometheus Operator here) and Grafana's.
             expected += ["ConfigMap/fba-bench-prometheus", "ConfigMap/fba-bench-grafana-datasources", "ConfigMap/fba-bench-grafana-dashboards"]
             let live = try await eventually("the \(env) objects") { () -> [String: JSONValue]? in
@@ -150,8 +152,9 @@ import Testing
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
             let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
                 let s = try await snapshot(plane, ns)
-                return s.count == 12 ? s : nil
+                return s.count == 13 ? s : nil
             }
+            #expect(with["NetworkPolicy/app-gateway"] != nil)
             #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
             #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)

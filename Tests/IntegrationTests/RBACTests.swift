@@ -87,7 +87,7 @@ import Testing
         try await plane.kubectl("apply", "-f", "-", input: try await Self.manifests())
         let kubeconfig = try await Self.serviceAccountKubeconfig(plane)
         /// (kind, namespace, name) of each role, and its rule count.
-        var roles: [(kind: String, ns: String?, name: String)] = [("clusterrole", nil, "vigil"), ("role", "vigil-system", "vigil-leader-election"), ("role", "default", "vigil-apiserver-endpoints")]
+        var roles: [(kind: String, ns: String?, name: String)] = [("clusterrole", nil, "vigil"), ("role", "vigil-system", "vigil-leader-election"), ("clusterrole", nil, "vigil-nodes")]
         var unneeded: [String] = []
         var round = 0
         for role in roles {

@@ -44,3 +44,13 @@ import Testing
         #expect(list.metadata.resourceVersion == "9" && list.items.first?.metadata.name == "a" && list.kind == "ConfigMapList")
     }
 }
+
+@Suite struct NodeAddressesTests {
+    @Test func aNodeKeepsItsNameVersionAndIPAddressesOnly() throws {
+        let json = #"{"type":"MODIFIED","object":{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1","resourceVersion":"42","labels":{"a":"b"},"annotations":{"x":"y"}},"spec":{"taints":[{"key":"k","effect":"NoSchedule"}]},"status":{"addresses":[{"type":"InternalIP","address":"172.31.0.11"},{"type":"Hostname","address":"n1"},{"type":"ExternalIP","address":"203.0.113.4"}],"images":[{"names":["x"]}]}}}"#
+        let event = try JSONCoding.decode(WatchEvent<NodeAddresses>.self, from: Array(json.utf8))
+        #expect(event.object.metadata.name == "n1" && event.object.metadata.resourceVersion == "42")
+        #expect(event.object.metadata.labels == nil && event.object.metadata.annotations == nil)
+        #expect(event.object.addresses == ["172.31.0.11", "203.0.113.4"])
+    }
+}

@@ -48,6 +48,9 @@ import Testing
         ("an exporter in the wrong signal's pipeline", ["service", "pipelines", "traces", "exporters"], ["otlp/tempo", "spanmetrics", "prometheus"] as JSONValue, "prometheus does not carry traces"),
         ("a port the Service does not expose", ["extensions", "health_check", "endpoint"], "0.0.0.0:9999" as JSONValue, "port 9999 is not exposed by the Service"),
         ("a component the image does not ship", ["exporters", "loki"], ["endpoint": "http://loki"] as JSONValue, "exporters.loki: no such exporter"),
+        // What receivers read of the node must be mounted.
+        ("host metrics without /proc mounted", ["receivers", "hostmetrics"], ["root_path": "/hostfs", "scrapers": ["cpu": [:]]] as JSONValue, "/hostfs/proc is not mounted"),
+        ("a log glob outside the mounts", ["receivers", "filelog"], ["include": ["/var/log/pods/n_*/*/*.log"]] as JSONValue, "receivers.filelog.include[0]: /var/log/pods/n_*/*/*.log is not in a mounted volume"),
         ("a connector no pipeline receives from", ["service", "pipelines", "metrics", "receivers"], ["otlp"] as JSONValue, "connectors.spanmetrics: used as an exporter but no pipeline receives from it"),
     ] as [(String, [String], JSONValue, String)])
     func aBrokenConfigIsRejectedWithAClearMessage(_ name: String, _ path: [String], _ value: JSONValue, _ expected: String) {

@@ -32,6 +32,8 @@ import Testing
         }
         // Network policies: off in development, on in staging and production.
         if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
+        // With a gateway, its own policy: only the stack's agents may send to it.
+        if env == "production" { expected.append("NetworkPolicy/fba-bench-gateway") }
         // Monitoring offline: the Prometheus ConfigMap (no Prometheus Operator known) and
         // Grafana's; the Alertmanager Secret needs the receivers' Secrets, so the operator makes it.
         expected += ["ConfigMap/fba-bench-prometheus", "ConfigMap/fba-bench-grafana-datasources", "ConfigMap/fba-bench-grafana-dashboards"]

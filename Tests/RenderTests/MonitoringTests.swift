@@ -509,3 +509,45 @@ import Yams
         Issue.record("Prometheus did not serve its rules: \(lastError.suffix(2000))")
     }
 }
+
+/// User values in Alertmanager's templated receiver fields reach it as text: the real
+/// amtool renders each escaped value back to exactly the value given.
+@Suite struct AlertmanagerTemplateTests {
+    static let hostile = [
+        "#ops-{{ .CommonLabels.alertname }}", "{{ template \"__subject\" . }}", "{{{", "a}}b{{", "{{- /* x */ -}}", "{{ (index .Alerts 0).Annotations }}",
+        "plain #ops", "",
+    ]
+
+    @Test func amtoolRendersEachEscapedValueAsItWasGiven() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("am-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let glob = dir.appendingPathComponent("none.tmpl")
+        try "{{ define \"unused\" }}{{ end }}".write(to: glob, atomically: true, encoding: .utf8)
+        for value in Self.hostile where !value.isEmpty {
+            let r = try await runTool(["amtool", "template", "render", "--template.glob", glob.path, "--template.text", AlertmanagerTemplates.escape(value)])
+            #expect(r.status == 0 && r.output == value, "\(value) rendered as \(r.output)")
+        }
+        // Unescaped, the same values would run (or fail) as templates.
+        let raw = try await runTool(["amtool", "template", "render", "--template.glob", glob.path, "--template.text", "{{ template \"__subject\" . }}"])
+        #expect(raw.status != 0 || raw.output != "{{ template \"__subject\" . }}")
+    }
+
+    @Test func everyUserValueOfATemplatedFieldIsEscapedAndTheConfigLoads() async throws {
+        var stack = try MonitoringTests.example("production")
+        stack.spec.alerting?.receivers?.slack?.channel = "#ops-{{ .CommonLabels.alertname }}"
+        stack.spec.alerting?.receivers?.email?.to = "{{ template \"__subject\" . }}@example.com"
+        let secrets = AlertReceiverSecrets(slackWebhookURL: "https://hooks.slack.com/services/x", pagerDutyRoutingKey: "key-{{ .Status }}", smtpPassword: "p{{w")
+        let text = try AlertmanagerConfig.render(StackContext(stack), secrets: secrets)
+        #expect(text.contains(AlertmanagerTemplates.escape("#ops-{{ .CommonLabels.alertname }}")))
+        #expect(text.contains("key-{{ \"{{\" }} .Status }}"))
+        #expect(stack.spec.alerting?.receivers?.email != nil && text.contains("{{ \"{{\" }} template"), "\(text)")
+        // Fields Alertmanager does not template keep the value as it is.
+        #expect(text.contains("p{{w"))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("am-\(UUID().uuidString).yml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let check = try await runTool(["amtool", "check-config", file.path])
+        #expect(check.status == 0, "\(check.output)")
+    }
+}

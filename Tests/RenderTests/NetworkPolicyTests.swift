@@ -3,8 +3,10 @@ import KubeModel
 import Render
 import Testing
 
-/// Evaluates a NetworkPolicy the way the API defines it (selectors, ports, ipBlock with
-/// exceptions), so that the tests below check what the policy allows, not its text.
+/// Evaluates NetworkPolicies the way the API defines them (selectors, ports, ipBlock with
+/// exceptions; a pod selected by any policy is isolated in that direction, and traffic is
+/// allowed when any policy selecting it allows it), so that the tests below check what the
+/// policies allow, not their text.
 struct PolicyEvaluator {
     struct Pod {
         var namespace: String
@@ -13,7 +15,12 @@ struct PolicyEvaluator {
         var namespaceLabels: [String: String] { [NetworkPolicyRender.namespaceNameLabel: namespace] }
     }
 
-    let policy: JSONValue
+    let policies: [JSONValue]
+
+    init(policies: [JSONValue]) { self.policies = policies }
+    init(policy: JSONValue) { policies = [policy] }
+    /// A stack's policies, with the nodes' addresses Vigil knows.
+    init(_ ctx: StackContext, nodes: [String] = []) { policies = NetworkPolicyRender.render(ctx, nodeAddresses: nodes) }
 
     static func matches(_ selector: JSONValue?, _ labels: [String: String]) -> Bool {
         guard let selector else { return true }
@@ -58,11 +65,11 @@ struct PolicyEvaluator {
         return matches(podSel, pod.labels)
     }
 
-    func selects(_ pod: Pod) -> Bool {
-        policy["metadata"]?["namespace"]?.stringValue == pod.namespace && Self.matches(policy["spec"]?["podSelector"], pod.labels)
+    static func selects(_ policy: JSONValue, _ pod: Pod) -> Bool {
+        policy["metadata"]?["namespace"]?.stringValue == pod.namespace && matches(policy["spec"]?["podSelector"], pod.labels)
     }
 
-    func allowed(_ rules: [JSONValue], peerKey: String, peer: Pod, port: Int, proto: String) -> Bool {
+    static func allowed(_ policy: JSONValue, _ rules: [JSONValue], peerKey: String, peer: Pod, port: Int, proto: String) -> Bool {
         let ns = policy["metadata"]?["namespace"]?.stringValue ?? ""
         return rules.contains { rule in
             let ports = rule["ports"]?.arrayValue ?? []
@@ -78,13 +85,20 @@ struct PolicyEvaluator {
     /// Traffic from `source` to `target` on a port: allowed unless the policy selects the
     /// target for ingress and no ingress rule admits it.
     func ingress(to target: Pod, from source: Pod, port: Int, proto: String = "TCP") -> Bool {
-        guard selects(target) else { return true }
-        return allowed(policy["spec"]?["ingress"]?.arrayValue ?? [], peerKey: "from", peer: source, port: port, proto: proto)
+        let selecting = policies.filter { Self.selects($0, target) }
+        guard !selecting.isEmpty else { return true }
+        return selecting.contains { Self.allowed($0, $0["spec"]?["ingress"]?.arrayValue ?? [], peerKey: "from", peer: source, port: port, proto: proto) }
     }
 
     func egress(from source: Pod, to dest: Pod, port: Int, proto: String = "TCP") -> Bool {
-        guard selects(source) else { return true }
-        return allowed(policy["spec"]?["egress"]?.arrayValue ?? [], peerKey: "to", peer: dest, port: port, proto: proto)
+        let selecting = policies.filter { Self.selects($0, source) }
+        guard !selecting.isEmpty else { return true }
+        return selecting.contains { Self.allowed($0, $0["spec"]?["egress"]?.arrayValue ?? [], peerKey: "to", peer: dest, port: port, proto: proto) }
+    }
+
+    /// The ingress rules that admit every peer (no `from`).
+    var openIngressRules: [JSONValue] {
+        policies.flatMap { ($0["spec"]?["ingress"]?.arrayValue ?? []).filter { $0["from"] == nil } }
     }
 }
 
@@ -128,11 +142,11 @@ struct PolicyEvaluator {
     }
 
     @Test func developmentHasNoPolicyStagingAndProductionDoAndTheSpecOverrides() {
-        #expect(NetworkPolicyRender.render(StackContext(stack(.development))) == nil)
-        #expect(NetworkPolicyRender.render(StackContext(stack(.staging))) != nil)
-        #expect(NetworkPolicyRender.render(StackContext(stack(.production))) != nil)
-        #expect(NetworkPolicyRender.render(StackContext(stack(.development) { $0.networkPolicy = NetworkPolicySpec(enabled: true) })) != nil)
-        #expect(NetworkPolicyRender.render(StackContext(stack(.production) { $0.networkPolicy = NetworkPolicySpec(enabled: false) })) == nil)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.development))).isEmpty)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.staging))).count == 1)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.production))).count == 1)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.development) { $0.networkPolicy = NetworkPolicySpec(enabled: true) })).count == 1)
+        #expect(NetworkPolicyRender.render(StackContext(stack(.production) { $0.networkPolicy = NetworkPolicySpec(enabled: false) })).isEmpty)
     }
 
     /// A staging stack with one client in `apps`, Loki in-cluster, Tempo outside.
@@ -144,7 +158,7 @@ struct PolicyEvaluator {
             )
             spec.networkPolicy = NetworkPolicySpec(metricsFrom: [PeerSpec(namespaceSelector: LabelSelector(matchLabels: [NetworkPolicyRender.namespaceNameLabel: "monitoring"]), podSelector: LabelSelector(matchLabels: ["app": "prometheus"]))])
         }
-        return PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s), apiServer: [APIServerEndpoint(ip: "10.96.0.10", port: 6443)])!)
+        return PolicyEvaluator(StackContext(s), nodes: Self.nodes)
     }
 
     let agent = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.instance: "obs", Labels.component: "agent"], ip: "10.244.1.5")
@@ -175,9 +189,11 @@ struct PolicyEvaluator {
         #expect(p.egress(from: agent, to: dns, port: 53, proto: "UDP"))
         #expect(p.egress(from: agent, to: dns, port: 53, proto: "TCP"))
         #expect(!p.egress(from: agent, to: .init(namespace: "kube-system", labels: ["k8s-app": "other"]), port: 53, proto: "UDP"))
-        // The API server at its real address; not any address on that port.
-        #expect(p.egress(from: agent, to: .init(namespace: "default", ip: "10.96.0.10"), port: 6443))
-        #expect(!p.egress(from: agent, to: .init(namespace: "default", ip: "10.96.0.11"), port: 6443))
+        // No collector talks to the API server: no egress to it, at any address.
+        for port in [443, 6443] {
+            #expect(!p.egress(from: agent, to: .init(namespace: "default", ip: "10.96.0.1"), port: port))
+            #expect(!p.egress(from: agent, to: .init(namespace: "default", ip: "172.18.0.2"), port: port))
+        }
     }
 
     @Test func anExternalHostIsOpenByPortOnlyToEgressToCIDRsWhenGiven() {
@@ -189,14 +205,14 @@ struct PolicyEvaluator {
             spec.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.example.com:4317"))
             spec.networkPolicy = NetworkPolicySpec(egressTo: ["203.0.113.0/24"])
         }
-        let narrowed = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
+        let narrowed = PolicyEvaluator(StackContext(s))
         #expect(narrowed.egress(from: agent, to: .init(namespace: "x", ip: "203.0.113.7"), port: 4317))
         #expect(!narrowed.egress(from: agent, to: .init(namespace: "x", ip: "198.51.100.7"), port: 4317))
         #expect(NetworkPolicyRender.externalHosts(StackContext(s)) == ["tempo.example.com"])
     }
 
     @Test func withoutClientsOrIngestFromOnlyTheStacksNamespaceMayIngest() {
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(enabled: false)) }))!)
+        let p = PolicyEvaluator(StackContext(stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(enabled: false)) }))
         #expect(p.ingress(to: agent, from: .init(namespace: "team"), port: 4317))
         #expect(!p.ingress(to: agent, from: .init(namespace: "apps"), port: 4317))
     }
@@ -205,25 +221,75 @@ struct PolicyEvaluator {
         let s = stack { spec in
             spec.networkPolicy = NetworkPolicySpec(ingestFrom: [PeerSpec(ipBlock: IPBlock(cidr: "10.0.0.0/8", except: ["10.1.0.0/16"]))])
         }
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
+        let p = PolicyEvaluator(StackContext(s))
         #expect(p.ingress(to: agent, from: .init(namespace: "any", ip: "10.2.3.4"), port: 4317))
         #expect(!p.ingress(to: agent, from: .init(namespace: "any", ip: "10.1.3.4"), port: 4317))
         #expect(!p.ingress(to: agent, from: .init(namespace: "team", ip: "192.168.1.1"), port: 4317))
     }
 
+    static let nodes = ["172.18.0.2", "172.18.0.3"]
+
+    /// A production stack with a gateway, two client namespaces and Tempo in-cluster.
+    var gatewayed: PolicyEvaluator {
+        let s = stack(.production) { spec in
+            spec.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2))
+            spec.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "apps"), ClientRef(name: "web", namespace: "team")]))
+            spec.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.tracing.svc:4317"))
+        }
+        return PolicyEvaluator(StackContext(s), nodes: Self.nodes)
+    }
+
+    let gateway = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.instance: "obs", Labels.component: "gateway"], ip: "10.244.2.2")
+
     @Test func theGatewayTakesAgentsTrafficAndNobodyElses() {
-        let s = stack { $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2)) }
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
-        let gateway = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.instance: "obs", Labels.component: "gateway"], ip: "10.244.2.2")
+        let p = gatewayed
+        #expect(p.policies.count == 2)
         #expect(p.ingress(to: gateway, from: agent, port: 4317))
         #expect(p.egress(from: agent, to: gateway, port: 4317))
+        // A client pod may reach the agents, never the gateway: not from its own namespace
+        // (`team` is a client namespace here), not from another client namespace.
+        for client in [PolicyEvaluator.Pod(namespace: "apps", labels: ["app": "api"]), PolicyEvaluator.Pod(namespace: "team", labels: ["app": "web"])] {
+            #expect(p.ingress(to: agent, from: client, port: 4317))
+            #expect(!p.ingress(to: gateway, from: client, port: 4317), "\(client)")
+        }
+        // Another stack's agents in the same namespace are not this stack's.
+        #expect(!p.ingress(to: gateway, from: .init(namespace: "team", labels: [Labels.instance: "other", Labels.component: "agent"]), port: 4317))
         #expect(!p.ingress(to: gateway, from: .init(namespace: "team", labels: ["app": "other"]), port: 8889))
+        // Prometheus scrapes the gateway's own metrics; the gateway sends to Tempo, the
+        // agents (whose traces go through the gateway) do not.
+        #expect(p.ingress(to: gateway, from: .init(namespace: "monitoring"), port: 8888))
+        let tempo = PolicyEvaluator.Pod(namespace: "tracing", labels: ["app": "tempo"], ip: "10.244.7.7")
+        #expect(p.egress(from: gateway, to: tempo, port: 4317))
+        #expect(!p.egress(from: agent, to: tempo, port: 4317))
+        #expect(!p.egress(from: gateway, to: .init(namespace: "default", ip: "10.96.0.1"), port: 443))
+    }
+
+    @Test func withNodesKnownNoIngressRuleAdmitsEveryPeer() {
+        let p = gatewayed
+        #expect(p.openIngressRules.isEmpty, "\(p.openIngressRules)")
+        for pod in [agent, gateway] {
+            #expect(p.ingress(to: pod, from: .init(namespace: "-", ip: "172.18.0.3"), port: 13133))
+            #expect(!p.ingress(to: pod, from: .init(namespace: "apps", ip: "10.244.3.3"), port: 13133))
+        }
+    }
+
+    @Test func withoutNodesOrNodeCIDRsTheHealthPortIsOpenAndSaidSo() {
+        let ctx = StackContext(stack(.production))
+        #expect(NetworkPolicyRender.healthPortOpen(ctx, nodeAddresses: []))
+        #expect(!NetworkPolicyRender.healthPortOpen(ctx, nodeAddresses: Self.nodes))
+        let open = PolicyEvaluator(ctx)
+        #expect(open.ingress(to: agent, from: .init(namespace: "apps", ip: "10.244.3.3"), port: 13133))
+        #expect(open.openIngressRules.count == 1)
+        // Addresses that are not IPs never become peers.
+        #expect(NetworkPolicyRender.healthPeers(ctx, nodeAddresses: ["node-1.example", "172.18.0.2"])?.count == 1)
     }
 
     @Test func kubeletProbesComeFromTheNodeCIDRs() {
         let s = stack { $0.networkPolicy = NetworkPolicySpec(nodeCIDRs: ["172.16.0.0/16"]) }
-        let p = PolicyEvaluator(policy: NetworkPolicyRender.render(StackContext(s))!)
+        // The spec's CIDRs win over the nodes' addresses.
+        let p = PolicyEvaluator(StackContext(s), nodes: Self.nodes)
         #expect(p.ingress(to: agent, from: .init(namespace: "-", ip: "172.16.4.4"), port: 13133))
         #expect(!p.ingress(to: agent, from: .init(namespace: "-", ip: "10.9.9.9"), port: 13133))
+        #expect(!p.ingress(to: agent, from: .init(namespace: "-", ip: "172.18.0.2"), port: 13133))
     }
 }

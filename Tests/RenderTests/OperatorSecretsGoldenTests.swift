@@ -27,6 +27,11 @@ import Testing
         clientCertificates: .init(
             byClient: ["fba-bench-api": KeyPairPEM(certificate: pem("CERTIFICATE", "client"), privateKey: pem("PRIVATE KEY", "client key"))],
             issuerSerial: "0a1b2c"
+        ),
+        gateway: .init(
+            server: KeyPairPEM(certificate: pem("CERTIFICATE", "gateway leaf"), privateKey: pem("PRIVATE KEY", "gateway key")),
+            agent: KeyPairPEM(certificate: pem("CERTIFICATE", "agent client"), privateKey: pem("PRIVATE KEY", "agent key")),
+            issuerSerial: "0a1b2c"
         )
     )
 
@@ -64,8 +69,17 @@ import Testing
 
     @Test func everyOperatorSecretIsThere() throws {
         let rendered = try Self.rendered()
-        for name in ["fba-bench-ca", "fba-bench-ingest-tls", "fba-bench-client-certs", "fba-bench-credentials", "fba-bench-htpasswd", "fba-bench-otlp-client"] {
+        for name in [
+            "fba-bench-ca", "fba-bench-ingest-tls", "fba-bench-gateway-tls", "fba-bench-agent-tls", "fba-bench-client-certs", "fba-bench-credentials", "fba-bench-htpasswd",
+            "fba-bench-otlp-client",
+        ] {
             #expect(rendered.contains("name: \(name)\n"), "\(name) is missing")
+        }
+        // Every Secret the offline render lists is one the operator makes.
+        let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/production.yaml"), encoding: .utf8)
+        let stack = try #require(try StackFile.parse(input).first)
+        for (name, _) in DesiredState.operatorSecrets(StackContext(stack)) where name != "fba-bench-alertmanager" {
+            #expect(rendered.contains("name: \(name.split(separator: "/").last ?? "")\n"), "\(name) is listed but not made")
         }
     }
 }

@@ -40,8 +40,10 @@ import Yams
         #expect(tls?["secret"]?["secretName"] == "obs-ingest-tls")
         let ca = volumes.first { $0["name"] == "loki-ca" }
         #expect(ca?["secret"]?["items"] == [["key": "bundle.pem", "path": "ca.crt"]])
-        let hostfs = volumes.first { $0["name"] == "hostfs" }
-        #expect(hostfs?["hostPath"]?["path"] == "/")
+        // The node's directories, one per receiver, never `/`.
+        let hostPaths = volumes.compactMap { $0["hostPath"]?["path"]?.stringValue }
+        #expect(hostPaths == ["/proc", "/sys", "/var/log/pods"])
+        #expect(volumes.allSatisfy { $0["hostPath"] == nil || $0["hostPath"]?["type"] == "Directory" })
         let env = pod["containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
         #expect(env.contains { $0["name"] == "LOKI_PASSWORD" && $0["valueFrom"]?["secretKeyRef"]?["name"] == "loki" })
         #expect(ds["spec"]?["updateStrategy"]?["type"] == "RollingUpdate")

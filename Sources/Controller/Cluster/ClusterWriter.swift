@@ -18,8 +18,6 @@ public protocol ClusterWriter: Sendable {
     func applyFinalizers(_ finalizers: [String], of stack: ObservabilityStack) async throws -> ObservabilityStack
     /// A Secret the user owns (not cached: Vigil caches only what it manages); nil if absent.
     func readSecret(namespace: String, name: String) async throws -> Secret?
-    /// The API server's real addresses (the `default/kubernetes` Endpoints).
-    func apiServerEndpoints() async throws -> [APIServerEndpoint]
     /// An object of a kind Vigil does not cache (the Prometheus Operator's); nil if absent.
     func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured?
 }
@@ -63,21 +61,6 @@ extension KubeClient: ClusterWriter {
         if let rv = stack.metadata.resourceVersion { meta["resourceVersion"] = .string(rv) }
         let live = try await mergePatch(["metadata": .object(meta)], resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
         return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
-    }
-
-    public func apiServerEndpoints() async throws -> [APIServerEndpoint] {
-        // No such Endpoints (a bare control plane): the policy opens the API ports by port.
-        guard let bytes = try await ifExists({ try await getRaw("/api/v1/namespaces/default/endpoints/kubernetes") }) else { return [] }
-        let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
-        var out: [APIServerEndpoint] = []
-        for subset in raw["subsets"]?.arrayValue ?? [] {
-            let ports = (subset["ports"]?.arrayValue ?? []).compactMap { $0["port"]?.intValue }
-            for address in subset["addresses"]?.arrayValue ?? [] {
-                guard let ip = address["ip"]?.stringValue else { continue }
-                for port in ports { out.append(APIServerEndpoint(ip: ip, port: port)) }
-            }
-        }
-        return out
     }
 
     public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {

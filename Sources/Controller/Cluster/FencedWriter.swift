@@ -48,7 +48,6 @@ public struct FencedWriter: ClusterWriter {
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? { try await base.readSecret(namespace: namespace, name: name) }
-    public func apiServerEndpoints() async throws -> [APIServerEndpoint] { try await base.apiServerEndpoints() }
     public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
         try await base.readObject(resource, namespace: namespace, name: name)
     }

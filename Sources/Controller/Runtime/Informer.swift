@@ -22,6 +22,7 @@ public final class Informer<T: MetadataBearing>: Sendable {
     let handler: @Sendable (InformerEvent<T>) -> Void
     let logger: Logger
     let syncedState = Mutex(false)
+    let failedState = Mutex(false)
     let reconnectBase: Double
     let reconnectMax: Double
     /// Whether objects are kept. Without a cache the informer only reports changes (every
@@ -46,6 +47,9 @@ public final class Informer<T: MetadataBearing>: Sendable {
 
     /// True once the first list has filled the cache.
     public var hasSynced: Bool { syncedState.withLock { $0 } }
+    /// True once a list or watch has failed (for optional kinds that Vigil may not be
+    /// allowed to read: it carries on without them).
+    public var hasFailed: Bool { failedState.withLock { $0 } }
 
     /// Runs until the task is cancelled.
     public func run() async {
@@ -93,6 +97,7 @@ public final class Informer<T: MetadataBearing>: Sendable {
                 resourceVersion = nil
             } catch {
                 if Task.isCancelled { return }
+                failedState.withLock { $0 = true }
                 let delay = backoff.next()
                 // Every informer fails at once when the API server goes: one warning for
                 // them all every few seconds, counting the attempts held back.

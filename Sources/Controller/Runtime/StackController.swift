@@ -52,6 +52,10 @@ public final class StackController: Service, Sendable {
     public let ownedInformers: [Informer<Unstructured>]
     /// Every Secret, uncached: a change to one a stack references wakes the stack.
     public let referencedSecrets: Informer<Unstructured>
+    /// The nodes' addresses (nothing else of them is kept): the health port's peers.
+    public let nodes: Informer<NodeAddresses>
+    /// The nodes' addresses, as the informer last saw them.
+    let nodeAddresses = NodeAddressBook()
     public let reconciler: StackReconciler
     let metrics: OperatorMetrics?
     /// With leader election, only the leader reconciles; the others keep caches warm.
@@ -112,6 +116,15 @@ public final class StackController: Service, Sendable {
                 queue.add(s.metadata.key)
             }
         }
+        let book = nodeAddresses
+        nodes = Informer<NodeAddresses>(
+            client: client, resource: NodeAddresses.resource, namespace: nil, reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax,
+            logger: logger
+        ) { event in
+            // New addresses wake every stack whose health port takes its peers from nodes.
+            guard book.apply(event) else { return }
+            for s in stackStore.all where s.spec.networkPolicy?.nodeCIDRs?.isEmpty ?? true { queue.add(s.metadata.key) }
+        }
         let monitoring = self.monitoring
         // With leader election, every write is fenced on the lease.
         let writer: any ClusterWriter = elector.map { e in FencedWriter(client, fence: { e.isLeader }) } ?? client
@@ -123,14 +136,18 @@ public final class StackController: Service, Sendable {
             now: options.now,
             watchNamespace: options.namespace,
             monitoringKinds: { monitoring.value.withLock { $0 } ?? [] },
+            nodeAddresses: { book.addresses },
             policy: options.policy,
             logger: logger
         )
     }
 
-    /// True once every informer has listed and the monitoring API was looked up.
+    /// True once every informer has listed and the monitoring API was looked up. Nodes
+    /// count once listed, or once listing them failed (Vigil may not be allowed to: the
+    /// health port then stays open, and each stack's status says so).
     public var hasSynced: Bool {
         stackInformer.hasSynced && ownedInformers.allSatisfy(\.hasSynced) && monitoring.value.withLock { $0 } != nil
+            && (nodes.hasSynced || nodes.hasFailed)
     }
 
     /// Asks, now and every `monitoringDiscoveryInterval`, which of the Prometheus Operator's
@@ -206,6 +223,7 @@ public final class StackController: Service, Sendable {
                 group.addTask { await informer.run() }
             }
             group.addTask { await self.referencedSecrets.run() }
+            group.addTask { await self.nodes.run() }
             group.addTask { await self.queue.runTimer() }
             group.addTask { await self.resyncLoop() }
             group.addTask { await self.monitoringDiscoveryLoop() }

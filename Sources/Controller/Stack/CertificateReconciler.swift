@@ -73,6 +73,31 @@ public struct CertificateReconciler: Sendable {
         return names
     }
 
+    /// The names the gateway's certificate covers: its headless Service's (agents dial pod
+    /// addresses and check this name).
+    public static func gatewayDNSNames(_ ctx: StackContext) -> [String] {
+        let svc = ctx.names.gatewayHeadless
+        let ns = ctx.namespace
+        return [svc, "\(svc).\(ns)", "\(svc).\(ns).svc", "\(svc).\(ns).svc.cluster.local"]
+    }
+
+    /// The leaf the CA planner renews and carries through a CA rollover: the ingest serving
+    /// certificate in SelfSigned mode; else (a gateway, with ingest TLS off or the user's)
+    /// the gateway's.
+    struct PrimaryLeaf {
+        var secret: String
+        var commonName: String
+        var dnsNames: [String]
+        var ipAddresses: [String]
+    }
+
+    static func primary(_ ctx: StackContext) -> PrimaryLeaf {
+        if ctx.spec.issuesCertificates {
+            return PrimaryLeaf(secret: ctx.names.ingestTLS, commonName: ctx.names.collector, dnsNames: dnsNames(ctx), ipAddresses: ctx.raw.ingest?.tls?.ipAddresses ?? [])
+        }
+        return PrimaryLeaf(secret: ctx.names.gatewayTLS, commonName: ctx.names.gateway, dnsNames: gatewayDNSNames(ctx), ipAddresses: [])
+    }
+
     static func policy(_ spec: ResolvedSpec) -> TLSPolicy {
         TLSPolicy(leafDuration: spec.tlsDurationSeconds, leafRenewBefore: spec.tlsRenewBeforeSeconds)
     }
@@ -102,7 +127,7 @@ public struct CertificateReconciler: Sendable {
     /// then replaced by a fresh CA: a self-signed CA has no other source of truth).
     func currentState(_ ctx: StackContext) -> TLSState? {
         let caSecret = secrets.get("\(ctx.namespace)/\(ctx.names.ca)")
-        let tlsSecret = secrets.get("\(ctx.namespace)/\(ctx.names.ingestTLS)")
+        let tlsSecret = secrets.get("\(ctx.namespace)/\(Self.primary(ctx).secret)")
         guard let caCert = caSecret?.secretString("tls.crt"), let caKey = caSecret?.secretString("tls.key"),
             let current = try? PKI.load(certificatePEM: caCert, privateKeyPEM: caKey)
         else { return nil }
@@ -123,15 +148,16 @@ public struct CertificateReconciler: Sendable {
     func advance(_ ctx: StackContext, from start: TLSState?, now: Date) throws -> (state: TLSState?, issued: [String], handled: String?) {
         let policy = Self.policy(ctx.spec)
         let algorithm = Self.algorithm(ctx.spec)
-        let dns = Self.dnsNames(ctx)
-        let ips = ctx.raw.ingest?.tls?.ipAddresses ?? []
+        let primary = Self.primary(ctx)
+        let dns = primary.dnsNames
+        let ips = primary.ipAddresses
         let forceToken = ctx.stack.metadata.annotations?[Annotations.rotateCertificate]
-        var handled = secrets.get("\(ctx.namespace)/\(ctx.names.ingestTLS)")?.metadata.annotations?[Annotations.certificateRotatedFor]
+        var handled = secrets.get("\(ctx.namespace)/\(primary.secret)")?.metadata.annotations?[Annotations.certificateRotatedFor]
         var state = start
         var issued: [String] = []
         let issuer = self.issuer
         let caName = "vigil \(ctx.namespace)/\(ctx.name) CA"
-        let leafName = ctx.names.collector
+        let leafName = primary.commonName
         for _ in 0..<6 {
             let mismatch: Bool = {
                 guard let leaf = state?.leaf, let sans = try? PKI.subjectAlternativeNames(certificatePEM: leaf.certificatePEM) else { return false }
@@ -182,6 +208,44 @@ public struct CertificateReconciler: Sendable {
         return (certificates, issued, renewal)
     }
 
+    /// A certificate Secret's leaf, while it is from `signer` and before its renewal time.
+    func kept(_ ctx: StackContext, secret name: String, signer: IssuedCertificate, now: Date) -> IssuedCertificate? {
+        guard let secret = secrets.get("\(ctx.namespace)/\(name)"), secret.metadata.annotations?[Annotations.issuerSerial] == signer.serial,
+            let pem = secret.secretString("tls.crt"), let key = secret.secretString("tls.key"), let loaded = try? PKI.load(certificatePEM: pem, privateKeyPEM: key),
+            now < Self.renewalTime(loaded, Self.policy(ctx.spec))
+        else { return nil }
+        return loaded
+    }
+
+    /// The two ends of the agent-to-gateway mTLS, from the CA that signs now: the gateway's
+    /// serving certificate (the planner's leaf when Vigil issues no ingest certificate) and
+    /// the agents' client certificate. Kept while from that CA and before their renewal.
+    func gatewayCertificates(
+        _ ctx: StackContext, state: TLSState, signer: IssuedCertificate, now: Date
+    ) throws -> (certificates: CertificateMaterial.GatewayCertificates, issued: [String], renewal: Date) {
+        let policy = Self.policy(ctx.spec)
+        let algorithm = Self.algorithm(ctx.spec)
+        var issued: [String] = []
+        let server: IssuedCertificate
+        if !ctx.spec.issuesCertificates, let leaf = state.leaf {
+            server = leaf
+        } else if let k = kept(ctx, secret: ctx.names.gatewayTLS, signer: signer, now: now) {
+            server = k
+        } else {
+            server = try issuer.issueLeaf(signer, ctx.names.gateway, Self.gatewayDNSNames(ctx), [], .server, now, policy.leafDuration, algorithm)
+            issued.append("gateway certificate")
+        }
+        let agent: IssuedCertificate
+        if let k = kept(ctx, secret: ctx.names.agentTLS, signer: signer, now: now) {
+            agent = k
+        } else {
+            agent = try issuer.issueLeaf(signer, Naming.name(ctx.name, "agent"), [], [], .client, now, policy.leafDuration, algorithm)
+            issued.append("agent client certificate")
+        }
+        let renewal = min(Self.renewalTime(server, policy), Self.renewalTime(agent, policy))
+        return (.init(server: Self.pem(server), agent: Self.pem(agent), issuerSerial: signer.serial), issued, renewal)
+    }
+
     static func renewalTime(_ cert: IssuedCertificate, _ policy: TLSPolicy) -> Date {
         Date(timeIntervalSince1970: RenewalPlan.renewalTime(
             notBefore: cert.notBefore.timeIntervalSince1970, notAfter: cert.notAfter.timeIntervalSince1970, renewBefore: policy.leafRenewBefore))
@@ -198,15 +262,22 @@ public struct CertificateReconciler: Sendable {
         // mTLS: client certificates from the CA that signs now, so that they move to a
         // new CA with the serving leaf, while the old CA is still in the bundle.
         var clients: CertificateMaterial.ClientCertificates? = nil
-        if ctx.spec.issuesClientCertificates, !ctx.spec.clients.isEmpty, let signer = state.signingCA {
+        if ctx.spec.issuesCertificates, ctx.spec.issuesClientCertificates, !ctx.spec.clients.isEmpty, let signer = state.signingCA {
             let c = try clientCertificates(ctx, signer: signer, now: now)
             clients = .init(byClient: c.certificates.mapValues(Self.pem), issuerSerial: signer.serial)
             issued += c.issued
             if let r = c.renewal { requeue = min(requeue, max(1, r.timeIntervalSince(now))) }
         }
+        var gateway: CertificateMaterial.GatewayCertificates? = nil
+        if ctx.hasGateway, let signer = state.signingCA {
+            let g = try gatewayCertificates(ctx, state: state, signer: signer, now: now)
+            gateway = g.certificates
+            issued += g.issued
+            requeue = min(requeue, max(1, g.renewal.timeIntervalSince(now)))
+        }
         let material = CertificateMaterial(
             currentCA: Self.pem(ca), previousCA: state.cas.count == 2 ? Self.pem(state.cas[0]) : nil, caPhase: Self.encodePhase(state.phase),
-            leaf: Self.pem(leaf), bundle: state.bundleFile, handledRotationRequest: advanced.handled, clientCertificates: clients
+            leaf: Self.pem(leaf), bundle: state.bundleFile, handledRotationRequest: advanced.handled, clientCertificates: clients, gateway: gateway
         )
         let renewal = Self.renewalTime(leaf, policy)
         let phaseName = Self.encodePhase(state.phase).split(separator: "@").first.map(String.init) ?? "Stable"

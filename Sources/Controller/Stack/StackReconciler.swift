@@ -27,7 +27,8 @@ public final class StackReconciler: Sendable {
     public init(
         stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
         now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil,
-        monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, policy: OperatorPolicy = .standard, entropy: Entropy = .system, logger: Logger
+        monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, nodeAddresses: @escaping @Sendable () -> [String] = { [] },
+        policy: OperatorPolicy = .standard, entropy: Entropy = .system, logger: Logger
     ) {
         self.stacks = stacks
         self.owned = owned
@@ -37,7 +38,7 @@ public final class StackReconciler: Sendable {
         self.logger = logger
         self.watchNamespace = watchNamespace
         gate = Gate(writer: writer, policy: policy)
-        world = WorldReader(owned: owned, writer: writer, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds)
+        world = WorldReader(owned: owned, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds, nodeAddresses: nodeAddresses)
         applier = Applier(owned: owned, writer: writer)
         status = StatusWriter(stacks: stacks, owned: owned, writer: writer, events: events)
     }
@@ -54,9 +55,9 @@ public final class StackReconciler: Sendable {
         case .success(let a): admitted = a
         }
         var ctx = admitted.ctx
-        let world = try await self.world.read(ctx)
+        let world = self.world.read(ctx)
         var contribution = admitted.contribution
-        contribution.merge(networkPolicyContribution(ctx))
+        contribution.merge(networkPolicyContribution(ctx, nodeAddresses: world.nodeAddresses))
         let credentials = try await credentialStep(&ctx, world: world, now: now)
         let certificates = try certificateStep(ctx, now: now)
         let material = credentials.map { $0.material(ctx, clients: world.writableClients) }
@@ -122,9 +123,9 @@ public final class StackReconciler: Sendable {
         return outcome
     }
 
-    /// Certificates, where Vigil is the stack's CA.
+    /// Certificates, where Vigil is the stack's CA (its ingest certificate, or the gateway's mTLS).
     func certificateStep(_ ctx: StackContext, now: Date) throws -> CertificateReconciler.Outcome? {
-        guard ctx.spec.issuesCertificates, let secrets = store(owned, Secret.resource) else { return nil }
+        guard ctx.needsStackCA, let secrets = store(owned, Secret.resource) else { return nil }
         return try CertificateReconciler(secrets: secrets, issuer: entropy.issuer).reconcile(ctx, now: now)
     }
 
@@ -138,7 +139,7 @@ public final class StackReconciler: Sendable {
         let referenced = admitted.referenced
         let mounted = referenced.isEmpty ? htpasswdHash : sha256Hex(Array((htpasswdHash + "\n" + referenced.sorted().joined(separator: "\n")).utf8))
         let inputs = RenderInputs(
-            mountedMaterialHash: mounted, htpasswdHash: htpasswdHash, apiServer: world.apiServer, monitoringKinds: world.monitoringKinds,
+            mountedMaterialHash: mounted, htpasswdHash: htpasswdHash, nodeAddresses: world.nodeAddresses, monitoringKinds: world.monitoringKinds,
             alertSecrets: admitted.alertSecrets, certificates: certificates?.material, credentials: material
         )
         return try DesiredState.render(ctx, inputs: inputs)

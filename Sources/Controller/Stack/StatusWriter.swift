@@ -114,19 +114,31 @@ struct StatusWriter: Sendable {
 }
 
 /// The NetworkPolicy's part of the status: whether it is on, and a warning (once, when it
-/// changes) where a backend can be opened by port only.
-func networkPolicyContribution(_ ctx: StackContext) -> Contribution {
+/// changes) where a backend can be opened by port only, or the health port is open because
+/// neither `nodeCIDRs` nor any Node's address is known.
+func networkPolicyContribution(_ ctx: StackContext, nodeAddresses: [String]) -> Contribution {
     var c = Contribution()
     let externalHosts = NetworkPolicyRender.externalHosts(ctx)
+    let healthOpen = NetworkPolicyRender.healthPortOpen(ctx, nodeAddresses: nodeAddresses)
     if !ctx.spec.networkPolicy {
         c.conditions = [StackCondition(.networkPolicyReady, true, reason: "Disabled", message: "no NetworkPolicy: turned off by the environment profile or spec.networkPolicy.enabled")]
-    } else if !externalHosts.isEmpty {
-        let egressTo = ctx.raw.networkPolicy?.egressTo ?? []
-        let to = egressTo.isEmpty ? "to every address (set spec.networkPolicy.egressTo to their CIDRs to narrow it)" : "to \(egressTo.joined(separator: ", "))"
-        let message = "a NetworkPolicy cannot name a host: egress to \(externalHosts.joined(separator: ", ")) is open by port only, \(to)"
-        c.conditions = [StackCondition(.networkPolicyReady, true, reason: "ExternalBackendsOpenByPort", message: message)]
+    } else if !externalHosts.isEmpty || healthOpen {
+        var parts: [String] = []
+        if !externalHosts.isEmpty {
+            let egressTo = ctx.raw.networkPolicy?.egressTo ?? []
+            let to = egressTo.isEmpty ? "to every address (set spec.networkPolicy.egressTo to their CIDRs to narrow it)" : "to \(egressTo.joined(separator: ", "))"
+            parts.append("a NetworkPolicy cannot name a host: egress to \(externalHosts.joined(separator: ", ")) is open by port only, \(to)")
+        }
+        if healthOpen {
+            parts.append(
+                "no node address is known (no Node objects readable) and spec.networkPolicy.nodeCIDRs is not set: the health port \(CollectorPorts.health) is open to every peer"
+            )
+        }
+        let message = parts.joined(separator: "; ")
+        let reason = externalHosts.isEmpty ? "HealthPortOpen" : "ExternalBackendsOpenByPort"
+        c.conditions = [StackCondition(.networkPolicyReady, true, reason: reason, message: message)]
         if ctx.stack.status?.condition(ConditionType.networkPolicyReady.rawValue)?.message != message {
-            c.events = [StackEvent(type: .warning, reason: "EgressOpenByPort", message: message, log: "network policy: \(message)")]
+            c.events = [StackEvent(type: .warning, reason: externalHosts.isEmpty ? "HealthPortOpen" : "EgressOpenByPort", message: message, log: "network policy: \(message)")]
         }
     } else {
         c.conditions = [StackCondition(.networkPolicyReady, true, reason: "Applied", message: "ingress and egress of the collector pods are limited to their peers and backends")]

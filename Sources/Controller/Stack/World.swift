@@ -15,8 +15,8 @@ public struct World: Sendable {
     public var unwatched: [String]
     /// The agents' DaemonSet, as cached.
     public var daemonSet: Unstructured?
-    /// The API server's real addresses, for the NetworkPolicy's egress.
-    public var apiServer: [APIServerEndpoint]
+    /// The nodes' addresses, the health port's peers when the spec gives no `nodeCIDRs`.
+    public var nodeAddresses: [String]
     /// The Prometheus Operator's kinds the cluster serves, as last discovered.
     public var monitoringKinds: Set<String>
 }
@@ -24,11 +24,11 @@ public struct World: Sendable {
 /// Reads the world of one stack.
 struct WorldReader: Sendable {
     let owned: [OwnedKind]
-    let writer: any ClusterWriter
     let watchNamespace: String?
     let monitoringKinds: @Sendable () -> Set<String>
+    let nodeAddresses: @Sendable () -> [String]
 
-    func read(_ ctx: StackContext) async throws -> World {
+    func read(_ ctx: StackContext) -> World {
         let secrets = store(owned, Secret.resource)
         var clientSecrets: [String: Unstructured?] = [:]
         var writable: [ClientRef] = []
@@ -47,8 +47,7 @@ struct WorldReader: Sendable {
             writableClients: writable,
             unwatched: unwatched,
             daemonSet: store(owned, Kinds.daemonSet)?.get("\(ctx.namespace)/\(ctx.names.collector)"),
-            // Egress to the API server names its real addresses.
-            apiServer: ctx.spec.networkPolicy ? try await writer.apiServerEndpoints() : [],
+            nodeAddresses: ctx.spec.networkPolicy ? nodeAddresses() : [],
             monitoringKinds: monitoringKinds()
         )
     }

@@ -11,6 +11,10 @@ public enum CollectorPaths {
     public static let lokiCADir = "/etc/vigil/ca/loki"
     public static let tempoCADir = "/etc/vigil/ca/tempo"
     public static let remoteWriteCADir = "/etc/vigil/ca/remote-write"
+    /// The gateway's serving certificate and the bundle of the stack's CA(s).
+    public static let gatewayTLSDir = "/etc/vigil/gateway-tls"
+    /// The agents' client certificate for the gateway and the same bundle.
+    public static let agentTLSDir = "/etc/vigil/agent-tls"
     public static let hostRoot = "/hostfs"
     public static let podLogs = "/var/log/pods"
 }
@@ -51,11 +55,14 @@ public struct CollectorInputs: Sendable, Hashable {
         let eff = ctx.spec
         let name = ctx.name
         let ex = ctx.raw.exporters
-        let exportsTraces = role == .gateway || eff.gatewayReplicas == 0
+        let exportsTraces = role == .gateway || !ctx.hasGateway
         if role == .agent {
             if eff.tlsEnabled {
                 let secret = eff.tlsMode == .secret ? (ctx.raw.ingest?.tls?.secretName ?? "") : Naming.ingestTLS(name)
                 mounts.append(SecretMount(volume: "ingest-tls", secret: secret, path: CollectorPaths.tlsDir, items: nil))
+            }
+            if ctx.hasGateway {
+                mounts.append(SecretMount(volume: "agent-tls", secret: ctx.names.agentTLS, path: CollectorPaths.agentTLSDir, items: nil))
             }
             if eff.basicAuth {
                 mounts.append(SecretMount(volume: "htpasswd", secret: Naming.htpasswd(name), path: CollectorPaths.htpasswdDir, items: nil))
@@ -69,6 +76,9 @@ public struct CollectorInputs: Sendable, Hashable {
                     path: CollectorPaths.remoteWriteCADir
                 )
             }
+        }
+        if role == .gateway {
+            mounts.append(SecretMount(volume: "gateway-tls", secret: ctx.names.gatewayTLS, path: CollectorPaths.gatewayTLSDir, items: nil))
         }
         if exportsTraces, let tempo = ex?.tempo {
             if let t = tempo.bearerTokenSecret {
@@ -189,7 +199,8 @@ public enum CollectorConfig {
                 "scrapers": [
                     "cpu": ["metrics": ["system.cpu.utilization": ["enabled": true]]],
                     "memory": ["metrics": ["system.memory.utilization": ["enabled": true]]],
-                    "load": [:], "disk": [:], "filesystem": [:], "network": [:],
+                    // No filesystem scraper: it needs the host's `/`, which no collector mounts.
+                    "load": [:], "disk": [:], "network": [:],
                 ],
             ]
             metricsReceivers.append("hostmetrics")
@@ -253,11 +264,25 @@ public enum CollectorConfig {
 
         // spanmetrics sees every span, before sampling drops any.
         var traceExporters: [JSONValue] = ["spanmetrics"]
-        if eff.gatewayReplicas > 0, exporters?.tempo != nil {
+        if ctx.hasGateway {
             // Tail sampling needs every span of a trace in one place: route by trace ID.
             exp["loadbalancing"] = [
                 "routing_key": "traceID",
-                "protocol": ["otlp": ["tls": ["insecure": true], "sending_queue": ["enabled": true]]],
+                // mTLS with the stack's CA: agents dial gateway pods by address, and check
+                // the certificate's name against the headless Service's.
+                "protocol": [
+                    "otlp": [
+                        "tls": [
+                            "ca_file": .string("\(CollectorPaths.agentTLSDir)/ca.crt"),
+                            "cert_file": .string("\(CollectorPaths.agentTLSDir)/tls.crt"),
+                            "key_file": .string("\(CollectorPaths.agentTLSDir)/tls.key"),
+                            "server_name_override": .string(ctx.names.gatewayHost),
+                            "reload_interval": "1m",
+                            "min_version": "1.2",
+                        ],
+                        "sending_queue": ["enabled": true],
+                    ]
+                ],
                 "resolver": ["dns": ["hostname": .string("\(Naming.gatewayHeadless(name)).\(ns).svc.cluster.local"), "port": .string(String(CollectorPorts.otlpGRPC))]],
             ]
             traceExporters.append("loadbalancing")
@@ -281,7 +306,7 @@ public enum CollectorConfig {
     /// traces, and exports them to Tempo. Nil when there is no gateway.
     public static func gateway(_ ctx: StackContext) -> JSONValue? {
         let eff = ctx.spec
-        guard eff.gatewayReplicas > 0, let tempo = ctx.raw.exporters?.tempo else { return nil }
+        guard ctx.hasGateway, let tempo = ctx.raw.exporters?.tempo else { return nil }
         var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
         var extensionNames: [JSONValue] = ["health_check"]
         // Agents already detected and stamped resources; the gateway only samples.
@@ -292,7 +317,25 @@ public enum CollectorConfig {
         ]
         let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(tempo, extensions: &extensions, names: &extensionNames)]
         return document(
-            receivers: ["otlp": ["protocols": ["grpc": ["endpoint": .string("0.0.0.0:\(CollectorPorts.otlpGRPC)")]]]],
+            receivers: [
+                "otlp": [
+                    "protocols": [
+                        "grpc": [
+                            "endpoint": .string("0.0.0.0:\(CollectorPorts.otlpGRPC)"),
+                            // Only agents with a certificate from the stack's CA: both the
+                            // certificate and the bundle are re-read when they change.
+                            "tls": [
+                                "cert_file": .string("\(CollectorPaths.gatewayTLSDir)/tls.crt"),
+                                "key_file": .string("\(CollectorPaths.gatewayTLSDir)/tls.key"),
+                                "client_ca_file": .string("\(CollectorPaths.gatewayTLSDir)/ca.crt"),
+                                "client_ca_file_reload": true,
+                                "reload_interval": "1m",
+                                "min_version": "1.2",
+                            ],
+                        ]
+                    ]
+                ]
+            ],
             processors: processors, exporters: exp, extensions: extensions, extensionNames: extensionNames,
             pipelines: ["traces": ["receivers": ["otlp"], "processors": ["memory_limiter", "tail_sampling", "batch"], "exporters": ["otlp/tempo"]]],
             connectors: [:]

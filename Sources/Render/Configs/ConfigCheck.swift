@@ -118,6 +118,19 @@ public enum ConfigCheck {
                 problems.append("\(path): \(file) is not in a mounted volume")
             }
         }
+        // What the receivers read of the node: host metrics' proc and sys under root_path,
+        // pod log globs under a mount.
+        if let root = config["receivers"]?["hostmetrics"]?["root_path"]?.stringValue {
+            for dir in ["proc", "sys"] where !pod.mountPaths.contains("\(root)/\(dir)") {
+                problems.append("receivers.hostmetrics.root_path: \(root)/\(dir) is not mounted")
+            }
+        }
+        for (i, glob) in (config["receivers"]?["filelog"]?["include"]?.arrayValue ?? []).enumerated() {
+            let g = glob.stringValue ?? ""
+            if !pod.mountPaths.contains(where: { g.hasPrefix($0 + "/") }) {
+                problems.append("receivers.filelog.include[\(i)]: \(g) is not in a mounted volume")
+            }
+        }
         // Listening ports.
         if let ports = pod.servicePorts {
             walk(config, path: "") { path, key, value in
@@ -166,9 +179,7 @@ public enum ConfigCheck {
             guard let config else { continue }
             let inputs = CollectorInputs(ctx, role: role)
             var mounts = [CollectorPaths.configDir] + inputs.mounts.map(\.path)
-            let eff = ctx.spec
-            if role == .agent && eff.hostMetrics { mounts.append(CollectorPaths.hostRoot) }
-            if role == .agent && eff.fileLogs && ctx.raw.exporters?.loki != nil { mounts.append(CollectorPaths.podLogs) }
+            mounts += CollectorPod.hostMounts(ctx, role: role).map(\.mountPath)
             let ports: Set<Int>? = role == .agent ? [CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP, CollectorPorts.metrics, CollectorPorts.telemetry, CollectorPorts.health] : nil
             let pod = Pod(env: Set(inputs.env.map(\.name)), mountPaths: mounts, servicePorts: ports)
             problems += check(config, pod: pod).map { "\(role.rawValue) config: \($0)" }

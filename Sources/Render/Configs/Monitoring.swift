@@ -272,7 +272,7 @@ public enum PrometheusConfig {
             ]
         }
         var telemetryServices = [Naming.collectorHeadless(name)]
-        if ctx.spec.gatewayReplicas > 0 { telemetryServices.append(Naming.gatewayHeadless(name)) }
+        if ctx.hasGateway { telemetryServices.append(Naming.gatewayHeadless(name)) }
         let doc: JSONValue = [
             "global": [
                 "scrape_interval": "30s", "evaluation_interval": "30s",
@@ -311,6 +311,43 @@ public struct AlertReceiverSecrets: Sendable, Hashable {
     }
 }
 
+/// Alertmanager executes Go templates in some receiver fields: a user value there that
+/// holds `{{` would run as a template (reading other alerts' data, or failing the whole
+/// config). Every user value of a templated field goes through here, in one place.
+public enum AlertmanagerTemplates {
+    /// The fields Alertmanager templates, per receiver kind (`tmpl_string`/`tmpl_secret` in
+    /// its configuration reference), among those Vigil fills from users.
+    public static let templated: [String: Set<String>] = [
+        "pagerduty_configs": ["routing_key", "service_key", "client", "client_url", "description", "severity", "class", "component", "group"],
+        "slack_configs": ["channel", "username", "color", "title", "title_link", "pretext", "text", "fallback", "footer", "icon_emoji", "icon_url"],
+        "email_configs": ["to", "from", "html", "text"],
+    ]
+
+    /// `s` as a template whose output is exactly `s`: each `{{` becomes an action that
+    /// prints `{{`. Text outside actions is copied as it is, so nothing else changes.
+    public static func escape(_ s: String) -> String {
+        guard s.contains("{{") else { return s }
+        var out = ""
+        var rest = Substring(s)
+        while let r = rest.firstRange(of: "{{") {
+            out += rest[..<r.lowerBound]
+            out += #"{{ "{{" }}"#
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+
+    /// A receiver's user-given fields, the templated ones escaped.
+    public static func literal(_ fields: [String: JSONValue], receiver: String) -> [String: JSONValue] {
+        let templated = Self.templated[receiver] ?? []
+        var out = fields
+        for (k, v) in fields where templated.contains(k) {
+            if let s = v.stringValue { out[k] = .string(escape(s)) }
+        }
+        return out
+    }
+}
+
 /// `alertmanager.yml`: receivers for Slack, PagerDuty and email, routes by severity and
 /// environment, and critical inhibiting warning for the same stack.
 public enum AlertmanagerConfig {
@@ -322,26 +359,34 @@ public enum AlertmanagerConfig {
         let envMatcher = "environment=\"\(env)\""
         let title = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }}/{{ .CommonLabels.stack }})"
         let text = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}"
+        // User values first, escaped for Alertmanager's templates in one pass; Vigil's own
+        // templates (title, text, severity) are added after it.
         if r?.pagerDuty != nil, let key = secrets.pagerDutyRoutingKey {
-            receivers.append([
-                "name": "pagerduty",
-                "pagerduty_configs": [["routing_key": .string(key), "severity": "{{ .CommonLabels.severity }}", "description": .string(title), "send_resolved": true]],
-            ])
+            var config = AlertmanagerTemplates.literal(["routing_key": .string(key)], receiver: "pagerduty_configs")
+            config["severity"] = "{{ .CommonLabels.severity }}"
+            config["description"] = .string(title)
+            config["send_resolved"] = true
+            receivers.append(["name": "pagerduty", "pagerduty_configs": [.object(config)]])
             routes.append(["receiver": "pagerduty", "matchers": ["severity=\"critical\"", .string(envMatcher)], "continue": true])
         }
         if let slack = r?.slack, let url = secrets.slackWebhookURL {
-            var config: [String: JSONValue] = ["api_url": .string(url), "title": .string(title), "text": .string(text), "send_resolved": true]
-            if let channel = slack.channel { config["channel"] = .string(channel) }
+            var user: [String: JSONValue] = ["api_url": .string(url)]
+            if let channel = slack.channel { user["channel"] = .string(channel) }
+            var config = AlertmanagerTemplates.literal(user, receiver: "slack_configs")
+            config["title"] = .string(title)
+            config["text"] = .string(text)
+            config["send_resolved"] = true
             receivers.append(["name": "slack", "slack_configs": [.object(config)]])
             routes.append(["receiver": "slack", "matchers": ["severity=~\"critical|warning\"", .string(envMatcher)], "continue": true])
         }
         if let email = r?.email {
-            var config: [String: JSONValue] = [
-                "to": .string(email.to), "from": .string(email.from), "smarthost": .string(email.smarthost),
-                "require_tls": true, "send_resolved": true, "headers": ["Subject": .string(title)],
-            ]
-            if let user = email.username { config["auth_username"] = .string(user) }
-            if let password = secrets.smtpPassword { config["auth_password"] = .string(password) }
+            var user: [String: JSONValue] = ["to": .string(email.to), "from": .string(email.from), "smarthost": .string(email.smarthost)]
+            if let name = email.username { user["auth_username"] = .string(name) }
+            if let password = secrets.smtpPassword { user["auth_password"] = .string(password) }
+            var config = AlertmanagerTemplates.literal(user, receiver: "email_configs")
+            config["require_tls"] = true
+            config["send_resolved"] = true
+            config["headers"] = ["Subject": .string(title)]
             receivers.append(["name": "email", "email_configs": [.object(config)]])
             routes.append(["receiver": "email", "matchers": [.string(envMatcher)]])
         }

@@ -19,6 +19,9 @@ public enum ClientSecret {
 
     static func draft(_ ctx: StackContext, _ c: ClientCredential, certificates: CertificateMaterial?) -> Draft {
         let tls = ctx.spec.tlsEnabled
+        // Vigil's CA is the clients' only when Vigil issues the ingest certificate (with a
+        // gateway it also exists for the internal hop, which clients never see).
+        let certificates = ctx.spec.issuesCertificates ? certificates : nil
         var data = [
             "OTEL_EXPORTER_OTLP_ENDPOINT": ctx.names.otlpEndpoint(tls: tls, port: CollectorPorts.otlpGRPC),
             "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",

@@ -14,11 +14,66 @@ public enum CollectorPod {
         [Labels.instance: Naming.shorten(ctx.name), Labels.component: role.rawValue]
     }
 
+    /// A directory of the node that a collector reads, mounted read-only.
+    public struct HostMount: Sendable, Hashable {
+        public var volume: String
+        public var hostPath: String
+        public var mountPath: String
+    }
+
+    /// Whether the agents read other pods' log files (which only root may read on most nodes).
+    public static func readsPodLogs(_ ctx: StackContext, role: CollectorRole) -> Bool {
+        role == .agent && ctx.spec.fileLogs && ctx.raw.exporters?.loki != nil
+    }
+
+    /// The node's directories a collector mounts, each for one receiver, never `/`: `/proc`
+    /// and `/sys` for host metrics (under the receiver's `root_path`), `/var/log/pods` for
+    /// pod logs.
+    public static func hostMounts(_ ctx: StackContext, role: CollectorRole) -> [HostMount] {
+        guard role == .agent else { return [] }
+        var mounts: [HostMount] = []
+        if ctx.spec.hostMetrics {
+            mounts.append(HostMount(volume: "host-proc", hostPath: "/proc", mountPath: CollectorPaths.hostRoot + "/proc"))
+            mounts.append(HostMount(volume: "host-sys", hostPath: "/sys", mountPath: CollectorPaths.hostRoot + "/sys"))
+        }
+        if readsPodLogs(ctx, role: role) {
+            mounts.append(HostMount(volume: "varlogpods", hostPath: CollectorPaths.podLogs, mountPath: CollectorPaths.podLogs))
+        }
+        return mounts
+    }
+
+    /// Linux capabilities the agents keep when they read pod logs: reading files the
+    /// runtime wrote for other users, nothing else (no writes, no ownership, no network).
+    public static let logReaderCapabilities = ["DAC_READ_SEARCH"]
+
+    /// The container's security context. Everything is dropped and the root filesystem is
+    /// read-only. Host metrics read the world-readable `/proc` and `/sys` as a non-root user.
+    /// Pod log files belong to root with mode 0640 or 0600 on containerd and CRI-O, so
+    /// agents that read them run as uid 0 with one capability, `DAC_READ_SEARCH`.
+    public static func securityContext(_ ctx: StackContext, role: CollectorRole) -> JSONValue {
+        var security: [String: JSONValue] = [
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "privileged": false,
+        ]
+        if readsPodLogs(ctx, role: role) {
+            security["capabilities"] = ["drop": ["ALL"], "add": .array(logReaderCapabilities.map(JSONValue.string))]
+            security["runAsUser"] = 0
+            security["runAsGroup"] = 0
+            security["runAsNonRoot"] = false
+        } else {
+            security["capabilities"] = ["drop": ["ALL"]]
+            security["runAsUser"] = 10001
+            security["runAsGroup"] = 10001
+            security["runAsNonRoot"] = true
+        }
+        return .object(security)
+    }
+
     public static func template(_ ctx: StackContext, role: CollectorRole, configMap: String, configHash: String) -> JSONValue {
         let eff = ctx.spec
         let inputs = CollectorInputs(ctx, role: role)
         let name = ctx.name
-        let hostAccess = role == .agent && (eff.hostMetrics || (eff.fileLogs && ctx.raw.exporters?.loki != nil))
 
         var env: [JSONValue] = [
             ["name": "K8S_NODE_NAME", "valueFrom": ["fieldRef": ["fieldPath": "spec.nodeName"]]],
@@ -39,13 +94,9 @@ public enum CollectorPod {
             }
             volumes.append(["name": .string(m.volume), "secret": .object(secret)])
         }
-        if role == .agent && eff.hostMetrics {
-            mounts.append(["name": "hostfs", "mountPath": .string(CollectorPaths.hostRoot), "readOnly": true, "mountPropagation": "HostToContainer"])
-            volumes.append(["name": "hostfs", "hostPath": ["path": "/"]])
-        }
-        if role == .agent && eff.fileLogs && ctx.raw.exporters?.loki != nil {
-            mounts.append(["name": "varlogpods", "mountPath": .string(CollectorPaths.podLogs), "readOnly": true])
-            volumes.append(["name": "varlogpods", "hostPath": ["path": .string(CollectorPaths.podLogs)]])
+        for m in hostMounts(ctx, role: role) {
+            mounts.append(["name": .string(m.volume), "mountPath": .string(m.mountPath), "readOnly": true])
+            volumes.append(["name": .string(m.volume), "hostPath": ["path": .string(m.hostPath), "type": "Directory"]])
         }
 
         var ports: [JSONValue] = [port("otlp-grpc", CollectorPorts.otlpGRPC)]
@@ -63,20 +114,6 @@ public enum CollectorPod {
             ),
             "limits": .object((ctx.raw.collector?.resources?.limits ?? ["memory": "\(defaultLimit)Mi"]).mapValues(JSONValue.string)),
         ]
-        // Reading host files and other pods' logs needs root; everything else is dropped.
-        var security: [String: JSONValue] = [
-            "allowPrivilegeEscalation": false,
-            "readOnlyRootFilesystem": true,
-            "capabilities": ["drop": ["ALL"]],
-        ]
-        if hostAccess {
-            security["runAsUser"] = 0
-            security["runAsNonRoot"] = false
-        } else {
-            security["runAsUser"] = 10001
-            security["runAsGroup"] = 10001
-            security["runAsNonRoot"] = true
-        }
         let container: JSONValue = [
             "name": .string(containerName),
             "image": .string(eff.image),
@@ -88,7 +125,7 @@ public enum CollectorPod {
             "resources": resources,
             "livenessProbe": probe,
             "readinessProbe": probe,
-            "securityContext": .object(security),
+            "securityContext": securityContext(ctx, role: role),
         ]
         var labels = Labels.forStack(ctx, component: role.rawValue)
         labels[Labels.component] = role.rawValue

@@ -7,8 +7,9 @@ public struct RenderInputs: Sendable, Hashable {
     /// sha256 of the htpasswd file, recorded on the agents' pod template so that the
     /// rollout of a given file can be told from the DaemonSet alone.
     public var htpasswdHash: String
-    /// The API server's real addresses, for the NetworkPolicy's egress (empty offline).
-    public var apiServer: [APIServerEndpoint]
+    /// The nodes' addresses, the peers of the health port when the spec gives no
+    /// `nodeCIDRs` (empty offline: the port is then open, and the status says so).
+    public var nodeAddresses: [String]
     /// The Prometheus Operator's kinds the cluster serves (`prometheusrules`,
     /// `servicemonitors`): with PrometheusRule, rules go there; else into a ConfigMap.
     public var monitoringKinds: Set<String>
@@ -20,14 +21,14 @@ public struct RenderInputs: Sendable, Hashable {
     /// The stack's BasicAuth credentials and the client Secrets to write; nil offline.
     public var credentials: CredentialMaterial?
     public init(
-        mountedMaterialHash: String = "", htpasswdHash: String = "", apiServer: [APIServerEndpoint] = [], monitoringKinds: Set<String> = [],
+        mountedMaterialHash: String = "", htpasswdHash: String = "", nodeAddresses: [String] = [], monitoringKinds: Set<String> = [],
         alertSecrets: AlertReceiverSecrets? = nil, certificates: CertificateMaterial? = nil, credentials: CredentialMaterial? = nil
     ) {
         self.certificates = certificates
         self.credentials = credentials
         self.mountedMaterialHash = mountedMaterialHash
         self.htpasswdHash = htpasswdHash
-        self.apiServer = apiServer
+        self.nodeAddresses = nodeAddresses
         self.monitoringKinds = monitoringKinds
         self.alertSecrets = alertSecrets
     }
@@ -58,6 +59,10 @@ public enum DesiredState {
         if !inputs.htpasswdHash.isEmpty {
             daemonSet["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.htpasswdHash] = .string(inputs.htpasswdHash)
         }
+        // Agents read the gateway's trust bundle once, at start: a CA rollover rolls them.
+        if ctx.hasGateway, let bundle = inputs.certificates?.bundle {
+            daemonSet["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.trustBundleHash] = .string(sha256Hex(Array(bundle.utf8)))
+        }
         bodies.append(Draft(Kinds.daemonSet, component: "collector", body: daemonSet))
         var configHash = sha256Hex(Array(agentYAML.utf8))
 
@@ -70,8 +75,8 @@ public enum DesiredState {
             configHash = sha256Hex(Array((agentYAML + gatewayYAML).utf8))
         }
 
-        if let policy = NetworkPolicyRender.render(ctx, apiServer: inputs.apiServer) {
-            bodies.append(Draft(Kinds.networkPolicy, component: "collector", body: policy))
+        for (i, policy) in NetworkPolicyRender.render(ctx, nodeAddresses: inputs.nodeAddresses).enumerated() {
+            bodies.append(Draft(Kinds.networkPolicy, component: i == 0 ? "collector" : "gateway", body: policy))
         }
 
         // Monitoring: rules for the Prometheus Operator when it is there, else a ConfigMap
@@ -122,9 +127,15 @@ public enum DesiredState {
         let eff = ctx.spec
         let name = ctx.name
         var s: [(String, String)] = []
-        if eff.issuesCertificates {
+        if ctx.needsStackCA {
             s.append((Naming.ca(name), "the stack's CA (never mounted into the collector)"))
+        }
+        if eff.issuesCertificates {
             s.append((Naming.ingestTLS(name), "the ingest serving certificate: tls.crt, tls.key, ca.crt"))
+        }
+        if ctx.hasGateway {
+            s.append((ctx.names.gatewayTLS, "the gateway's serving certificate and the CA bundle it checks agents against"))
+            s.append((ctx.names.agentTLS, "the agents' client certificate for the gateway and the CA bundle"))
         }
         if eff.basicAuth {
             s.append((ctx.names.credentials, "each client's password (the source of the htpasswd file)"))

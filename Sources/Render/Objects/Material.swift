@@ -28,6 +28,20 @@ public struct CertificateMaterial: Sendable, Hashable {
     /// With mTLS: each declared client's certificate, and the serial of the CA that signed
     /// them. Nil when no client certificates are issued.
     public var clientCertificates: ClientCertificates?
+    /// With a gateway: its serving certificate and the agents' client certificate, from
+    /// the CA that signs now. Nil without a gateway.
+    public var gateway: GatewayCertificates?
+
+    public struct GatewayCertificates: Sendable, Hashable {
+        public var server: KeyPairPEM
+        public var agent: KeyPairPEM
+        public var issuerSerial: String
+        public init(server: KeyPairPEM, agent: KeyPairPEM, issuerSerial: String) {
+            self.server = server
+            self.agent = agent
+            self.issuerSerial = issuerSerial
+        }
+    }
 
     public struct ClientCertificates: Sendable, Hashable {
         public var byClient: [String: KeyPairPEM]
@@ -40,8 +54,9 @@ public struct CertificateMaterial: Sendable, Hashable {
 
     public init(
         currentCA: KeyPairPEM, previousCA: KeyPairPEM?, caPhase: String, leaf: KeyPairPEM, bundle: String, handledRotationRequest: String?,
-        clientCertificates: ClientCertificates?
+        clientCertificates: ClientCertificates?, gateway: GatewayCertificates? = nil
     ) {
+        self.gateway = gateway
         self.currentCA = currentCA
         self.previousCA = previousCA
         self.caPhase = caPhase

@@ -1,18 +1,6 @@
 import Foundation
 import KubeModel
 
-/// Where the Kubernetes API server really listens (the `default/kubernetes` Endpoints):
-/// NetworkPolicies see traffic after the Service's address translation, so egress to
-/// the API must name these addresses.
-public struct APIServerEndpoint: Sendable, Hashable {
-    public var ip: String
-    public var port: Int
-    public init(ip: String, port: Int) {
-        self.ip = ip
-        self.port = port
-    }
-}
-
 /// A backend the collector sends to, as a NetworkPolicy can (or cannot) name it.
 public struct EgressTarget: Sendable, Hashable {
     public enum Destination: Sendable, Hashable {
@@ -28,8 +16,9 @@ public struct EgressTarget: Sendable, Hashable {
     public var port: Int
 }
 
-/// The stack's NetworkPolicy `<stack>-collector`, for the agent and gateway pods, in both
-/// directions. Pure: the API server's endpoints come in as input.
+/// The stack's NetworkPolicies, in both directions: `<stack>-collector` for the agents and,
+/// with a gateway, `<stack>-gateway` for its pods. Pure: the nodes' addresses come in as
+/// input. No collector talks to the API server, so neither opens egress to it.
 public enum NetworkPolicyRender {
     public static let resource = ResourceDescriptor(group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", plural: "networkpolicies")
     /// The label every namespace carries with its own name (Kubernetes 1.21+ sets it; on
@@ -79,12 +68,17 @@ public enum NetworkPolicyRender {
         return .external(host)
     }
 
-    /// The backends the agents and gateway export to.
-    public static func targets(_ ctx: StackContext) -> [EgressTarget] {
+    /// The backends the agents and gateway export to (nil role: both).
+    public static func targets(_ ctx: StackContext, role: CollectorRole? = nil) -> [EgressTarget] {
         let ns = ctx.namespace
         var out: [EgressTarget] = []
         let ex = ctx.raw.exporters
-        for (name, endpoint) in [("loki", ex?.loki?.endpoint), ("tempo", ex?.tempo?.endpoint), ("remoteWrite", ex?.remoteWrite?.url)] {
+        // Traces leave from the gateway when there is one, else from the agents.
+        let tracesFrom: CollectorRole = ctx.hasGateway ? .gateway : .agent
+        var endpoints: [(String, String?)] = []
+        if role == nil || role == .agent { endpoints += [("loki", ex?.loki?.endpoint), ("remoteWrite", ex?.remoteWrite?.url)] }
+        if role == nil || role == tracesFrom { endpoints.append(("tempo", ex?.tempo?.endpoint)) }
+        for (name, endpoint) in endpoints {
             guard let endpoint, let hp = hostAndPort(endpoint) else { continue }
             out.append(EgressTarget(exporter: name, destination: destination(host: hp.host, stackNamespace: ns), port: hp.port))
         }
@@ -142,52 +136,36 @@ public enum NetworkPolicyRender {
         return .object(o)
     }
 
-    /// The policy, or nil when the stack's profile turns it off. `apiServer` lists the
-    /// API server's real addresses; empty (offline rendering) opens its usual ports by port.
-    public static func render(_ ctx: StackContext, apiServer: [APIServerEndpoint] = []) -> JSONValue? {
-        let eff = ctx.spec
-        guard eff.networkPolicy else { return nil }
-        let name = ctx.name
-        let ns = ctx.namespace
-        let np = ctx.raw.networkPolicy
-        let instance = Naming.shorten(name)
-        let agent = JSONValue.object([
-            "podSelector": ["matchLabels": .object([Labels.instance: .string(instance), Labels.component: .string(CollectorRole.agent.rawValue)])]
-        ])
-        let gateway = JSONValue.object([
-            "podSelector": ["matchLabels": .object([Labels.instance: .string(instance), Labels.component: .string(CollectorRole.gateway.rawValue)])]
-        ])
+    /// Where kubelet probes of the health port may come from: the spec's `nodeCIDRs`, else
+    /// the addresses of the Node objects; nil when neither is known (the port is then open,
+    /// and the status says so).
+    public static func healthPeers(_ ctx: StackContext, nodeAddresses: [String]) -> [JSONValue]? {
+        let cidrs = ctx.raw.networkPolicy?.nodeCIDRs ?? []
+        if !cidrs.isEmpty { return cidrs.map { ["ipBlock": ["cidr": .string($0)]] } }
+        let addresses = Array(Set(nodeAddresses.filter(IPAddress.isValid))).sorted()
+        return addresses.isEmpty ? nil : addresses.map(ipPeer)
+    }
 
-        // Ingress.
-        var ingress: [JSONValue] = []
-        var ingestPeers = (np?.ingestFrom ?? []).map(peer)
-        if ingestPeers.isEmpty {
-            // The declared clients' namespaces, else the stack's own.
-            var namespaces = Array(Set(eff.clients.map(\.namespace))).sorted()
-            if namespaces.isEmpty { namespaces = [ns] }
-            ingestPeers = namespaces.map(namespacePeer)
-        }
-        ingress.append(rule("from", peers: ingestPeers, ports: ports([CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP])))
-        let metricsPeers = (np?.metricsFrom ?? []).map(peer)
-        ingress.append(rule("from", peers: metricsPeers.isEmpty ? [namespacePeer("monitoring")] : metricsPeers, ports: ports([CollectorPorts.metrics, CollectorPorts.telemetry])))
-        // Kubelet probes come from the node: by CIDR when the spec gives them.
-        let nodes = (np?.nodeCIDRs ?? []).map { JSONValue.object(["ipBlock": ["cidr": .string($0)]]) }
-        ingress.append(rule("from", peers: nodes.isEmpty ? nil : nodes, ports: ports([CollectorPorts.health])))
-        if eff.gatewayReplicas > 0 {
-            ingress.append(rule("from", peers: [agent], ports: ports([CollectorPorts.otlpGRPC])))
-        }
+    /// Whether the health port is open to every peer: no `nodeCIDRs` and no node address known.
+    public static func healthPortOpen(_ ctx: StackContext, nodeAddresses: [String]) -> Bool {
+        ctx.spec.networkPolicy && healthPeers(ctx, nodeAddresses: nodeAddresses) == nil
+    }
 
-        // Egress.
-        var egress: [JSONValue] = []
-        egress.append(
+    static func podsOf(_ ctx: StackContext, _ role: CollectorRole) -> JSONValue {
+        ["podSelector": ["matchLabels": .object([Labels.instance: .string(Naming.shorten(ctx.name)), Labels.component: .string(role.rawValue)])]]
+    }
+
+    /// Egress rules to DNS and to the role's backends.
+    static func egress(_ ctx: StackContext, role: CollectorRole) -> [JSONValue] {
+        var egress: [JSONValue] = [
             rule(
                 "to",
                 peers: [["namespaceSelector": ["matchLabels": .object([namespaceNameLabel: "kube-system"])], "podSelector": ["matchLabels": ["k8s-app": "kube-dns"]]]],
                 ports: .array([["protocol": "UDP", "port": 53], ["protocol": "TCP", "port": 53]])
             )
-        )
+        ]
         var external: [Int] = []
-        for t in targets(ctx) {
+        for t in targets(ctx, role: role) {
             switch t.destination {
             case .namespace(let n): egress.append(rule("to", peers: [namespacePeer(n)], ports: ports([t.port])))
             case .ip(let ip): egress.append(rule("to", peers: [ipPeer(ip)], ports: ports([t.port])))
@@ -195,34 +173,68 @@ public enum NetworkPolicyRender {
             }
         }
         if !external.isEmpty {
-            let cidrs = (np?.egressTo ?? []).map { JSONValue.object(["ipBlock": ["cidr": .string($0)]]) }
+            let cidrs = (ctx.raw.networkPolicy?.egressTo ?? []).map { JSONValue.object(["ipBlock": ["cidr": .string($0)]]) }
             egress.append(rule("to", peers: cidrs.isEmpty ? nil : cidrs, ports: ports(external.sorted())))
         }
-        // The API server, for resourcedetection and k8sattributes.
-        if apiServer.isEmpty {
-            egress.append(rule("to", peers: nil, ports: ports([443, 6443])))
-        } else {
-            let byPort = Dictionary(grouping: apiServer, by: \.port)
-            for port in byPort.keys.sorted() {
-                egress.append(rule("to", peers: byPort[port]!.map(\.ip).sorted().map(ipPeer), ports: ports([port])))
-            }
-        }
-        if eff.gatewayReplicas > 0 {
-            egress.append(rule("to", peers: [gateway], ports: ports([CollectorPorts.otlpGRPC])))
-        }
+        return egress
+    }
 
-        return [
+    static func policy(_ ctx: StackContext, name: String, role: CollectorRole, ingress: [JSONValue], egress: [JSONValue]) -> JSONValue {
+        [
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": ["name": .string(Naming.collector(name)), "namespace": .string(ns)],
+            "metadata": ["name": .string(name), "namespace": .string(ctx.namespace)],
             "spec": [
-                "podSelector": [
-                    "matchLabels": .object([Labels.instance: .string(instance)]),
-                    "matchExpressions": [["key": .string(Labels.component), "operator": "In", "values": ["agent", "gateway"]]],
-                ],
+                "podSelector": podsOf(ctx, role)["podSelector"]!,
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": .array(ingress),
                 "egress": .array(egress),
             ],
         ]
+    }
+
+    /// The policies, none when the stack's profile turns them off: the agents' and, with
+    /// a gateway, the gateway's.
+    public static func render(_ ctx: StackContext, nodeAddresses: [String] = []) -> [JSONValue] {
+        guard ctx.spec.networkPolicy else { return [] }
+        let np = ctx.raw.networkPolicy
+        var ingestPeers = (np?.ingestFrom ?? []).map(peer)
+        if ingestPeers.isEmpty {
+            // The declared clients' namespaces, else the stack's own.
+            var namespaces = Array(Set(ctx.spec.clients.map(\.namespace))).sorted()
+            if namespaces.isEmpty { namespaces = [ctx.namespace] }
+            ingestPeers = namespaces.map(namespacePeer)
+        }
+        let metricsPeers = (np?.metricsFrom ?? []).map(peer)
+        let scrapers = metricsPeers.isEmpty ? [namespacePeer("monitoring")] : metricsPeers
+        // Kubelet probes come from the node.
+        let health = rule("from", peers: healthPeers(ctx, nodeAddresses: nodeAddresses), ports: ports([CollectorPorts.health]))
+
+        var agentEgress = egress(ctx, role: .agent)
+        if ctx.hasGateway { agentEgress.append(rule("to", peers: [podsOf(ctx, .gateway)], ports: ports([CollectorPorts.otlpGRPC]))) }
+        var policies = [
+            policy(
+                ctx, name: ctx.names.collector, role: .agent,
+                ingress: [
+                    rule("from", peers: ingestPeers, ports: ports([CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP])),
+                    rule("from", peers: scrapers, ports: ports([CollectorPorts.metrics, CollectorPorts.telemetry])),
+                    health,
+                ],
+                egress: agentEgress
+            )
+        ]
+        if ctx.hasGateway {
+            // Only the stack's own agents may send to the gateway (over mTLS besides).
+            policies.append(
+                policy(
+                    ctx, name: ctx.names.gateway, role: .gateway,
+                    ingress: [
+                        rule("from", peers: [podsOf(ctx, .agent)], ports: ports([CollectorPorts.otlpGRPC])),
+                        rule("from", peers: scrapers, ports: ports([CollectorPorts.telemetry])),
+                        health,
+                    ],
+                    egress: egress(ctx, role: .gateway)
+                ))
+        }
+        return policies
     }
 }

@@ -30,6 +30,12 @@ public struct StackContext: Sendable {
 
     /// The spec as written, for fields that have no default to resolve.
     public var raw: StackSpec { stack.spec }
+    /// Whether the stack runs a gateway: replicas asked for, and traces to sample whole
+    /// (a Tempo exporter).
+    public var hasGateway: Bool { spec.gatewayReplicas > 0 && raw.exporters?.tempo != nil }
+    /// Whether Vigil keeps a CA for the stack: for its ingest certificate (SelfSigned) or
+    /// for the agent-to-gateway mTLS.
+    public var needsStackCA: Bool { spec.issuesCertificates || hasGateway }
     /// `namespace/name`, the work-queue key.
     public var key: String { "\(namespace)/\(name)" }
 }

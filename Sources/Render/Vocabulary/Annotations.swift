@@ -24,6 +24,12 @@ public enum Annotations {
     // Certificate state, on `<stack>-ca` and `<stack>-ingest-tls`.
     public static let caPhase = prefix + "ca-phase"
     public static let certificateRotatedFor = prefix + "rotated-for"
+    /// The serial of the CA that signed a certificate Secret's leaf (the gateway's and the
+    /// agents'): a leaf moves when the signing CA does.
+    public static let issuerSerial = prefix + "issuer-serial"
+    /// sha256 of the trust bundle the agents check the gateway against, on their pod
+    /// template: the agents read it at start, so a new bundle rolls them.
+    public static let trustBundleHash = prefix + "trust-bundle-hash"
 
     // Credential state, on `<stack>-credentials` (and the generation on client Secrets).
     public static let credentialGeneration = prefix + "credential-generation"

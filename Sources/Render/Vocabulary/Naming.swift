@@ -13,6 +13,8 @@ public enum Naming {
     public static func collectorHeadless(_ stack: String) -> String { name(stack, "collector-headless") }
     public static func ca(_ stack: String) -> String { name(stack, "ca") }
     public static func ingestTLS(_ stack: String) -> String { name(stack, "ingest-tls") }
+    public static func gatewayTLS(_ stack: String) -> String { name(stack, "gateway-tls") }
+    public static func agentTLS(_ stack: String) -> String { name(stack, "agent-tls") }
     public static func htpasswd(_ stack: String) -> String { name(stack, "htpasswd") }
     public static func otlpClient(_ stack: String) -> String { name(stack, "otlp-client") }
     public static func credentials(_ stack: String) -> String { name(stack, "credentials") }
@@ -72,6 +74,12 @@ public struct StackNames: Sendable, Hashable {
     public var gatewayHeadless: String { Naming.gatewayHeadless(stack) }
     public var ca: String { Naming.ca(stack) }
     public var ingestTLS: String { Naming.ingestTLS(stack) }
+    /// The gateway's serving certificate and the bundle it checks agents against.
+    public var gatewayTLS: String { Naming.gatewayTLS(stack) }
+    /// The agents' client certificate for the gateway, and the bundle they check it against.
+    public var agentTLS: String { Naming.agentTLS(stack) }
+    /// The name the gateway's certificate carries, which agents verify (they dial pod IPs).
+    public var gatewayHost: String { "\(gatewayHeadless).\(namespace).svc.cluster.local" }
     public var htpasswd: String { Naming.htpasswd(stack) }
     public var credentials: String { Naming.credentials(stack) }
     public var clientCertificates: String { Naming.clientCertificates(stack) }
