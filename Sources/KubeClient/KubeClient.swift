@@ -124,6 +124,42 @@ public final class KubeClient: Sendable {
         }
     }
 
+    /// What the API server sends for `metadataOnly` lists and watches: each object as a
+    /// `PartialObjectMetadata` (no data, no spec).
+    public static let metadataListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+    public static let metadataAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+    /// Lists page by page, handing each page to `onPage` and keeping none: memory holds one
+    /// page at most. `metadataOnly` asks for each object's metadata alone. Returns the
+    /// list's resourceVersion. A `410` in the middle of paging (the token expired) starts
+    /// the list again from its first page.
+    public func listPages<T: MetadataBearing>(
+        _ type: T.Type, resource: ResourceDescriptor, namespace: String?, labelSelector: String? = nil, metadataOnly: Bool = false, pageSize: Int = 500,
+        onPage: ([T]) async throws -> Void
+    ) async throws -> String? {
+        var cont: String? = nil
+        var query: [(String, String)] = [("limit", String(pageSize))]
+        if let labelSelector { query.append(("labelSelector", labelSelector)) }
+        let accept = metadataOnly ? Self.metadataListAccept : "application/json"
+        var restarts = 0
+        while true {
+            var q = query
+            if let cont { q.append(("continue", cont)) }
+            let page: KubeList<T>
+            do {
+                page = try decode(KubeList<T>.self, try await send("GET", resource.path(namespace: namespace), query: q, accept: accept))
+            } catch let e as KubeAPIError where e.isGone && cont != nil && restarts < 3 {
+                logger.info("list continue token expired; listing again from the first page", metadata: ["resource": "\(resource)"])
+                restarts += 1
+                cont = nil
+                continue
+            }
+            try await onPage(page.items)
+            guard let next = page.metadata.continue, !next.isEmpty else { return page.metadata.resourceVersion }
+            cont = next
+        }
+    }
+
     /// Opens a watch from `resourceVersion`, with bookmarks. The stream ends when the
     /// server closes it (its timeout); an `ERROR` event is thrown as a `KubeAPIError`
     /// (`isGone` for 410). Cancelling the consuming task closes the connection.
@@ -139,7 +175,7 @@ public final class KubeClient: Sendable {
 
     public func watch<T: MetadataBearing>(
         _ type: T.Type, resource: ResourceDescriptor, namespace: String?, labelSelector: String? = nil, fieldSelector: String? = nil,
-        resourceVersion: String?, timeoutSeconds: Int? = nil
+        resourceVersion: String?, timeoutSeconds: Int? = nil, metadataOnly: Bool = false
     ) async throws -> WatchStream<T> {
         var q: [(String, String)] = [("watch", "true"), ("allowWatchBookmarks", "true")]
         if let resourceVersion { q.append(("resourceVersion", resourceVersion)) }
@@ -148,7 +184,7 @@ public final class KubeClient: Sendable {
         let timeout = timeoutSeconds ?? Int.random(in: Self.minWatchSeconds..<Self.maxWatchSeconds)
         q.append(("timeoutSeconds", String(timeout)))
         let path = resource.path(namespace: namespace)
-        let request = try makeRequest("GET", path, query: q, body: nil, contentType: nil)
+        let request = try makeRequest("GET", path, query: q, body: nil, contentType: nil, accept: metadataOnly ? Self.metadataAccept : "application/json")
         let response: HTTPClientResponse
         do {
             response = try await watchHTTP.execute(request, timeout: requestTimeout)
@@ -257,7 +293,9 @@ public final class KubeClient: Sendable {
         return s
     }()
 
-    func makeRequest(_ method: String, _ path: String, query: [(String, String)], body: [UInt8]?, contentType: String?) throws -> HTTPClientRequest {
+    func makeRequest(
+        _ method: String, _ path: String, query: [(String, String)], body: [UInt8]?, contentType: String?, accept: String = "application/json"
+    ) throws -> HTTPClientRequest {
         var url = config.server + path
         if !query.isEmpty {
             url += "?" + query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: Self.queryAllowed) ?? $0.1)" }.joined(separator: "&")
@@ -265,7 +303,7 @@ public final class KubeClient: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "User-Agent", value: userAgent)
-        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Accept", value: accept)
         if let token = try bearerToken() {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
@@ -277,13 +315,15 @@ public final class KubeClient: Sendable {
     }
 
     /// One request with retries; returns the body of a 2xx answer.
-    func send(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil, contentType: String? = nil) async throws -> [UInt8] {
+    func send(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil, contentType: String? = nil, accept: String = "application/json"
+    ) async throws -> [UInt8] {
         let retry = Self.retryOverride ?? self.retry
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let result = try await sendOnce(method, path, query: query, body: body, contentType: contentType)
+                let result = try await sendOnce(method, path, query: query, body: body, contentType: contentType, accept: accept)
                 if attempt > 1 { throttle.reset("request") }
                 return result
             } catch let e as KubeAPIError where e.isRetryable && attempt < retry.maxAttempts {
@@ -306,8 +346,10 @@ public final class KubeClient: Sendable {
         }
     }
 
-    func sendOnce(_ method: String, _ path: String, query: [(String, String)], body: [UInt8]?, contentType: String?) async throws -> [UInt8] {
-        let request = try makeRequest(method, path, query: query, body: body, contentType: contentType)
+    func sendOnce(
+        _ method: String, _ path: String, query: [(String, String)], body: [UInt8]?, contentType: String?, accept: String = "application/json"
+    ) async throws -> [UInt8] {
+        let request = try makeRequest(method, path, query: query, body: body, contentType: contentType, accept: accept)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {

@@ -158,7 +158,7 @@ public enum StackCRD {
                         properties: [
                             "enabled": .boolean(description: "Require BasicAuth (default off in development, on elsewhere)."),
                             "clients": .array(
-                                description: "Clients that each get a credential, delivered as Secret <stack>-otlp-client in their namespace.",
+                                description: "Clients that each get a credential, delivered as Secret <stack namespace>.<stack>-otlp-client in their namespace, which must accept the stack (annotation observability.vigil.dev/accept-stacks) unless it is the stack's own.",
                                 items: .object(
                                     description: "One client.",
                                     properties: [

@@ -55,12 +55,16 @@ public struct TLSState: Sendable, Hashable, Codable {
     /// The bundle as one PEM file (`ca.crt`), each certificate ending in a newline.
     public var bundleFile: String { pemFile(bundlePEM) }
 
-    /// The CA that signs leaves now.
+    /// The CA that signs leaves now. A CA whose key was lost (recovered from the bundle
+    /// alone) signs nothing: the newest CA with a key does.
     public var signingCA: IssuedCertificate? {
+        let preferred: IssuedCertificate?
         switch phase {
-        case .newCAInBundle: return cas.first
-        case .stable, .leafOnNewCA: return cas.last
+        case .newCAInBundle: preferred = cas.first
+        case .stable, .leafOnNewCA: preferred = cas.last
         }
+        if let p = preferred, p.privateKeyPEM.isEmpty { return cas.last { !$0.privateKeyPEM.isEmpty } }
+        return preferred
     }
 }
 

@@ -164,6 +164,30 @@ extension PKI {
         )
     }
 
+    /// A certificate alone, its key lost (a CA that may still be trusted but signs nothing):
+    /// `privateKeyPEM` is empty.
+    public static func loadCertificate(_ certificatePEM: String) throws -> IssuedCertificate {
+        let cert = try Certificate(pemEncoded: certificatePEM)
+        return IssuedCertificate(certificatePEM: certificatePEM, privateKeyPEM: "", notBefore: cert.notValidBefore, notAfter: cert.notValidAfter, serial: hex(cert.serialNumber))
+    }
+
+    /// The PEM certificates of a bundle file, in order.
+    public static func certificates(inBundle bundle: String) -> [String] {
+        bundle.components(separatedBy: "-----END CERTIFICATE-----").filter { $0.contains("-----BEGIN CERTIFICATE-----") }.map {
+            String($0[$0.range(of: "-----BEGIN CERTIFICATE-----")!.lowerBound...]) + "-----END CERTIFICATE-----\n"
+        }
+    }
+
+    /// The certificate among `candidates` that issued `leaf` (its subject is the leaf's
+    /// issuer, and its key signed the leaf), or nil.
+    public static func issuer(of leafPEM: String, among candidates: [String]) -> String? {
+        guard let leaf = try? Certificate(pemEncoded: leafPEM) else { return nil }
+        return candidates.first { pem in
+            guard let ca = try? Certificate(pemEncoded: pem) else { return false }
+            return ca.subject == leaf.issuer && ca.publicKey.isValidSignature(leaf.signature, for: leaf)
+        }
+    }
+
     /// The DNS and IP subject alternative names of a certificate, IPs as text.
     public static func subjectAlternativeNames(certificatePEM: String) throws -> (dns: [String], ips: [String]) {
         let cert = try Certificate(pemEncoded: certificatePEM)

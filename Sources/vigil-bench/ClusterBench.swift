@@ -53,6 +53,9 @@ struct ClusterBench: AsyncParsableCommand {
     @Option(help: "Where the results go (JSON).")
     var json: String
 
+    @Option(help: "Secrets no stack refers to (10 KiB each, across the namespaces), made before Vigil starts: the cost of a cluster's other Secrets.")
+    var unrelatedSecrets: Int = 0
+
     static func seconds(since start: ContinuousClock.Instant) -> Double {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
@@ -78,6 +81,7 @@ struct ClusterBench: AsyncParsableCommand {
         for i in 0..<namespaces {
             _ = try await client.apply(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespaceName(i))]], resource: nsResource, namespace: nil, name: namespaceName(i))
         }
+        if unrelatedSecrets > 0 { try await makeUnrelatedSecrets(client) }
         let results: [String: JSONValue]
         switch mode {
         case "vigil": results = try await converge(client, logger: logger)
@@ -180,18 +184,31 @@ struct ClusterBench: AsyncParsableCommand {
                 "steady_apiserver_writes": .object(steadyWrites),
                 "steady_apiserver_writes_total": .int(steadyWrites.values.compactMap(\.intValue).reduce(0, +)),
                 "steady_vigil_writes": .int(vigilSteadyWrites),
-                "rss_peak_kib": .int(memory.peak), "rss_kib": .int(memory.current), "rss_peak_after_edits_kib": .int(rssAfterEdits.peak),
+                "unrelated_secrets": .int(unrelatedSecrets), "rss_peak_kib": .int(memory.peak), "rss_kib": .int(memory.current), "rss_peak_after_edits_kib": .int(rssAfterEdits.peak),
                 "edit_latencies_ms": .array(latencies.map { .double($0 * 1000) }),
             ]
         }
     }
 
+    /// Secrets of 10 KiB that no stack names, like a cluster's Helm release Secrets.
+    func makeUnrelatedSecrets(_ client: KubeClient) async throws {
+        let value = String(repeating: "x", count: 10 * 1024)
+        let started = ContinuousClock.now
+        try await forEachConcurrently(0..<unrelatedSecrets, width: max(8, concurrency)) { i in
+            let name = String(format: "unrelated-%05d", i)
+            _ = try await client.apply(
+                Secret(metadata: ObjectMeta(name: name, namespace: self.namespaceName(i)), data: ["release": Data(value.utf8).base64EncodedString()])
+            )
+        }
+        FileHandle.standardError.write(Data("made \(unrelatedSecrets) unrelated Secrets in \(Int(Self.seconds(since: started))) s\n".utf8))
+    }
+
     /// Runs `body` for each element, `concurrency` at a time.
-    func forEachConcurrently(_ range: Range<Int>, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    func forEachConcurrently(_ range: Range<Int>, width: Int? = nil, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         let next = Shared(range.lowerBound)
         let end = range.upperBound
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<max(1, concurrency) {
+            for _ in 0..<max(1, width ?? concurrency) {
                 group.addTask {
                     while true {
                         let i = next.withLock { n -> Int in

@@ -310,6 +310,9 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: "Comma-separated node label keys a stack may select on; * allows any.")
     var allowedNodeSelectorKeys: String = OperatorPolicy.standardNodeSelectorKeys.joined(separator: ",")
 
+    @Option(help: "The PriorityClass of every stack's agents (for example system-node-critical); stacks cannot choose one.")
+    var collectorPriorityClass: String?
+
     static func list(_ s: String) -> [String] {
         s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -317,7 +320,7 @@ struct PolicyOptions: ParsableArguments {
     var policy: OperatorPolicy {
         OperatorPolicy(
             defaultImage: collectorImage, allowedImages: Self.list(allowedCollectorImages), allowedTolerationKeys: Self.list(allowedTolerationKeys),
-            allowedNodeSelectorKeys: Self.list(allowedNodeSelectorKeys)
+            allowedNodeSelectorKeys: Self.list(allowedNodeSelectorKeys), agentPriorityClass: collectorPriorityClass.flatMap { $0.isEmpty ? nil : $0 }
         )
     }
 }

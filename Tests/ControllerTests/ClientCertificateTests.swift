@@ -18,7 +18,8 @@ import Testing
         let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
         let logger = Logger(label: "test")
         let r = StackReconciler(
-            stacks: stacks, owned: owned, writer: fake, events: EventRecorder(writer: fake, logger: logger), now: { clock.withLock { $0 } }, logger: logger
+            stacks: stacks, owned: owned, writer: fake, events: EventRecorder(writer: fake, logger: logger), now: { clock.withLock { $0 } },
+            acceptedStacks: { _ in ["team/obs"] }, logger: logger
         )
         var spec = StackSpec(environment: .production, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317")))
         spec.ingest = IngestSpec(
@@ -41,8 +42,8 @@ import Testing
             var result = try await r.reconcile("team/obs")
             result = try await r.reconcile("team/obs")
             let now = clock.withLock { $0 }
-            let cert = try #require(field("secrets/apps/obs-otlp-client", "tls.crt"))
-            let key = try #require(field("secrets/apps/obs-otlp-client", "tls.key"))
+            let cert = try #require(field("secrets/apps/team.obs-otlp-client", "tls.crt"))
+            let key = try #require(field("secrets/apps/team.obs-otlp-client", "tls.key"))
             let bundle = try #require(field("secrets/team/obs-ingest-tls", "ca.crt"))
             // The bundle file holds one or two CAs.
             let cas = bundle.components(separatedBy: "-----END CERTIFICATE-----").filter { $0.contains("BEGIN") }.map { $0 + "-----END CERTIFICATE-----\n" }
@@ -51,7 +52,7 @@ import Testing
             #expect(problem == nil, "day \(Int(days)), \(cas.count) CA(s): the client certificate does not chain to the bundle: \(problem ?? "")")
             caCounts.insert(cas.count)
             #expect(PKI.problemWithKeyPair(certificatePEM: cert, privateKeyPEM: key, now: now) == nil)
-            #expect(field("secrets/apps/obs-otlp-client", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE") == ClientSecret.clientCertificatePath)
+            #expect(field("secrets/apps/team.obs-otlp-client", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE") == ClientSecret.clientCertificatePath)
             issuers.insert(field("secrets/team/obs-client-certs", "api.issuer") ?? "")
             guard case .requeueAfter(let d) = result else {
                 Issue.record("a stack with certificates schedules its next deadline")

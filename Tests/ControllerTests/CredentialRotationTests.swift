@@ -45,7 +45,7 @@ import Testing
         func snapshot(_ label: String) {
             var published: [(String, String, String)] = []
             for (client, ns) in [("api", "apps"), ("worker", "jobs")] {
-                guard let header = Self.decode(object("secrets/\(ns)/obs-otlp-client"), "OTEL_EXPORTER_OTLP_HEADERS") else { continue }
+                guard let header = Self.decode(object("secrets/\(ns)/team.obs-otlp-client"), "OTEL_EXPORTER_OTLP_HEADERS") else { continue }
                 let raw = Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data()
                 let parts = String(decoding: raw, as: UTF8.self).split(separator: ":", maxSplits: 1).map(String.init)
                 published.append((client, parts.first ?? "", parts.count > 1 ? parts[1] : ""))
@@ -94,7 +94,7 @@ import Testing
             stacks.upsert(fake.stackObject.withLock { $0 } ?? initial)
             let r = StackReconciler(
                 stacks: stacks, owned: owned, writer: fake, events: EventRecorder(writer: fake, logger: logger),
-                now: { [self] in self.clock.withLock { $0 } }, logger: logger
+                now: { [self] in self.clock.withLock { $0 } }, acceptedStacks: { _ in ["team/obs"] }, logger: logger
             )
             return (r, stacks)
         }
@@ -208,7 +208,7 @@ import Testing
                 #expect(nowGeneration > from || nowPhase != "Stable", "a requested or exposure rotation did not start (generation \(from))")
                 awaitingFrom = nil
             }
-            if nowPhase == "Stable", fake.objects.withLock({ $0["secrets/jobs/obs-otlp-client"] }) != nil {
+            if nowPhase == "Stable", fake.objects.withLock({ $0["secrets/jobs/team.obs-otlp-client"] }) != nil {
                 if nowGeneration % 3 == 1 && requested < nowGeneration {
                     requested = nowGeneration
                     var s = try #require(stacks.get("team/obs"))
@@ -221,7 +221,7 @@ import Testing
                 }
                 if nowGeneration == 5 && !exposedOnce {
                     exposedOnce = true
-                    try await fake.delete(Secret.resource, namespace: "jobs", name: "obs-otlp-client")
+                    try await fake.delete(Secret.resource, namespace: "jobs", name: "team.obs-otlp-client")
                     // The informer sees the deletion.
                     (reconciler, stacks) = world.start(stack: initial)
                     awaitingFrom = nowGeneration

@@ -11,8 +11,10 @@ import Testing
 @Suite struct ReconcilerTests {
     let logger = Logger(label: "test")
 
+    /// Every namespace accepts the stack `team/obs` unless `accepted` says otherwise.
     func make(
-        _ fake: FakeCluster, monitoringKinds: Set<String> = [], nodes: @escaping @Sendable () -> [String] = { ["10.0.0.1"] }
+        _ fake: FakeCluster, monitoringKinds: Set<String> = [], nodes: @escaping @Sendable () -> [String] = { ["10.0.0.1"] },
+        accepted: @escaping @Sendable (String) -> Set<String>? = { _ in ["team/obs"] }
     ) -> (StackReconciler, Store<ObservabilityStack>, Store<Unstructured>) {
         let stacks = Store<ObservabilityStack>()
         let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
@@ -20,7 +22,7 @@ import Testing
         let r = StackReconciler(
             stacks: stacks, owned: owned, writer: fake,
             events: EventRecorder(writer: fake, logger: logger), now: { Date(timeIntervalSince1970: 1_800_000_000) },
-            monitoringKinds: { monitoringKinds }, nodeAddresses: nodes, logger: logger
+            monitoringKinds: { monitoringKinds }, nodeAddresses: nodes, acceptedStacks: accepted, logger: logger
         )
         return (r, stacks, cms)
     }
@@ -322,12 +324,12 @@ import Testing
         // The first pass makes the htpasswd file and rolls the collector; the client
         // Secrets follow once the DaemonSet reports the rollout (at once here).
         _ = try await r.reconcile("team/obs")
-        #expect(fake.objects.withLock { $0["secrets/apps/obs-otlp-client"] } == nil)
+        #expect(fake.objects.withLock { $0["secrets/apps/team.obs-otlp-client"] } == nil)
         #expect(try await r.reconcile("team/obs") == .requeueAfter(30))
         func decoded(_ key: String, _ field: String) -> String? {
             fake.objects.withLock { $0[key] }?.secretString(field)
         }
-        let client = "secrets/apps/obs-otlp-client"
+        let client = "secrets/apps/team.obs-otlp-client"
         #expect(decoded(client, "OTEL_EXPORTER_OTLP_ENDPOINT") == "https://obs-collector.team.svc:4317")
         #expect(decoded(client, "OTEL_EXPORTER_OTLP_PROTOCOL") == "grpc")
         #expect(decoded(client, "ca.crt") == decoded("secrets/team/obs-ingest-tls", "ca.crt"))
@@ -367,8 +369,8 @@ import Testing
         stacks.upsert(stack { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "here", namespace: "team"), ClientRef(name: "there", namespace: "apps")])) })
         _ = try await r.reconcile("team/obs")
         _ = try await r.reconcile("team/obs")
-        #expect(fake.objects.withLock { $0["secrets/team/obs-otlp-client"] } != nil)
-        #expect(fake.objects.withLock { $0["secrets/apps/obs-otlp-client"] } == nil)
+        #expect(fake.objects.withLock { $0["secrets/team/team.obs-otlp-client"] } != nil)
+        #expect(fake.objects.withLock { $0["secrets/apps/team.obs-otlp-client"] } == nil)
         let c = stacks.get("team/obs")?.status?.condition("CredentialsReady")
         #expect(c?.status == "False" && c?.reason == "NamespaceNotWatched" && c?.message.contains("apps") == true)
         // And it stays quiet: nothing is applied again.

@@ -142,9 +142,14 @@ import Testing
         let again = try await applier.apply(ctx, objects, clientKeys: [:], world: steady, log: logger).get()
         #expect(again.applied.isEmpty)
         #expect(fake.counts.withLock { $0.applies } == before)
+        // Not in the cache but live and the stack's (its owner reference): read, matched, not rewritten.
+        let reread = try await applier.apply(ctx, objects, clientKeys: [:], world: world, log: logger).get()
+        #expect(reread.applied.isEmpty && reread.conflicts.isEmpty)
+        #expect(fake.counts.withLock { $0.applies } == before)
         // A 422 names the object and refuses the stack.
-        fake.beforeWriteHook.withLock { $0 = { throw KubeAPIError(code: 422, reason: "Invalid", message: "spec.x: bad") } }
-        guard case .failure(let refusal) = try await applier.apply(ctx, objects, clientKeys: [:], world: world, log: logger) else {
+        let empty = FakeCluster()
+        empty.beforeWriteHook.withLock { $0 = { throw KubeAPIError(code: 422, reason: "Invalid", message: "spec.x: bad") } }
+        guard case .failure(let refusal) = try await Applier(owned: owned(), writer: empty).apply(ctx, objects, clientKeys: [:], world: world, log: logger) else {
             Issue.record("a refused object was not reported")
             return
         }

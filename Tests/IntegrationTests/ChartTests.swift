@@ -122,16 +122,18 @@ import Yams
           allowedImages: [registry.example/otelcol:a, registry.example/otelcol:b]
           allowedTolerationKeys: [dedicated]
           allowedNodeSelectorKeys: ["*"]
+          agentPriorityClass: system-node-critical
         """.write(toFile: values, atomically: true, encoding: .utf8)
         let deployment = try #require(try objects(try await render(["-f", values]))["Deployment/vigil-system/vigil"])
         let flags = [
             "--collector-image=\(image)", "--allowed-collector-images=registry.example/otelcol:a,registry.example/otelcol:b",
-            "--allowed-toleration-keys=dedicated", "--allowed-node-selector-keys=*",
+            "--allowed-toleration-keys=dedicated", "--allowed-node-selector-keys=*", "--collector-priority-class=system-node-critical",
         ]
         for flag in flags { #expect(deployment.contains(flag), "\(flag) not in the Deployment") }
         #expect(!(try await render([])).contains("--collector-image"), "the defaults add no flag")
         let rendered = try await run([VigilProcess.binary, "render", "-f", repoRoot.appendingPathComponent("examples/development.yaml").path] + flags)
         #expect(rendered.contains("image: \(image)"))
+        #expect(rendered.contains("priorityClassName: system-node-critical"))
     }
 
     @Test func theSchemaRefusesBadValuesNamingThem() async throws {

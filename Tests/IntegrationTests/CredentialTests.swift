@@ -12,6 +12,7 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         let ns = "creds"
         for n in [ns, "apps", "jobs"] { try await plane.createNamespace(n) }
+        for n in ["apps", "jobs"] { try await plane.accept(["\(ns)/app"], in: n) }
         try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
             let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: apps}\n      - {name: worker, namespace: jobs}\n"
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
@@ -64,6 +65,7 @@ import Testing
     func clientSecretsScenario(_ plane: ControlPlane) async throws {
         let ns = "owner"
         for n in [ns, "app-one", "app-two"] { try await plane.createNamespace(n) }
+        for n in ["app-one", "app-two"] { try await plane.accept(["\(ns)/app"], in: n) }
         try await withVigil(kubeconfig: plane.kubeconfig, namespace: nil) { vigil in
             let clients = """
                   ingest:
@@ -76,7 +78,7 @@ import Testing
                 """
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
             func clientSecret(_ n: String) async throws -> Secret? {
-                try await plane.getIfExists(Secret.self, n, "app-otlp-client")
+                try await plane.getIfExists(Secret.self, n, "\(ns).app-otlp-client")
             }
             let one = try await eventually("the client Secret in app-one") { try await clientSecret("app-one") }
             _ = try await eventually("the client Secret in app-two") { try await clientSecret("app-two") }
@@ -86,7 +88,7 @@ import Testing
 
             // mTLS: the client certificate is for client authentication, names the client, and
             // chains to the bundle the collector verifies clients with (client_ca_file).
-            let data = try #require(try await plane.secretData("app-one", "app-otlp-client"))
+            let data = try #require(try await plane.secretData("app-one", "\(ns).app-otlp-client"))
             let dir = "\(testRoot)/mtls-\(UUID().uuidString.prefix(6))"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for f in ["ca.crt", "tls.crt", "tls.key"] { try #require(data[f]).write(toFile: "\(dir)/\(f)", atomically: true, encoding: .utf8) }
@@ -105,7 +107,7 @@ import Testing
             // credentials rotate (here the DaemonSet controller sees no node, so each rollout
             // is complete at once).
             #expect(one.metadata.annotations?["observability.vigil.dev/credential-generation"] == "1")
-            try await plane.kubectl("delete", "secret", "app-otlp-client", "-n", "app-one")
+            try await plane.kubectl("delete", "secret", "\(ns).app-otlp-client", "-n", "app-one")
             let restored = try await eventually("the restored, rotated client Secret", timeout: 60) { () -> Secret? in
                 let s = try await clientSecret("app-one")
                 return s?.metadata.uid != one.metadata.uid && s?.metadata.annotations?["observability.vigil.dev/credential-generation"] == "2" ? s : nil
@@ -145,6 +147,7 @@ import Testing
     func rotationScenario(_ plane: ControlPlane) async throws {
         let ns = "rot"
         for n in [ns, "app-a", "app-b"] { try await plane.createNamespace(n) }
+        for n in ["app-a", "app-b"] { try await plane.accept(["\(ns)/app"], in: n) }
         var vigil = try VigilProcess(kubeconfig: plane.kubeconfig, namespace: nil)
         var logs: [String] = []
         defer { vigil.kill() }
@@ -176,7 +179,7 @@ import Testing
             ]
             _ = try await plane.client.mergePatch(status, resource: dsResource, namespace: ns, name: "app-collector", subresource: "status")
         }
-        func clientSecret(_ n: String) async throws -> Secret? { try await plane.getIfExists(Secret.self, n, "app-otlp-client") }
+        func clientSecret(_ n: String) async throws -> Secret? { try await plane.getIfExists(Secret.self, n, "\(ns).app-otlp-client") }
         func generation(_ n: String) async throws -> String? {
             try await clientSecret(n)?.metadata.annotations?["observability.vigil.dev/credential-generation"]
         }
@@ -193,7 +196,7 @@ import Testing
             try file.write(toFile: path, atomically: true, encoding: .utf8)
             var secrets: [String] = []
             for (client, n) in [("a", "app-a"), ("b", "app-b")] {
-                let header = try #require(try await plane.secretData(n, "app-otlp-client")?["OTEL_EXPORTER_OTLP_HEADERS"])
+                let header = try #require(try await plane.secretData(n, "\(ns).app-otlp-client")?["OTEL_EXPORTER_OTLP_HEADERS"])
                 let raw = Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data()
                 let parts = String(decoding: raw, as: UTF8.self).split(separator: ":", maxSplits: 1).map(String.init)
                 #expect(parts.first == "\(client)-g\(g)")

@@ -147,6 +147,12 @@ final class ControlPlane: Sendable {
         try await kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(name)\n")
     }
 
+    /// Lets stacks (`<namespace>/<name>`) publish client Secrets into a namespace; none revokes.
+    func accept(_ stacks: [String], in namespace: String) async throws {
+        let value = stacks.joined(separator: ",")
+        try await kubectl("annotate", "namespace", namespace, "--overwrite", value.isEmpty ? "observability.vigil.dev/accept-stacks-" : "observability.vigil.dev/accept-stacks=\(value)")
+    }
+
     /// The object, or nil when the server says it does not exist.
     func getIfExists<T: KubeResource>(_ type: T.Type, _ namespace: String, _ name: String) async throws -> T? {
         try await ifExists { try await client.get(T.self, namespace: namespace, name: name) }

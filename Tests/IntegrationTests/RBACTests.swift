@@ -53,10 +53,10 @@ import Testing
                 }
             }
             // Client Secrets, then a rotation to generation 2.
-            _ = try await eventually("the production client Secret") { try await plane.getIfExists(Secret.self, "fba-prod", "fba-bench-otlp-client") }
+            _ = try await eventually("the production client Secret") { try await plane.getIfExists(Secret.self, "fba-prod", "fba-prod.fba-bench-otlp-client") }
             try await plane.kubectl("annotate", "observabilitystack", "fba-bench", "-n", "fba-prod", "vigil.dev/rotate-credentials=rbac")
             _ = try await eventually("generation 2 published", timeout: 60) { () -> Bool? in
-                try await plane.getIfExists(Secret.self, "fba-prod", "fba-bench-otlp-client")?.metadata.annotations?["observability.vigil.dev/credential-generation"] == "2" ? true : nil
+                try await plane.getIfExists(Secret.self, "fba-prod", "fba-prod.fba-bench-otlp-client")?.metadata.annotations?["observability.vigil.dev/credential-generation"] == "2" ? true : nil
             }
             // With the Prometheus Operator's CRDs served, the rules are PrometheusRules.
             _ = try await eventually("the production PrometheusRule") { () -> Bool? in
@@ -112,7 +112,13 @@ import Testing
                 try await plane.createNamespace(ns)
                 // It watches only this round's namespace, so earlier rounds' stacks (whose
                 // namespaces are still going) cannot answer for it.
-                let vigil = try VigilProcess(kubeconfig: kubeconfig, namespace: ns, extra: ["--leader-elect", "--leader-election-namespace", "vigil-system", "--leader-election-id", "rules-\(round)"])
+                // Namespaces are read only by an operator that watches every namespace (their
+                // consent annotation); every other rule is proved by one that watches this round's.
+                let clusterWide = "\(removed["resources"] ?? "")".contains("namespaces")
+                let vigil = try VigilProcess(
+                    kubeconfig: kubeconfig, namespace: clusterWide ? nil : ns,
+                    extra: ["--leader-elect", "--leader-election-namespace", "vigil-system", "--leader-election-id", "rules-\(round)"]
+                )
                 let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n"
                 try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
                 let url = try await vigil.endpoint("metrics") + "/metrics"

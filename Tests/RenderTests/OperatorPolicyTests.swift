@@ -45,4 +45,23 @@ import Testing
         #expect(StackValidator.validate(pool).contains { $0.field == "spec.collector.nodeSelector.node-role.kubernetes.io/control-plane" })
         #expect(StackValidator.validate(pool, policy: OperatorPolicy(allowedNodeSelectorKeys: ["*"])).isEmpty)
     }
+
+    @Test func theAgentsPriorityClassIsTheOperatorsAndOnlyTheAgentsGetIt() throws {
+        let stack = ObservabilityStack(
+            metadata: ObjectMeta(name: "obs", namespace: "team"),
+            spec: StackSpec(environment: .production, collector: CollectorSpec(gateway: GatewaySpec(replicas: 1)), exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317")))
+        )
+        func pods(_ policy: OperatorPolicy) throws -> [String: JSONValue] {
+            let ctx = StackContext(stack, spec: ResolvedSpec(stack.spec, namespace: "team", policy: policy))
+            var out: [String: JSONValue] = [:]
+            for o in try DesiredState.render(ctx).objects where ["DaemonSet", "Deployment"].contains(o.resource.kind) {
+                out[o.resource.kind] = o.body["spec"]?["template"]?["spec"]
+            }
+            return out
+        }
+        let with = try pods(OperatorPolicy(agentPriorityClass: "system-node-critical"))
+        #expect(with["DaemonSet"]?["priorityClassName"] == "system-node-critical")
+        #expect(with["Deployment"]?["priorityClassName"] == nil)
+        #expect(try pods(.standard)["DaemonSet"]?["priorityClassName"] == nil)
+    }
 }

@@ -71,7 +71,7 @@ import Testing
         let rendered = try Self.rendered()
         for name in [
             "fba-bench-ca", "fba-bench-ingest-tls", "fba-bench-gateway-tls", "fba-bench-agent-tls", "fba-bench-client-certs", "fba-bench-credentials", "fba-bench-htpasswd",
-            "fba-bench-otlp-client",
+            "fba-prod.fba-bench-otlp-client",
         ] {
             #expect(rendered.contains("name: \(name)\n"), "\(name) is missing")
         }

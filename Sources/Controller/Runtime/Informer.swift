@@ -28,13 +28,17 @@ public final class Informer<T: MetadataBearing>: Sendable {
     /// Whether objects are kept. Without a cache the informer only reports changes (every
     /// object of a relist counts as one), for kinds too large to hold, such as Secrets.
     let caches: Bool
+    /// Whether the server sends metadata alone (`PartialObjectMetadata`): no Secret data
+    /// ever reaches Vigil through this informer.
+    let metadataOnly: Bool
 
     public init(
         client: KubeClient, resource: ResourceDescriptor, namespace: String?, labelSelector: String? = nil,
-        reconnectBase: Double = 0.2, reconnectMax: Double = 30, caches: Bool = true, logger: Logger,
+        reconnectBase: Double = 0.2, reconnectMax: Double = 30, caches: Bool = true, metadataOnly: Bool = false, logger: Logger,
         handler: @escaping @Sendable (InformerEvent<T>) -> Void
     ) {
         self.caches = caches
+        self.metadataOnly = metadataOnly
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -61,7 +65,7 @@ public final class Informer<T: MetadataBearing>: Sendable {
                     resourceVersion = try await relist()
                 }
                 let stream = try await client.watch(
-                    T.self, resource: resource, namespace: namespace, labelSelector: labelSelector, resourceVersion: resourceVersion
+                    T.self, resource: resource, namespace: namespace, labelSelector: labelSelector, resourceVersion: resourceVersion, metadataOnly: metadataOnly
                 )
                 if backoff.failures > 0 {
                     logger.info("watch re-established", metadata: ["resource": "\(resource)", "after_attempts": "\(backoff.failures)"])
@@ -118,12 +122,15 @@ public final class Informer<T: MetadataBearing>: Sendable {
 
     /// Lists everything, replaces the cache, and reports what changed while not watching.
     func relist() async throws -> String? {
-        let list = try await client.list(T.self, resource: resource, namespace: namespace, labelSelector: labelSelector)
         guard caches else {
+            // Page by page, each handed on and dropped: one page in memory at most.
+            let version = try await client.listPages(T.self, resource: resource, namespace: namespace, labelSelector: labelSelector, metadataOnly: metadataOnly) {
+                for o in $0 { handler(.upserted(o)) }
+            }
             syncedState.withLock { $0 = true }
-            for o in list.items { handler(.upserted(o)) }
-            return list.metadata.resourceVersion
+            return version
         }
+        let list = try await client.list(T.self, resource: resource, namespace: namespace, labelSelector: labelSelector)
         let (removed, changed) = store.replace(with: list.items)
         syncedState.withLock { $0 = true }
         for o in changed { handler(.upserted(o)) }

@@ -50,10 +50,14 @@ public final class StackController: Service, Sendable {
     public let queue: WorkQueue
     public let stackInformer: Informer<ObservabilityStack>
     public let ownedInformers: [Informer<Unstructured>]
-    /// Every Secret, uncached: a change to one a stack references wakes the stack.
+    /// Every Secret, by metadata only and uncached (the list paged, one page held at a
+    /// time): a change to one a stack references wakes the stack, which then reads it.
     public let referencedSecrets: Informer<Unstructured>
     /// The nodes' addresses (nothing else of them is kept): the health port's peers.
     public let nodes: Informer<NodeAddresses>
+    /// Namespaces (watching every namespace only): their consent annotation decides where a
+    /// stack may publish client Secrets.
+    public let namespaces: Informer<Namespace>?
     /// The nodes' addresses, as the informer last saw them.
     let nodeAddresses = NodeAddressBook()
     public let reconciler: StackReconciler
@@ -104,7 +108,7 @@ public final class StackController: Service, Sendable {
         let stackStore = stackInformer.store
         referencedSecrets = Informer<Unstructured>(
             client: client, resource: Secret.resource, namespace: options.namespace,
-            reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax, caches: false, logger: logger
+            reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax, caches: false, metadataOnly: true, logger: logger
         ) { event in
             let o: Unstructured
             switch event {
@@ -125,6 +129,26 @@ public final class StackController: Service, Sendable {
             guard book.apply(event) else { return }
             for s in stackStore.all where s.spec.networkPolicy?.nodeCIDRs?.isEmpty ?? true { queue.add(s.metadata.key) }
         }
+        if options.namespace == nil {
+            namespaces = Informer<Namespace>(
+                client: client, resource: Namespace.resource, namespace: nil, reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax,
+                logger: logger
+            ) { event in
+                // Consent given or taken back: the stacks with a client there look again.
+                let ns: Namespace
+                switch event {
+                case .upserted(let x): ns = x
+                case .deleted(let x): ns = x
+                }
+                let name = ns.metadata.name ?? ""
+                for s in stackStore.all where s.spec.ingest?.basicAuth?.clients?.contains(where: { $0.namespace == name }) == true {
+                    queue.add(s.metadata.key)
+                }
+            }
+        } else {
+            namespaces = nil
+        }
+        let namespaceStore = namespaces?.store
         let monitoring = self.monitoring
         // With leader election, every write is fenced on the lease.
         let writer: any ClusterWriter = elector.map { e in FencedWriter(client, fence: { e.isLeader }) } ?? client
@@ -137,6 +161,7 @@ public final class StackController: Service, Sendable {
             watchNamespace: options.namespace,
             monitoringKinds: { monitoring.value.withLock { $0 } ?? [] },
             nodeAddresses: { book.addresses },
+            acceptedStacks: { ns in namespaceStore?.get(ns).map { Annotations.acceptedStacks($0.metadata.annotations) } },
             policy: options.policy,
             logger: logger
         )
@@ -147,7 +172,7 @@ public final class StackController: Service, Sendable {
     /// health port then stays open, and each stack's status says so).
     public var hasSynced: Bool {
         stackInformer.hasSynced && ownedInformers.allSatisfy(\.hasSynced) && monitoring.value.withLock { $0 } != nil
-            && (nodes.hasSynced || nodes.hasFailed)
+            && (nodes.hasSynced || nodes.hasFailed) && (namespaces?.hasSynced ?? true)
     }
 
     /// Asks, now and every `monitoringDiscoveryInterval`, which of the Prometheus Operator's
@@ -224,6 +249,7 @@ public final class StackController: Service, Sendable {
             }
             group.addTask { await self.referencedSecrets.run() }
             group.addTask { await self.nodes.run() }
+            if let namespaces = self.namespaces { group.addTask { await namespaces.run() } }
             group.addTask { await self.queue.runTimer() }
             group.addTask { await self.resyncLoop() }
             group.addTask { await self.monitoringDiscoveryLoop() }

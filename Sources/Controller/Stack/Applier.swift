@@ -18,6 +18,8 @@ struct Applier: Sendable {
         var missingNamespaces: [String] = []
         var requeueAfter: Double? = nil
         var applied: [String] = []
+        /// Objects Vigil would write that exist and are not this stack's: left untouched.
+        var conflicts: [String] = []
     }
 
     /// Applies `desired`; `clientKeys` maps each writable client Secret's key to its
@@ -32,7 +34,19 @@ struct Applier: Sendable {
         for object in desired {
             // The Prometheus Operator's kinds are not cached: read the one object.
             let cache = store(owned, object.resource)
-            let current = cache == nil ? try await writer.readObject(object.resource, namespace: object.namespace, name: object.name) : live[object.key]
+            var current = live[object.key]
+            if current == nil {
+                // Not among the stack's objects: an object of that name may still exist (not
+                // labelled by Vigil, or another stack's). Read it: Vigil writes over nothing
+                // it does not own.
+                if let existing = try await writer.readObject(object.resource, namespace: object.namespace, name: object.name) {
+                    guard Ownership.owns(ctx, existing, resource: object.resource) else {
+                        out.conflicts.append("\(object.resource.kind) \(object.namespace ?? "")/\(object.name) exists and is \(Ownership.holder(of: existing))")
+                        continue
+                    }
+                    current = existing
+                }
+            }
             guard Self.needsApply(object, live: current) else {
                 if let c = clientKeys[object.key] { out.published.insert(c) }
                 continue

@@ -28,6 +28,8 @@ public struct CertificateReconciler: Sendable {
         public var requeueAfter: Double
         /// A Normal event to record, when something was issued.
         public var event: String?
+        /// A Warning: state was rebuilt because its Secret was gone.
+        public var warning: String? = nil
         /// The trust bundle clients need (`ca.crt`).
         public var bundle: String { material.bundle }
 
@@ -42,8 +44,11 @@ public struct CertificateReconciler: Sendable {
             c.conditions = [
                 StackCondition(.certificateReady, true, reason: "Issued", message: "serving certificate \(status.serial ?? "") valid until \(status.notAfter ?? "")")
             ]
+            if let warning {
+                c.events.append(StackEvent(type: .warning, reason: "CARecovered", message: warning, log: "certificates: \(warning)"))
+            }
             if let event {
-                c.events = [
+                c.events += [
                     StackEvent(type: .normal, reason: "CertificateIssued", message: event, log: "certificates updated", logMetadata: ["steps": event, "serial": status.serial ?? ""])
                 ]
             }
@@ -132,8 +137,12 @@ public struct CertificateReconciler: Sendable {
             let current = try? PKI.load(certificatePEM: caCert, privateKeyPEM: caKey)
         else { return nil }
         var cas = [current]
-        if let pc = caSecret?.secretString("previous.crt"), let pk = caSecret?.secretString("previous.key"), let previous = try? PKI.load(certificatePEM: pc, privateKeyPEM: pk) {
-            cas.insert(previous, at: 0)
+        if let pc = caSecret?.secretString("previous.crt") {
+            // A previous CA recovered from the bundle has no key: it is trusted, never signs.
+            let pk = caSecret?.secretString("previous.key") ?? ""
+            if let previous = pk.isEmpty ? try? PKI.loadCertificate(pc) : try? PKI.load(certificatePEM: pc, privateKeyPEM: pk) {
+                cas.insert(previous, at: 0)
+            }
         }
         var leaf: IssuedCertificate? = nil
         if let lc = tlsSecret?.secretString("tls.crt"), let lk = tlsSecret?.secretString("tls.key") {
@@ -143,9 +152,20 @@ public struct CertificateReconciler: Sendable {
         return TLSState(cas: cas, leaf: leaf, phase: cas.count == 2 && phase == .stable ? .newCAInBundle(since: current.notBefore) : phase)
     }
 
+    /// The CA Secret is gone but the serving certificate is still live and in date: the CA
+    /// that signed it, from the bundle clients hold (its key is lost), and the leaf.
+    func recoverable(_ ctx: StackContext, now: Date) -> TLSState? {
+        let tls = secrets.get("\(ctx.namespace)/\(Self.primary(ctx).secret)")
+        guard secrets.get("\(ctx.namespace)/\(ctx.names.ca)") == nil, let crt = tls?.secretString("tls.crt"), let key = tls?.secretString("tls.key"),
+            let bundle = tls?.secretString("ca.crt"), let leaf = try? PKI.load(certificatePEM: crt, privateKeyPEM: key), now < leaf.notAfter,
+            let issuerPEM = PKI.issuer(of: crt, among: PKI.certificates(inBundle: bundle)), let ca = try? PKI.loadCertificate(issuerPEM)
+        else { return nil }
+        return TLSState(cas: [ca], leaf: leaf, phase: .stable)
+    }
+
     /// Takes the planner's steps due now (a first CA and its leaf may be due at once; each
     /// is planned afresh) and returns the state, what was issued and the request honoured.
-    func advance(_ ctx: StackContext, from start: TLSState?, now: Date) throws -> (state: TLSState?, issued: [String], handled: String?) {
+    func advance(_ ctx: StackContext, from start: TLSState?, now: Date) throws -> (state: TLSState?, issued: [String], handled: String?, recovered: String?) {
         let policy = Self.policy(ctx.spec)
         let algorithm = Self.algorithm(ctx.spec)
         let primary = Self.primary(ctx)
@@ -157,6 +177,17 @@ public struct CertificateReconciler: Sendable {
         var issued: [String] = []
         let issuer = self.issuer
         let caName = "vigil \(ctx.namespace)/\(ctx.name) CA"
+        // A lost CA Secret while its leaf is served: a new CA joins the bundle beside the
+        // old one (from the bundle), as in a rollover, never a hard switch.
+        var recovered: String? = nil
+        if start == nil, let old = recoverable(ctx, now: now) {
+            state = try CertificatePlanner.apply(
+                .addNewCA, to: old, now: now, policy: policy, issueCA: { t in try issuer.issueCA(caName, t, policy.caDuration, algorithm) },
+                issueLeaf: { _, _ in old.leaf! }
+            )
+            recovered = "the CA Secret \(ctx.names.ca) was gone: a new CA joined the bundle beside the one that signed the serving certificate (serial \(old.leaf?.serial ?? "")), which is served until clients hold the new bundle"
+            issued.append("addNewCA (recovered)")
+        }
         let leafName = primary.commonName
         for _ in 0..<6 {
             let mismatch: Bool = {
@@ -174,7 +205,7 @@ public struct CertificateReconciler: Sendable {
             if force { handled = forceToken }
             issued.append("\(step)")
         }
-        return (state, issued, handled)
+        return (state, issued, handled, recovered)
     }
 
     /// Client certificates for the declared clients: kept while they are from the signing
@@ -285,7 +316,8 @@ public struct CertificateReconciler: Sendable {
             material: material,
             status: CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName),
             requeueAfter: requeue,
-            event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", ")
+            event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", "),
+            warning: advanced.recovered
         )
     }
 

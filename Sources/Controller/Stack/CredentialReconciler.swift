@@ -22,6 +22,8 @@ public struct CredentialReconciler: Sendable {
         public var steps: [(reason: String, message: String)]
         /// The next deadline, in seconds from now.
         public var requeueAfter: Double?
+        /// Why the recorded state had to be rebuilt (its Secret was gone), for a Warning.
+        public var recovered: String? = nil
 
         /// The material Render turns into the credentials and htpasswd Secrets, and the
         /// client Secrets of `clients` (those Vigil may write: declared, in a watched
@@ -29,7 +31,8 @@ public struct CredentialReconciler: Sendable {
         public func material(_ ctx: StackContext, clients: [ClientRef]) -> CredentialMaterial {
             let state = self.state
             let secrets = clients.compactMap { c -> ClientCredential? in
-                guard publishable.contains(c.name), let password = state.current(c.name)?.password else { return nil }
+                // A recovered generation's passwords are unknown (empty): never published.
+                guard publishable.contains(c.name), let password = state.current(c.name)?.password, !password.isEmpty else { return nil }
                 return ClientCredential(
                     client: c.name, namespace: c.namespace, username: CredentialState.username(c.name, generation: state.generation), password: password,
                     generation: state.generation
@@ -52,6 +55,25 @@ public struct CredentialReconciler: Sendable {
     public static let system: @Sendable (Int) throws -> Credential = { cost in
         let password = Htpasswd.password()
         return Credential(password: password, hash: try Htpasswd.bcrypt(password, cost: cost))
+    }
+
+    /// The state an htpasswd file implies when its record is lost: the newest generation
+    /// of its `<client>-g<N>` entries, with their hashes (the passwords are not known, so
+    /// nothing of it is ever published again). Nil when the file holds none of the clients.
+    static func recover(file: String, clients: [String], now: Date, request: String?) -> CredentialState? {
+        var byGeneration: [Int: [String: Credential]] = [:]
+        for line in file.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let dash = parts[0].range(of: "-g", options: .backwards), let g = Int(parts[0][dash.upperBound...]) else { continue }
+            let client = String(parts[0][..<dash.lowerBound])
+            guard clients.contains(client) else { continue }
+            byGeneration[g, default: [:]][client] = Credential(password: "", hash: parts[1])
+        }
+        guard let newest = byGeneration.keys.max() else { return nil }
+        // The rotate annotation already there was acted on before: it starts nothing new.
+        return CredentialState(
+            generation: newest, phase: .stable, since: now, rotatedAt: now, credentials: [newest: byGeneration[newest]!], published: [], handledRequest: request
+        )
     }
 
     static func date(_ s: String?) -> Date? { s.flatMap { try? Date($0, strategy: .iso8601) } }
@@ -110,11 +132,22 @@ public struct CredentialReconciler: Sendable {
         let policy = CredentialPolicy(interval: eff.rotationIntervalSeconds, overlap: eff.rotationOverlapSeconds)
         let request = Annotations.rotateCredentialsRequest(ctx.stack.metadata.annotations)
         let cost = eff.bcryptCost
-        var state = Self.state(from: secrets.get("\(ctx.namespace)/\(ctx.names.credentials)"), now: now)
-        var rolledOut = Self.rolledOut(liveDaemonSet, htpasswdHash: sha256Hex(Array(state.file.utf8)))
+        let record = secrets.get("\(ctx.namespace)/\(ctx.names.credentials)")
+        var state = Self.state(from: record, now: now)
         var steps: [(reason: String, message: String)] = []
-        var wait: Date? = nil
+        var recovered: String? = nil
         let makeCredential = self.makeCredential
+        // The record is gone but the collector's file is not: clients still hold what the
+        // file accepts. Rotate away from it as a rotation does, the old hashes staying in
+        // the file until every client holds the new generation, never a hard switch.
+        if record == nil, let file = secrets.get("\(ctx.namespace)/\(ctx.names.htpasswd)")?.secretString("htpasswd"),
+            let old = Self.recover(file: file, clients: eff.clients.map(\.name), now: now, request: request)
+        {
+            state = try CredentialPlanner.apply(.startRotation(reason: "recovered"), to: old, now: now, request: nil) { _ in try makeCredential(cost) }
+            recovered = "the credentials Secret \(ctx.names.credentials) was gone: generation \(old.generation), still in the htpasswd file, stays valid while every client moves to generation \(old.generation + 1)"
+        }
+        var rolledOut = Self.rolledOut(liveDaemonSet, htpasswdHash: sha256Hex(Array(state.file.utf8)))
+        var wait: Date? = nil
         // A few steps can follow one another at once (a client removed, then added).
         for _ in 0..<6 {
             let holding = clientSecrets.allSatisfy { _, secret in
@@ -149,7 +182,7 @@ public struct CredentialReconciler: Sendable {
         if state.phase == .overlap { status.previousRemovedAfter = state.since.addingTimeInterval(policy.overlap).formatted(.iso8601) }
         return Outcome(
             state: state, publishable: publishable, status: status, materialHash: sha256Hex(Array(state.file.utf8)),
-            steps: steps, requeueAfter: wait.map { max(1, $0.timeIntervalSince(now)) }
+            steps: steps, requeueAfter: wait.map { max(1, $0.timeIntervalSince(now)) }, recovered: recovered
         )
     }
 }

@@ -28,6 +28,7 @@ public final class StackReconciler: Sendable {
         stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
         now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil,
         monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, nodeAddresses: @escaping @Sendable () -> [String] = { [] },
+        acceptedStacks: @escaping @Sendable (String) -> Set<String>? = { _ in nil },
         policy: OperatorPolicy = .standard, entropy: Entropy = .system, logger: Logger
     ) {
         self.stacks = stacks
@@ -38,7 +39,7 @@ public final class StackReconciler: Sendable {
         self.logger = logger
         self.watchNamespace = watchNamespace
         gate = Gate(writer: writer, policy: policy)
-        world = WorldReader(owned: owned, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds, nodeAddresses: nodeAddresses)
+        world = WorldReader(owned: owned, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds, nodeAddresses: nodeAddresses, acceptedStacks: acceptedStacks)
         applier = Applier(owned: owned, writer: writer)
         status = StatusWriter(stacks: stacks, owned: owned, writer: writer, events: events)
     }
@@ -72,6 +73,7 @@ public final class StackReconciler: Sendable {
             ctx, rendered.objects, clientKeys: credentials == nil ? [:] : clientKeys, credentials: credentials, outcome: &applied, world: world, log: log)
         if let credentials { contribution.merge(credentialsContribution(ctx, credentials, world: world, applied: applied)) }
         if let certificates { contribution.merge(certificates.contribution) }
+        contribution.merge(conflictContribution(ctx, applied.conflicts))
         if let r = applied.requeueAfter { contribution.requeueAfter = min(contribution.requeueAfter ?? r, r) }
         return try await status.write(ctx, contribution, configHash: rendered.configHash, now: now, log: log)
     }
@@ -145,15 +147,38 @@ public final class StackReconciler: Sendable {
         return try DesiredState.render(ctx, inputs: inputs)
     }
 
+    /// Objects Vigil would write that belong to someone else: named in Ready and in a Warning
+    /// event (once, when the list changes), looked at again in a minute (nothing watches
+    /// an object Vigil does not manage).
+    func conflictContribution(_ ctx: StackContext, _ conflicts: [String]) -> Contribution {
+        var c = Contribution()
+        guard !conflicts.isEmpty else { return c }
+        let message = "left untouched, not this stack's: " + conflicts.sorted().joined(separator: "; ")
+        c.conditions = [StackCondition(.ready, false, reason: "OwnershipConflict", message: message)]
+        c.requeueAfter = 60
+        if ctx.stack.status?.condition(ConditionType.ready.rawValue)?.message != message {
+            c.events = [StackEvent(type: .warning, reason: "OwnershipConflict", message: message, log: "ownership conflict: \(message)")]
+        }
+        return c
+    }
+
     /// The credentials' condition, status and events, once the client Secrets were applied.
     func credentialsContribution(_ ctx: StackContext, _ credentials: CredentialReconciler.Outcome, world: World, applied: Applier.Outcome) -> Contribution {
         var c = Contribution()
         c.requeueAfter = credentials.requeueAfter
         c.credentials = credentials.status
         let clients = ctx.spec.clients
-        let waiting = clients.filter { !credentials.publishable.contains($0.name) && !world.unwatched.contains($0.namespace) }.map(\.name)
+        let pending = Set(world.pending.map(\.name))
+        let waiting = clients.filter { !credentials.publishable.contains($0.name) && !world.unwatched.contains($0.namespace) && !pending.contains($0.name) }.map(\.name)
         let condition: StackCondition
-        if !world.unwatched.isEmpty {
+        if !world.pending.isEmpty {
+            let list = world.pending.map { "\($0.name) (namespace \($0.namespace))" }.sorted().joined(separator: ", ")
+            let message = "Pending: \(list) not published: the namespace has not accepted this stack (annotate it \(Annotations.acceptStacks)=\(ctx.key)); the other clients have their Secrets"
+            condition = StackCondition(.credentialsReady, false, reason: "ConsentPending", message: message)
+            if ctx.stack.status?.condition(ConditionType.credentialsReady.rawValue)?.message != message {
+                c.events.append(StackEvent(type: .warning, reason: "ConsentPending", message: message, log: "credentials: \(message)"))
+            }
+        } else if !world.unwatched.isEmpty {
             let list = world.unwatched.sorted().joined(separator: ", ")
             condition = StackCondition(.credentialsReady, false, reason: "NamespaceNotWatched", message: "Vigil watches only namespace \(watchNamespace ?? ""); no client Secret is published to \(list)")
         } else if !applied.missingNamespaces.isEmpty {
@@ -168,7 +193,10 @@ public final class StackReconciler: Sendable {
             condition = StackCondition(.credentialsReady, true, reason: "Issued", message: message)
         }
         c.conditions = [condition]
-        c.events = credentials.steps.map {
+        if let recovered = credentials.recovered {
+            c.events.append(StackEvent(type: .warning, reason: "CredentialsRecovered", message: recovered, log: "credentials: \(recovered)"))
+        }
+        c.events += credentials.steps.map {
             StackEvent(type: .normal, reason: $0.reason, message: $0.message, log: "credentials: \($0.message)", logMetadata: ["generation": "\(credentials.state.generation)"])
         }
         return c

@@ -24,7 +24,9 @@ struct StatusWriter: Sendable {
         status.collectors = collectorCounts(ctx)
         status.certificate = c.certificate
         status.credentials = c.credentials
-        if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready.rawValue)?.isTrue != true {
+        if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready.rawValue)?.isTrue != true,
+            status.condition(ConditionType.ready.rawValue)?.isTrue == true
+        {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }
         for event in c.events {

@@ -13,6 +13,9 @@ public struct World: Sendable {
     public var writableClients: [ClientRef]
     /// Namespaces of declared clients that Vigil does not watch.
     public var unwatched: [String]
+    /// Declared clients whose namespace has not accepted the stack (nothing is written
+    /// there until it does).
+    public var pending: [ClientRef] = []
     /// The agents' DaemonSet, as cached.
     public var daemonSet: Unstructured?
     /// The nodes' addresses, the health port's peers when the spec gives no `nodeCIDRs`.
@@ -27,25 +30,37 @@ struct WorldReader: Sendable {
     let watchNamespace: String?
     let monitoringKinds: @Sendable () -> Set<String>
     let nodeAddresses: @Sendable () -> [String]
+    /// The stacks a namespace accepts (`<namespace>/<name>`), from its annotation; nil when
+    /// the namespace is not known (yet).
+    var acceptedStacks: @Sendable (String) -> Set<String>? = { _ in nil }
 
     func read(_ ctx: StackContext) -> World {
         let secrets = store(owned, Secret.resource)
         var clientSecrets: [String: Unstructured?] = [:]
         var writable: [ClientRef] = []
         var unwatched: [String] = []
+        var pending: [ClientRef] = []
         for c in ctx.spec.clients {
             guard watchNamespace == nil || c.namespace == watchNamespace else {
                 unwatched.append(c.namespace)
                 continue
             }
+            // Another namespace must consent before anything is written there.
+            if c.namespace != ctx.namespace, acceptedStacks(c.namespace)?.contains(ctx.key) != true {
+                pending.append(c)
+                continue
+            }
             writable.append(c)
-            clientSecrets[c.name] = .some(secrets?.get("\(c.namespace)/\(ctx.names.otlpClient)"))
+            // Only a Secret that is this stack's counts as the client's.
+            let live = secrets?.get("\(c.namespace)/\(ctx.names.otlpClient)").flatMap { Ownership.owns(ctx, $0, resource: Secret.resource) ? $0 : nil }
+            clientSecrets[c.name] = .some(live)
         }
         return World(
             owned: ownedObjects(ctx),
             clientSecrets: clientSecrets,
             writableClients: writable,
             unwatched: unwatched,
+            pending: pending,
             daemonSet: store(owned, Kinds.daemonSet)?.get("\(ctx.namespace)/\(ctx.names.collector)"),
             nodeAddresses: ctx.spec.networkPolicy ? nodeAddresses() : [],
             monitoringKinds: monitoringKinds()
@@ -85,9 +100,8 @@ func store(_ owned: [OwnedKind], _ resource: ResourceDescriptor) -> Store<Unstru
 
 /// The client Secrets of a stack, in any namespace, found by their labels.
 func clientSecrets(of stack: ObservabilityStack, in owned: [OwnedKind]) -> [Unstructured] {
-    let instance = Naming.shorten(stack.metadata.name ?? "")
-    return store(owned, Secret.resource)?.filter {
-        $0.metadata.labels?[Annotations.stackNamespaceLabel] == stack.metadata.namespace && $0.metadata.labels?[Labels.instance] == instance
-            && $0.metadata.labels?[Labels.managedBy] == Labels.managerValue
+    store(owned, Secret.resource)?.filter {
+        $0.metadata.controllerOwner == nil
+            && Ownership.labelled($0.metadata.labels ?? [:], namespace: stack.metadata.namespace, name: stack.metadata.name ?? "", uid: stack.metadata.uid)
     } ?? []
 }

@@ -142,7 +142,8 @@ public enum CollectorPod {
         if role == .agent {
             if let t = ctx.raw.collector?.tolerations { spec["tolerations"] = (try? jsonValue(of: t)) ?? [] }
             if let n = ctx.raw.collector?.nodeSelector { spec["nodeSelector"] = .object(n.mapValues(JSONValue.string)) }
-            spec["priorityClassName"] = nil
+            // The operator's, never the stack's.
+            if let p = ctx.spec.agentPriorityClass { spec["priorityClassName"] = .string(p) }
         }
         return [
             "metadata": [

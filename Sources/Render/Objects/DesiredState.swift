@@ -141,7 +141,7 @@ public enum DesiredState {
             s.append((ctx.names.credentials, "each client's password (the source of the htpasswd file)"))
             s.append((Naming.htpasswd(name), "the collector's htpasswd file (bcrypt)"))
             for c in eff.clients {
-                s.append(("\(c.namespace)/\(Naming.otlpClient(name))", "OTLP client settings and credential for \(c.name)"))
+                s.append(("\(c.namespace)/\(ctx.names.otlpClient)", "OTLP client settings and credential for \(c.name)"))
             }
         }
         s.append((ctx.names.alertmanager, "alertmanager.yml, with the receivers' secrets read from the Secrets the spec names"))

@@ -50,6 +50,7 @@ public enum Stamp {
         case .clientNamespace(let ns):
             namespace = ns
             labels[Annotations.stackNamespaceLabel] = .string(ctx.namespace)
+            if let uid = ctx.uid { labels[Annotations.stackUIDLabel] = .string(uid) }
         }
         meta["namespace"] = .string(namespace)
         meta["labels"] = .object(labels)

@@ -13,11 +13,15 @@ public struct OperatorPolicy: Sendable, Hashable {
     public var allowedTolerationKeys: [String]
     /// Node label keys a stack may select on; `*` allows any.
     public var allowedNodeSelectorKeys: [String]
+    /// The PriorityClass of every stack's agents (for example `system-node-critical`), or
+    /// none. Stacks cannot choose one: a high priority evicts other tenants' pods.
+    public var agentPriorityClass: String?
 
     public init(
         defaultImage: String = defaultCollectorImage, allowedImages: [String] = [], allowedTolerationKeys: [String] = [],
-        allowedNodeSelectorKeys: [String] = OperatorPolicy.standardNodeSelectorKeys
+        allowedNodeSelectorKeys: [String] = OperatorPolicy.standardNodeSelectorKeys, agentPriorityClass: String? = nil
     ) {
+        self.agentPriorityClass = agentPriorityClass
         self.defaultImage = defaultImage
         self.allowedImages = allowedImages
         self.allowedTolerationKeys = allowedTolerationKeys

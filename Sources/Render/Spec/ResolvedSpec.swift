@@ -79,6 +79,8 @@ public struct ResolvedSpec: Sendable, Hashable {
     public var environment: Environment
     public var profile: EnvironmentProfile
     public var image: String
+    /// The agents' PriorityClass, the operator's choice.
+    public var agentPriorityClass: String?
     public var gatewayReplicas: Int
     public var memoryLimitMiB: Int
     public var memorySpikeLimitMiB: Int
@@ -117,6 +119,7 @@ public struct ResolvedSpec: Sendable, Hashable {
         self.profile = profile
         environment = env
         image = spec.collector?.image ?? policy.defaultImage
+        agentPriorityClass = policy.agentPriorityClass
         gatewayReplicas = spec.collector?.gateway?.replicas ?? 0
         memoryLimitMiB = spec.collector?.memoryLimiter?.limitMiB ?? profile.memoryLimitMiB
         memorySpikeLimitMiB = spec.collector?.memoryLimiter?.spikeLimitMiB ?? memoryLimitMiB / 5

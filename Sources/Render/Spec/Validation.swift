@@ -168,9 +168,9 @@ public enum StackValidator {
         var seen = Set<String>()
         var namespaces = Set<String>()
         for (i, client) in (auth?.clients ?? []).enumerated() {
-            // Each namespace receives one Secret named <stack>-otlp-client.
+            // Each namespace receives one Secret named <stack namespace>.<stack>-otlp-client.
             if !namespaces.insert(client.namespace).inserted {
-                errors.append(FieldError("spec.ingest.basicAuth.clients[\(i)].namespace", "another client already uses namespace \"\(client.namespace)\" (one client per namespace: its Secret is \(Naming.otlpClient(stack.metadata.name ?? "")))"))
+                errors.append(FieldError("spec.ingest.basicAuth.clients[\(i)].namespace", "another client already uses namespace \"\(client.namespace)\" (one client per namespace: its Secret is \(Naming.otlpClient(stack.metadata.name ?? "", namespace: stack.metadata.namespace ?? "default")))"))
             }
             if !matches(client.name, dnsSubdomain: false) {
                 errors.append(FieldError("spec.ingest.basicAuth.clients[\(i)].name", "must be a DNS-1123 label, got \"\(client.name)\""))

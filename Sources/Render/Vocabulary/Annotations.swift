@@ -43,6 +43,17 @@ public enum Annotations {
     public static let environmentLabel = prefix + "environment"
     /// On a client Secret in another namespace: the namespace of the stack that wrote it.
     public static let stackNamespaceLabel = prefix + "stack-namespace"
+    /// On client Secrets: the uid of the stack that wrote them (with the stack's namespace
+    /// and name, what makes them that stack's).
+    public static let stackUIDLabel = prefix + "stack-uid"
+    /// On a namespace: the stacks (`<namespace>/<name>`, comma-separated) that may publish
+    /// client Secrets into it. A stack's own namespace needs none.
+    public static let acceptStacks = prefix + "accept-stacks"
+
+    /// The stacks a namespace's annotations accept.
+    public static func acceptedStacks(_ annotations: [String: String]?) -> Set<String> {
+        Set((annotations?[acceptStacks] ?? "").split(separator: ",").map { String($0.filter { $0 != " " && $0 != "\t" && $0 != "\n" }) }.filter { !$0.isEmpty })
+    }
     /// Marks the headless Services that Prometheus scrapes through.
     public static let scrapeLabel = prefix + "scrape"
 

@@ -16,7 +16,10 @@ public enum Naming {
     public static func gatewayTLS(_ stack: String) -> String { name(stack, "gateway-tls") }
     public static func agentTLS(_ stack: String) -> String { name(stack, "agent-tls") }
     public static func htpasswd(_ stack: String) -> String { name(stack, "htpasswd") }
-    public static func otlpClient(_ stack: String) -> String { name(stack, "otlp-client") }
+    /// A client Secret, in the client's namespace: `<stack namespace>.<stack>-otlp-client`.
+    /// A namespace has no dot, so the first dot tells the two apart and no two stacks
+    /// ever want the same name in one namespace.
+    public static func otlpClient(_ stack: String, namespace: String) -> String { shorten("\(namespace).\(stack)-otlp-client") }
     public static func credentials(_ stack: String) -> String { name(stack, "credentials") }
     public static func clientCertificates(_ stack: String) -> String { name(stack, "client-certs") }
     public static func alertmanager(_ stack: String) -> String { name(stack, "alertmanager") }
@@ -83,7 +86,7 @@ public struct StackNames: Sendable, Hashable {
     public var htpasswd: String { Naming.htpasswd(stack) }
     public var credentials: String { Naming.credentials(stack) }
     public var clientCertificates: String { Naming.clientCertificates(stack) }
-    public var otlpClient: String { Naming.otlpClient(stack) }
+    public var otlpClient: String { Naming.otlpClient(stack, namespace: namespace) }
     public var alertmanager: String { Naming.alertmanager(stack) }
     /// The value of `app.kubernetes.io/instance` on the stack's objects.
     public var instance: String { Naming.shorten(stack) }

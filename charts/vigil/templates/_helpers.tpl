@@ -67,4 +67,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
+{{- if eq .Values.watchNamespace "" }}
+# Namespaces: their consent annotation (observability.vigil.dev/accept-stacks) decides where
+# a stack may publish client Secrets.
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [list, watch]
+{{- end }}
 {{- end -}}
