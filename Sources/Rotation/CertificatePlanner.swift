@@ -85,21 +85,29 @@ public enum CertificatePlanner {
         case wait(until: Date)
     }
 
-    public static func next(_ state: TLSState?, now: Date, policy: TLSPolicy, forceRenewal: Bool = false, leafMismatch: Bool = false) -> Step {
+    /// `leafOnNewestCA`: whether the serving Secret, as read from the cluster, holds a leaf
+    /// signed by the newest CA. The old CA leaves the bundle only then (a leaf write that
+    /// failed mid-rollover leaves the old leaf served: it is issued again first).
+    public static func next(
+        _ state: TLSState?, now: Date, policy: TLSPolicy, forceRenewal: Bool = false, leafMismatch: Bool = false, leafOnNewestCA: Bool = true
+    ) -> Step {
         guard let state, let newest = state.cas.last else { return .createCA }
         var deadlines: [Date] = []
         switch state.phase {
         case .stable:
+            // An expired CA too: a rollover, never a dead end.
             let caRenewal = newest.notAfter.addingTimeInterval(-policy.caRenewBefore)
             if now >= caRenewal { return .addNewCA }
             deadlines.append(caRenewal)
         case .newCAInBundle(let since):
+            // Nothing is gained by waiting for clients once the old CA has expired: no
+            // client can verify its leaf any more.
             let move = since.addingTimeInterval(policy.bundleGrace)
-            if now >= move { return .moveLeafToNewCA }
+            if now >= move || now >= (state.cas.first?.notAfter ?? .distantFuture) { return .moveLeafToNewCA }
             deadlines.append(move)
         case .leafOnNewCA(let since):
             let drop = since.addingTimeInterval(policy.bundleGrace)
-            if now >= drop { return .dropOldCA }
+            if now >= drop { return leafOnNewestCA ? .dropOldCA : .moveLeafToNewCA }
             deadlines.append(drop)
         }
         guard let leaf = state.leaf else { return .issueLeaf(reason: "Missing") }

@@ -15,6 +15,14 @@ public struct IssuedCertificate: Sendable, Hashable, Codable, CustomStringConver
     public var serial: String
 
     public var description: String { "certificate(serial \(serial), \(notBefore) to \(notAfter))" }
+
+    public init(certificatePEM: String, privateKeyPEM: String, notBefore: Date, notAfter: Date, serial: String) {
+        self.certificatePEM = certificatePEM
+        self.privateKeyPEM = privateKeyPEM
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.serial = serial
+    }
 }
 
 /// Key algorithms for issued certificates.

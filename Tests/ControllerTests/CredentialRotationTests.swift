@@ -46,7 +46,7 @@ import Testing
             var published: [(String, String, String)] = []
             for (client, ns) in [("api", "apps"), ("worker", "jobs")] {
                 guard let header = Self.decode(object("secrets/\(ns)/team.obs-otlp-client"), "OTEL_EXPORTER_OTLP_HEADERS") else { continue }
-                let raw = Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data()
+                let raw = Data(base64Encoded: String((header.removingPercentEncoding ?? header).dropFirst("Authorization=Basic ".count))) ?? Data()
                 let parts = String(decoding: raw, as: UTF8.self).split(separator: ":", maxSplits: 1).map(String.init)
                 published.append((client, parts.first ?? "", parts.count > 1 ? parts[1] : ""))
             }

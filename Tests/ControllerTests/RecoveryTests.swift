@@ -84,7 +84,7 @@ import Testing
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
         let client = "secrets/team/team.obs-otlp-client"
         let header = try #require(field(fake, client, "OTEL_EXPORTER_OTLP_HEADERS"))
-        let published = String(decoding: Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
+        let published = String(decoding: Data(base64Encoded: String((header.removingPercentEncoding ?? header).dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
         let parts = published.split(separator: ":", maxSplits: 1).map(String.init)
         #expect(parts.first == "api-g1")
         func accepted() async throws -> Bool {
@@ -117,7 +117,7 @@ import Testing
         _ = try await r.reconcile("team/obs")
         _ = try await r.reconcile("team/obs")
         let next = try #require(field(fake, client, "OTEL_EXPORTER_OTLP_HEADERS"))
-        let nextUser = String(decoding: Data(base64Encoded: String(next.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self).split(separator: ":").first
+        let nextUser = String(decoding: Data(base64Encoded: String((next.removingPercentEncoding ?? next).dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self).split(separator: ":").first
         #expect(nextUser == "api-g2")
         #expect(try await accepted(), "generation 1 left the file before the overlap")
         // Nothing was ever published with an empty password.

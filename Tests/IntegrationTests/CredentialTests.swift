@@ -83,7 +83,7 @@ import Testing
             let one = try await eventually("the client Secret in app-one") { try await clientSecret("app-one") }
             _ = try await eventually("the client Secret in app-two") { try await clientSecret("app-two") }
             let header = one.data?["OTEL_EXPORTER_OTLP_HEADERS"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            #expect(header.hasPrefix("Authorization=Basic "))
+            #expect(header.hasPrefix("Authorization=Basic%20"))
             #expect(one.data?["ca.crt"] != nil)
 
             // mTLS: the client certificate is for client authentication, names the client, and
@@ -127,7 +127,7 @@ import Testing
             _ = try await eventually("the stack gone") { () -> Bool? in
                 try await plane.getIfExists(ObservabilityStack.self, ns, "app") == nil ? true : nil
             }
-            let password = String(decoding: Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
+            let password = String(decoding: Data(base64Encoded: String((header.removingPercentEncoding ?? header).dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
                 .split(separator: ":", maxSplits: 1).last.map(String.init) ?? "unlikely"
             #expect(!vigil.log.contains(password) && !vigil.log.contains(header))
             let keyBody = (data["tls.key"] ?? "").split(separator: "\n").dropFirst().first.map(String.init) ?? "unlikely"
@@ -197,7 +197,7 @@ import Testing
             var secrets: [String] = []
             for (client, n) in [("a", "app-a"), ("b", "app-b")] {
                 let header = try #require(try await plane.secretData(n, "\(ns).app-otlp-client")?["OTEL_EXPORTER_OTLP_HEADERS"])
-                let raw = Data(base64Encoded: String(header.dropFirst("Authorization=Basic ".count))) ?? Data()
+                let raw = Data(base64Encoded: String((header.removingPercentEncoding ?? header).dropFirst("Authorization=Basic ".count))) ?? Data()
                 let parts = String(decoding: raw, as: UTF8.self).split(separator: ":", maxSplits: 1).map(String.init)
                 #expect(parts.first == "\(client)-g\(g)")
                 #expect((try? await run(["htpasswd", "-vb", path, parts[0], parts[1]])) != nil, "htpasswd -vb rejects \(parts[0])")

@@ -28,4 +28,24 @@ import Testing
             #expect(try await plane.kubectl("get", "role", "vigil", "-n", "observability", "-o", "name") == "role.rbac.authorization.k8s.io/vigil\n")
         }
     }
+
+    /// Every YAML block of the README is something the API server accepts (a server-side dry run).
+    @Test func theReadmesYAMLPassesAServerSideDryRun() async throws {
+        let plane = try await SharedControlPlane.shared.get()
+        try await plane.createNamespace("fba-prod")
+        let readme = try String(contentsOf: repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        var blocks: [String] = []
+        var current: [String]? = nil
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```yaml") { current = [] } else if line.hasPrefix("```"), let c = current {
+                blocks.append(c.joined(separator: "\n"))
+                current = nil
+            } else if current != nil { current?.append(String(line)) }
+        }
+        #expect(blocks.count >= 2)
+        for block in blocks where block.contains("apiVersion:") {
+            let dry = try await plane.kubectl("apply", "--dry-run=server", "-f", "-", input: block)
+            #expect(dry.contains("(server dry run)"), "\(block.prefix(200))")
+        }
+    }
 }

@@ -53,7 +53,7 @@ import Testing
 
             // The credentials record deleted by hand: the published credential stays in the
             // collector's file, a new generation is published beside it.
-            let raw = Data(base64Encoded: String(published.dropFirst("Authorization=Basic ".count))) ?? Data()
+            let raw = Data(base64Encoded: String((published.removingPercentEncoding ?? published).dropFirst("Authorization=Basic ".count))) ?? Data()
             let parts = String(decoding: raw, as: UTF8.self).split(separator: ":", maxSplits: 1).map(String.init)
             #expect(parts.first == "api-g1")
             func accepted(_ user: String, _ password: String) async throws -> Bool {
@@ -67,7 +67,7 @@ import Testing
                 return h != published ? h : nil
             }
             #expect(try await accepted(parts[0], parts[1]), "the credential published before the record was lost is refused")
-            let nextParts = String(decoding: Data(base64Encoded: String(next.dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
+            let nextParts = String(decoding: Data(base64Encoded: String((next.removingPercentEncoding ?? next).dropFirst("Authorization=Basic ".count))) ?? Data(), as: UTF8.self)
                 .split(separator: ":", maxSplits: 1).map(String.init)
             #expect(nextParts.first == "api-g2" && nextParts.count == 2 && !nextParts[1].isEmpty)
             #expect(try await accepted(nextParts[0], nextParts[1]))

@@ -135,3 +135,17 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(stacks[0].spec.environment.rawValue == name)
     }
 }
+
+@Suite struct ClientHeaderTests {
+    @Test func theHeaderIsPercentEncodedAndReadsBack() {
+        // A password whose base64 has `+`, `/` and `=`: each must survive any SDK's decoding.
+        let password = "\u{FB}\u{EF}\u{BF}>?"
+        let value = ClientSecret.headers(user: "api-g1", password: password)
+        #expect(value.hasPrefix("Authorization=Basic%20"))
+        #expect(!value.contains(" ") && !value.dropFirst("Authorization=".count).contains("+") && !value.dropFirst("Authorization=".count).contains("="))
+        let back = ClientSecret.credential(fromHeaders: value)
+        #expect(back?.user == "api-g1" && back?.password == password)
+        #expect(ClientSecret.credential(fromHeaders: "x-other=1,authorization=Basic%20\(Data("u:p".utf8).base64EncodedString())")?.password == "p")
+        #expect(ClientSecret.percentEncoded("a b+c/d=e~f") == "a%20b%2Bc%2Fd%3De~f")
+    }
+}

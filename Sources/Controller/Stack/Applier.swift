@@ -25,11 +25,15 @@ struct Applier: Sendable {
     /// Applies `desired`; `clientKeys` maps each writable client Secret's key to its
     /// client. A declared client's Secret is kept even while it may not be rewritten (a
     /// rollout is under way): it holds a credential every running pod accepts.
-    func apply(_ ctx: StackContext, _ desired: [DesiredObject], clientKeys: [String: String], world: World, log: Logger) async throws -> Result<Outcome, Refusal> {
+    /// `prune: false` applies `desired` and removes nothing (a part of the stack, such as its
+    /// certificates while the rest is refused).
+    func apply(
+        _ ctx: StackContext, _ desired: [DesiredObject], clientKeys: [String: String], world: World, prune pruning: Bool = true, log: Logger
+    ) async throws -> Result<Outcome, Refusal> {
         let live = world.owned
         let desiredKeys = Set(desired.map(\.key)).union(clientKeys.keys)
         // A removed client's Secret goes before its credential leaves the file.
-        try await prune(live.filter { $0.value.metadata.namespace != ctx.namespace }, keeping: desiredKeys, log: log)
+        if pruning { try await prune(live.filter { $0.value.metadata.namespace != ctx.namespace }, keeping: desiredKeys, log: log) }
         var out = Outcome()
         for object in desired {
             // The Prometheus Operator's kinds are not cached: read the one object.

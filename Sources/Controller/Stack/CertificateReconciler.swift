@@ -195,7 +195,12 @@ public struct CertificateReconciler: Sendable {
                 return Set(sans.dns) != Set(dns) || Set(sans.ips) != Set(ips.compactMap(PKI.canonicalIP))
             }()
             let force = forceToken != nil && forceToken != handled
-            let step = CertificatePlanner.next(state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch)
+            // The old CA goes only if the leaf in hand is the new CA's.
+            let onNewest: Bool = {
+                guard let leaf = state?.leaf, let newest = state?.cas.last else { return true }
+                return PKI.issuer(of: leaf.certificatePEM, among: [newest.certificatePEM]) != nil
+            }()
+            let step = CertificatePlanner.next(state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch, leafOnNewestCA: onNewest)
             if case .wait = step { break }
             state = try CertificatePlanner.apply(
                 step, to: state, now: now, policy: policy,

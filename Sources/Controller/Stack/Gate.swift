@@ -48,6 +48,10 @@ public struct Gate: Sendable {
     public struct Rejected: Error, Sendable {
         public var refusal: Refusal
         public var ctx: StackContext
+        /// Whether the certificates' own inputs are valid (the refusal is about something
+        /// else): their renewal and rollover then go on, so a refused stack never lets its
+        /// serving certificate expire.
+        public var certificatesValid: Bool = true
     }
 
     public func admit(_ stack: ObservabilityStack, now: Date) async throws -> Result<Admitted, Rejected> {
@@ -55,7 +59,9 @@ public struct Gate: Sendable {
         switch StackValidator.resolve(stack, policy: policy) {
         case .failure(let invalid):
             let refusal = Refusal(reason: "InvalidSpec", message: invalid.description, ready: "the spec is invalid; running collectors are left untouched")
-            return .failure(Rejected(refusal: refusal, ctx: StackContext(stack, spec: invalid.resolved)))
+            let certificateFields = ["spec.ingest.tls", "spec.collector.gateway", "spec.exporters.tempo", "metadata"]
+            let valid = !invalid.errors.contains { e in certificateFields.contains { e.field.hasPrefix($0) } }
+            return .failure(Rejected(refusal: refusal, ctx: StackContext(stack, spec: invalid.resolved), certificatesValid: valid))
         case .success(let resolved): ctx = resolved
         }
         // What the collector would refuse at start never reaches the running collectors.

@@ -52,7 +52,11 @@ public final class StackReconciler: Sendable {
         if stack.metadata.deletionTimestamp != nil { return try await release(stack, key: key, log: log) }
         let admitted: Gate.Admitted
         switch try await gate.admit(stack, now: now) {
-        case .failure(let rejected): return try await status.reject(rejected.ctx, rejected.refusal, now: now, log: log)
+        case .failure(let rejected):
+            let result = try await status.reject(rejected.ctx, rejected.refusal, now: now, log: log)
+            // The rest waits for a valid spec; the certificates do not.
+            guard rejected.certificatesValid, let kept = try await keepCertificates(rejected.ctx, now: now, log: log) else { return result }
+            return ReconcileResult.earliest(result, kept)
         case .success(let a): admitted = a
         }
         var ctx = admitted.ctx
@@ -123,6 +127,21 @@ public final class StackReconciler: Sendable {
             ctx = StackContext(stack, spec: ctx.spec)
         }
         return outcome
+    }
+
+    /// A refused stack's existing certificates: renewed and rolled over as usual (the collector
+    /// reloads the files), so that nothing expires while the spec waits for a fix. Only
+    /// the certificate Secrets are written; nothing is pruned.
+    func keepCertificates(_ ctx: StackContext, now: Date, log: Logger) async throws -> ReconcileResult? {
+        // Kept up, not begun: a stack refused from the start gets nothing.
+        guard ctx.uid != nil, store(owned, Secret.resource)?.get("\(ctx.namespace)/\(ctx.names.ca)") != nil,
+            let outcome = try certificateStep(ctx, now: now)
+        else { return nil }
+        let objects = try outcome.objects(ctx)
+        if case .success(let applied) = try await applier.apply(ctx, objects, clientKeys: [:], world: world.read(ctx), prune: false, log: log), !applied.applied.isEmpty {
+            log.info("certificates kept up while the stack is refused", metadata: ["keys": "\(applied.applied.joined(separator: " "))"])
+        }
+        return .requeueAfter(outcome.requeueAfter)
     }
 
     /// Certificates, where Vigil is the stack's CA (its ingest certificate, or the gateway's mTLS).

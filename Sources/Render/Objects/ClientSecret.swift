@@ -17,6 +17,43 @@ public enum ClientSecret {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
 
+    /// `OTEL_EXPORTER_OTLP_HEADERS` for a credential: `Authorization=Basic%20<base64>`, the
+    /// value percent-encoded as the OTLP exporter specification asks (the W3C Baggage
+    /// form every SDK must accept; a raw space or `+` is read differently by some).
+    public static func headers(user: String, password: String) -> String {
+        "Authorization=" + percentEncoded(basicHeader(user: user, password: password))
+    }
+
+    /// Every byte but RFC 3986's unreserved characters as `%XX`.
+    public static func percentEncoded(_ s: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var out = ""
+        for b in s.utf8 {
+            let c = Character(UnicodeScalar(b))
+            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E {
+                out.append(c)
+            } else {
+                out += "%" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 0xF)])
+            }
+        }
+        return out
+    }
+
+    /// The user and password of an `OTEL_EXPORTER_OTLP_HEADERS` value (its Authorization
+    /// entry, percent-decoded), or nil.
+    public static func credential(fromHeaders value: String) -> (user: String, password: String)? {
+        for pair in value.split(separator: ",") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces).lowercased() == "authorization",
+                let decoded = kv[1].removingPercentEncoding?.trimmingCharacters(in: .whitespaces), decoded.hasPrefix("Basic "),
+                let raw = Data(base64Encoded: String(decoded.dropFirst(6)))
+            else { continue }
+            let parts = String(decoding: raw, as: UTF8.self).split(separator: ":", maxSplits: 1).map(String.init)
+            if parts.count == 2 { return (parts[0], parts[1]) }
+        }
+        return nil
+    }
+
     static func draft(_ ctx: StackContext, _ c: ClientCredential, certificates: CertificateMaterial?) -> Draft {
         let tls = ctx.spec.tlsEnabled
         // Vigil's CA is the clients' only when Vigil issues the ingest certificate (with a
@@ -25,7 +62,7 @@ public enum ClientSecret {
         var data = [
             "OTEL_EXPORTER_OTLP_ENDPOINT": ctx.names.otlpEndpoint(tls: tls, port: CollectorPorts.otlpGRPC),
             "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-            "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=" + basicHeader(user: c.username, password: c.password),
+            "OTEL_EXPORTER_OTLP_HEADERS": headers(user: c.username, password: c.password),
         ]
         if let bundle = certificates?.bundle, tls {
             data["ca.crt"] = bundle
