@@ -240,3 +240,78 @@ public struct NodeAddresses: MetadataBearing, Hashable {
         try c.encode(Status(addresses: addresses.map { Address(type: "InternalIP", address: $0) }), forKey: .status)
     }
 }
+
+/// A `v1.Pod` as Vigil keeps it: who it is, when it started, and the Secrets it reads
+/// (through `envFrom`, `env[].valueFrom.secretKeyRef`, a `secret` volume or a projected
+/// one). Everything else is dropped as the object is decoded.
+public struct PodSecretUse: MetadataBearing, Hashable {
+    public static let resource = ResourceDescriptor(group: "", version: "v1", kind: "Pod", plural: "pods")
+    public var metadata: ObjectMeta
+    /// `status.startTime`, RFC 3339; nil until the kubelet has taken the pod.
+    public var startTime: String?
+    /// Names of the Secrets it reads, sorted.
+    public var secrets: [String]
+
+    public init(namespace: String, name: String, startTime: String?, secrets: [String], resourceVersion: String? = nil) {
+        metadata = ObjectMeta(name: name, namespace: namespace)
+        metadata.resourceVersion = resourceVersion
+        self.startTime = startTime
+        self.secrets = secrets.sorted()
+    }
+
+    struct Ref: Codable { var name: String? }
+    struct KeyRef: Codable { var name: String? }
+    struct ValueFrom: Codable { var secretKeyRef: KeyRef? }
+    struct Env: Codable { var valueFrom: ValueFrom? }
+    struct EnvFrom: Codable { var secretRef: Ref? }
+    struct Container: Codable {
+        var env: [Env]?
+        var envFrom: [EnvFrom]?
+    }
+    struct SecretVolume: Codable { var secretName: String? }
+    struct Projection: Codable { var secret: Ref? }
+    struct Projected: Codable { var sources: [Projection]? }
+    struct Volume: Codable {
+        var secret: SecretVolume?
+        var projected: Projected?
+    }
+    struct Spec: Codable {
+        var containers: [Container]?
+        var initContainers: [Container]?
+        var ephemeralContainers: [Container]?
+        var volumes: [Volume]?
+    }
+    struct Status: Codable { var startTime: String? }
+    struct Meta: Codable {
+        var name: String?
+        var namespace: String?
+        var resourceVersion: String?
+    }
+    enum CodingKeys: String, CodingKey { case metadata, spec, status }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let meta = try c.decodeIfPresent(Meta.self, forKey: .metadata)
+        metadata = ObjectMeta(name: meta?.name, namespace: meta?.namespace)
+        metadata.resourceVersion = meta?.resourceVersion
+        startTime = try c.decodeIfPresent(Status.self, forKey: .status)?.startTime
+        let spec = try c.decodeIfPresent(Spec.self, forKey: .spec)
+        var names = Set<String>()
+        for container in (spec?.containers ?? []) + (spec?.initContainers ?? []) + (spec?.ephemeralContainers ?? []) {
+            for e in container.envFrom ?? [] { if let n = e.secretRef?.name { names.insert(n) } }
+            for e in container.env ?? [] { if let n = e.valueFrom?.secretKeyRef?.name { names.insert(n) } }
+        }
+        for v in spec?.volumes ?? [] {
+            if let n = v.secret?.secretName { names.insert(n) }
+            for p in v.projected?.sources ?? [] { if let n = p.secret?.name { names.insert(n) } }
+        }
+        secrets = names.sorted()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Meta(name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion), forKey: .metadata)
+        try c.encode(Spec(containers: nil, initContainers: nil, ephemeralContainers: nil, volumes: secrets.map { Volume(secret: SecretVolume(secretName: $0), projected: nil) }), forKey: .spec)
+        try c.encode(Status(startTime: startTime), forKey: .status)
+    }
+}

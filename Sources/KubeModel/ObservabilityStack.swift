@@ -209,9 +209,13 @@ public struct ClientRef: Codable, Sendable, Hashable {
 public struct RotationSpec: Codable, Sendable, Hashable {
     public var interval: String?
     public var overlap: String?
-    public init(interval: String? = nil, overlap: String? = nil) {
+    /// The longest the previous credential stays while pods that use the client Secret
+    /// have not restarted since the new one was published.
+    public var maxOverlap: String?
+    public init(interval: String? = nil, overlap: String? = nil, maxOverlap: String? = nil) {
         self.interval = interval
         self.overlap = overlap
+        self.maxOverlap = maxOverlap
     }
 }
 
@@ -503,6 +507,12 @@ public struct CredentialsStatus: Codable, Sendable, Hashable {
     public var phaseSince: String?
     /// In Overlap: when the previous generation leaves the htpasswd file.
     public var previousRemovedAfter: String?
+    /// In Overlap: pods (`namespace/name`) that use a client Secret and started before the
+    /// current generation was published: they still send the previous credential.
+    public var staleConsumers: [String]?
+    /// In Overlap: when the previous generation leaves at the latest (`rotation.maxOverlap`),
+    /// restarted or not.
+    public var previousRemovedBy: String?
     public init(generation: Int? = nil, rotatedAt: String? = nil, nextRotation: String? = nil) {
         self.generation = generation
         self.rotatedAt = rotatedAt

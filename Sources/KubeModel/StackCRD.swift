@@ -173,7 +173,10 @@ public enum StackCRD {
                                 description: "Credential rotation.",
                                 properties: [
                                     "interval": duration("Time between rotations (default 30d)."),
-                                    "overlap": duration("How long the old credential stays valid after the new one is published (default 24h)."),
+                                    "overlap": duration("How long the old credential stays valid after the new one is published, at least (default 24h)."),
+                                    "maxOverlap": duration(
+                                        "How long the old credential stays at most while pods that use a client Secret have not restarted since the new one was published (default 7d)."
+                                    ),
                                 ]
                             ),
                             "bcryptCost": .integer(description: "bcrypt cost (default 10).", minimum: 10, maximum: 14),
@@ -345,7 +348,12 @@ public enum StackCRD {
                         enum: ["Stable", "RollingOut", "Overlap"]
                     ),
                     "phaseSince": .string(description: "When the phase began.", format: "date-time"),
-                    "previousRemovedAfter": .string(description: "In Overlap: when the previous generation leaves the htpasswd file.", format: "date-time"),
+                    "previousRemovedAfter": .string(description: "In Overlap: when the previous generation may leave the htpasswd file.", format: "date-time"),
+                    "previousRemovedBy": .string(description: "In Overlap: when the previous generation leaves at the latest, pods restarted or not.", format: "date-time"),
+                    "staleConsumers": .array(
+                        description: "In Overlap: pods (namespace/name) using a client Secret that started before the current generation was published.",
+                        items: .string(description: "namespace/name"), maxItems: 1000
+                    ),
                 ]
             ),
             "endpoints": .object(

@@ -97,6 +97,8 @@ public struct CredentialObservation: Sendable {
     /// Every client Secret that exists holds `generation`.
     public var clientsHoldGeneration: Bool
 
+    /// Pods using a client Secret that started before the current generation was published.
+    public var staleConsumers: [String] = []
     public init(clients: [String], now: Date, rolledOut: Bool, request: String? = nil, exposed: [String] = [], clientsHoldGeneration: Bool) {
         self.clients = clients
         self.now = now
@@ -111,10 +113,14 @@ public struct CredentialObservation: Sendable {
 /// `overlap` after the new one is published.
 public struct CredentialPolicy: Sendable, Hashable {
     public var interval: TimeInterval
+    /// The previous generation stays at least this long after the new one is published…
     public var overlap: TimeInterval
-    public init(interval: TimeInterval, overlap: TimeInterval) {
+    /// …and then until every consumer restarted, but no longer than this.
+    public var maxOverlap: TimeInterval
+    public init(interval: TimeInterval, overlap: TimeInterval, maxOverlap: TimeInterval? = nil) {
         self.interval = interval
         self.overlap = overlap
+        self.maxOverlap = max(overlap, maxOverlap ?? overlap)
     }
 }
 
@@ -160,7 +166,12 @@ public enum CredentialPlanner {
         case .overlap:
             let end = state.since.addingTimeInterval(policy.overlap)
             if o.now < end { return .wait(until: end) }
-            return o.clientsHoldGeneration ? .dropPrevious : .wait(until: nil)
+            guard o.clientsHoldGeneration else { return .wait(until: nil) }
+            // Pods that started before the publication still send the previous credential:
+            // it stays until they restart, or `maxOverlap` forces it out.
+            let latest = state.since.addingTimeInterval(policy.maxOverlap)
+            if !o.staleConsumers.isEmpty, o.now < latest { return .wait(until: latest) }
+            return .dropPrevious
         }
     }
 

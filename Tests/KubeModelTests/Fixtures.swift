@@ -26,7 +26,7 @@ enum Fixtures {
                     keySize: 2048, dnsNames: ["otel.example.com"], ipAddresses: ["10.0.0.1"]
                 ),
                 basicAuth: BasicAuthSpec(
-                    enabled: true, clients: [ClientRef(name: "api", namespace: "apps")], rotation: RotationSpec(interval: "30d", overlap: "24h"),
+                    enabled: true, clients: [ClientRef(name: "api", namespace: "apps")], rotation: RotationSpec(interval: "30d", overlap: "24h", maxOverlap: "7d"),
                     bcryptCost: 10
                 )
             ),
@@ -58,6 +58,8 @@ enum Fixtures {
                 c.phase = "Overlap"
                 c.phaseSince = "2026-01-01T00:00:00Z"
                 c.previousRemovedAfter = "2026-01-02T00:00:00Z"
+                c.previousRemovedBy = "2026-01-08T00:00:00Z"
+                c.staleConsumers = ["apps/api-1"]
                 return c
             }(),
             endpoints: EndpointsStatus(grpc: "g", http: "h"),

@@ -36,6 +36,8 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
         ("two clients in one namespace are rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "x"), ClientRef(name: "b", namespace: "x")])) }, "spec.ingest.basicAuth.clients[1].namespace"),
         ("a client namespace that is no DNS label is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "a", namespace: "Bad_NS")])) }, "spec.ingest.basicAuth.clients[0].namespace"),
         ("an overlap as long as the interval is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(rotation: RotationSpec(interval: "1d", overlap: "1d"))) }, "spec.ingest.basicAuth.rotation.overlap"),
+        ("a maxOverlap shorter than the overlap is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(rotation: RotationSpec(overlap: "2d", maxOverlap: "1d"))) }, "spec.ingest.basicAuth.rotation.maxOverlap"),
+        ("a maxOverlap as long as the interval is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(rotation: RotationSpec(interval: "10d", maxOverlap: "10d"))) }, "spec.ingest.basicAuth.rotation.maxOverlap"),
         ("a bcrypt cost below 10 is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(bcryptCost: 5)) }, "spec.ingest.basicAuth.bcryptCost"),
         ("a sampling percentage above 100 is rejected", { $0.sampling = SamplingSpec(percentage: 150) }, "spec.sampling.percentage"),
         ("a Loki endpoint without a scheme is rejected", { $0.exporters = ExportersSpec(loki: LokiExporterSpec(endpoint: "loki:3100")) }, "spec.exporters.loki.endpoint"),

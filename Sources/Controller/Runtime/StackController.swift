@@ -58,6 +58,9 @@ public final class StackController: Service, Sendable {
     /// Namespaces (watching every namespace only): their consent annotation decides where a
     /// stack may publish client Secrets.
     public let namespaces: Informer<Namespace>?
+    /// Pods, each kept as its name, start time and the Secrets it reads: the consumers of
+    /// client Secrets, whose restarts end a rotation's overlap.
+    public let pods: Informer<PodSecretUse>
     /// The nodes' addresses, as the informer last saw them.
     let nodeAddresses = NodeAddressBook()
     public let reconciler: StackReconciler
@@ -149,6 +152,24 @@ public final class StackController: Service, Sendable {
             namespaces = nil
         }
         let namespaceStore = namespaces?.store
+        pods = Informer<PodSecretUse>(
+            client: client, resource: PodSecretUse.resource, namespace: options.namespace, reconnectBase: options.reconnectBase,
+            reconnectMax: options.reconnectMax, logger: logger
+        ) { event in
+            // A pod that reads a client Secret (`<ns>.<stack>-otlp-client`) wakes its stack.
+            let pod: PodSecretUse
+            switch event {
+            case .upserted(let p): pod = p
+            case .deleted(let p): pod = p
+            }
+            for secret in pod.secrets where secret.hasSuffix("-otlp-client") {
+                guard let dot = secret.firstIndex(of: ".") else { continue }
+                let ns = String(secret[..<dot])
+                let name = String(secret[secret.index(after: dot)...].dropLast("-otlp-client".count))
+                queue.add("\(ns)/\(name)")
+            }
+        }
+        let podStore = pods.store
         let monitoring = self.monitoring
         // With leader election, every write is fenced on the lease.
         let writer: any ClusterWriter = elector.map { e in FencedWriter(client, fence: { e.isLeader }) } ?? client
@@ -162,6 +183,7 @@ public final class StackController: Service, Sendable {
             monitoringKinds: { monitoring.value.withLock { $0 } ?? [] },
             nodeAddresses: { book.addresses },
             acceptedStacks: { ns in namespaceStore?.get(ns).map { Annotations.acceptedStacks($0.metadata.annotations) } },
+            podsReading: { ns, secret in podStore.filter { $0.metadata.namespace == ns && $0.secrets.contains(secret) } },
             policy: options.policy,
             logger: logger
         )
@@ -172,7 +194,7 @@ public final class StackController: Service, Sendable {
     /// health port then stays open, and each stack's status says so).
     public var hasSynced: Bool {
         stackInformer.hasSynced && ownedInformers.allSatisfy(\.hasSynced) && monitoring.value.withLock { $0 } != nil
-            && (nodes.hasSynced || nodes.hasFailed) && (namespaces?.hasSynced ?? true)
+            && (nodes.hasSynced || nodes.hasFailed) && (namespaces?.hasSynced ?? true) && pods.hasSynced
     }
 
     /// Asks, now and every `monitoringDiscoveryInterval`, which of the Prometheus Operator's
@@ -249,6 +271,7 @@ public final class StackController: Service, Sendable {
             }
             group.addTask { await self.referencedSecrets.run() }
             group.addTask { await self.nodes.run() }
+            group.addTask { await self.pods.run() }
             if let namespaces = self.namespaces { group.addTask { await namespaces.run() } }
             group.addTask { await self.queue.runTimer() }
             group.addTask { await self.resyncLoop() }

@@ -24,6 +24,10 @@ public struct CredentialReconciler: Sendable {
         public var requeueAfter: Double?
         /// Why the recorded state had to be rebuilt (its Secret was gone), for a Warning.
         public var recovered: String? = nil
+        /// In Overlap: pods (`namespace/name`) still holding the previous generation.
+        public var staleConsumers: [String] = []
+        /// Pods that still held the previous generation when `maxOverlap` forced it out.
+        public var forcedOut: [String] = []
 
         /// The material Render turns into the credentials and htpasswd Secrets, and the
         /// client Secrets of `clients` (those Vigil may write: declared, in a watched
@@ -127,9 +131,24 @@ public struct CredentialReconciler: Sendable {
     /// Plans and takes the credential steps due now. `liveDaemonSet` is the agents'
     /// DaemonSet from the cache; `clientSecrets` maps each declared client whose namespace
     /// Vigil watches to its live Secret (nil when absent).
-    public func reconcile(_ ctx: StackContext, now: Date, liveDaemonSet: Unstructured?, clientSecrets: [String: Unstructured?]) throws -> Outcome {
+    /// The consumers that started before `state`'s generation was published (in Overlap;
+    /// none otherwise): they read the client Secret at start, so they send the previous one.
+    static func stale(_ consumers: [PodSecretUse], _ state: CredentialState) -> [String] {
+        guard state.phase == .overlap else { return [] }
+        return consumers.filter { pod in
+            // Both times are whole seconds: a pod of the publication's second may have read
+            // either generation, so it counts as not yet moved.
+            guard let s = pod.startTime, let started = date(s) else { return false }
+            return started <= state.rotatedAt
+        }.map { "\($0.metadata.namespace ?? "")/\($0.metadata.name ?? "")" }.sorted()
+    }
+
+    /// `consumers`: the pods that read the stack's client Secrets.
+    public func reconcile(
+        _ ctx: StackContext, now: Date, liveDaemonSet: Unstructured?, clientSecrets: [String: Unstructured?], consumers: [PodSecretUse] = []
+    ) throws -> Outcome {
         let eff = ctx.spec
-        let policy = CredentialPolicy(interval: eff.rotationIntervalSeconds, overlap: eff.rotationOverlapSeconds)
+        let policy = CredentialPolicy(interval: eff.rotationIntervalSeconds, overlap: eff.rotationOverlapSeconds, maxOverlap: eff.rotationMaxOverlapSeconds)
         let request = Annotations.rotateCredentialsRequest(ctx.stack.metadata.annotations)
         let cost = eff.bcryptCost
         let record = secrets.get("\(ctx.namespace)/\(ctx.names.credentials)")
@@ -148,16 +167,19 @@ public struct CredentialReconciler: Sendable {
         }
         var rolledOut = Self.rolledOut(liveDaemonSet, htpasswdHash: sha256Hex(Array(state.file.utf8)))
         var wait: Date? = nil
+        var forcedOut: [String] = []
         // A few steps can follow one another at once (a client removed, then added).
         for _ in 0..<6 {
             let holding = clientSecrets.allSatisfy { _, secret in
                 secret.map { $0.metadata.annotations?[Annotations.credentialGeneration] == String(state.generation) } ?? true
             }
             let exposed = state.phase == .stable ? state.published.filter { c in clientSecrets[c].map { $0 == nil } ?? false }.sorted() : []
-            let observation = CredentialObservation(
+            var observation = CredentialObservation(
                 clients: eff.clients.map(\.name), now: now, rolledOut: rolledOut, request: request, exposed: exposed, clientsHoldGeneration: holding
             )
+            observation.staleConsumers = Self.stale(consumers, state)
             let step = CredentialPlanner.plan(state, observation, policy: policy)
+            if case .dropPrevious = step { forcedOut += observation.staleConsumers }
             if case .wait(let until) = step {
                 wait = until
                 break
@@ -179,10 +201,16 @@ public struct CredentialReconciler: Sendable {
         )
         status.phase = state.phase.rawValue
         status.phaseSince = state.since.formatted(.iso8601)
-        if state.phase == .overlap { status.previousRemovedAfter = state.since.addingTimeInterval(policy.overlap).formatted(.iso8601) }
+        let staleConsumers = Self.stale(consumers, state)
+        if state.phase == .overlap {
+            status.previousRemovedAfter = state.since.addingTimeInterval(policy.overlap).formatted(.iso8601)
+            status.previousRemovedBy = state.since.addingTimeInterval(policy.maxOverlap).formatted(.iso8601)
+            if !staleConsumers.isEmpty { status.staleConsumers = staleConsumers }
+        }
         return Outcome(
             state: state, publishable: publishable, status: status, materialHash: sha256Hex(Array(state.file.utf8)),
-            steps: steps, requeueAfter: wait.map { max(1, $0.timeIntervalSince(now)) }, recovered: recovered
+            steps: steps, requeueAfter: wait.map { max(1, $0.timeIntervalSince(now)) }, recovered: recovered, staleConsumers: staleConsumers,
+            forcedOut: forcedOut
         )
     }
 }

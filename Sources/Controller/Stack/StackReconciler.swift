@@ -29,6 +29,7 @@ public final class StackReconciler: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil,
         monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, nodeAddresses: @escaping @Sendable () -> [String] = { [] },
         acceptedStacks: @escaping @Sendable (String) -> Set<String>? = { _ in nil },
+        podsReading: @escaping @Sendable (String, String) -> [PodSecretUse] = { _, _ in [] },
         policy: OperatorPolicy = .standard, entropy: Entropy = .system, logger: Logger
     ) {
         self.stacks = stacks
@@ -39,7 +40,7 @@ public final class StackReconciler: Sendable {
         self.logger = logger
         self.watchNamespace = watchNamespace
         gate = Gate(writer: writer, policy: policy)
-        world = WorldReader(owned: owned, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds, nodeAddresses: nodeAddresses, acceptedStacks: acceptedStacks)
+        world = WorldReader(owned: owned, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds, nodeAddresses: nodeAddresses, acceptedStacks: acceptedStacks, podsReading: podsReading)
         applier = Applier(owned: owned, writer: writer)
         status = StatusWriter(stacks: stacks, owned: owned, writer: writer, events: events)
     }
@@ -120,7 +121,7 @@ public final class StackReconciler: Sendable {
         let outcome = try CredentialReconciler(secrets: secrets) { cost in
             let password = entropy.password()
             return Credential(password: password, hash: try entropy.bcrypt(password, cost))
-        }.reconcile(ctx, now: now, liveDaemonSet: world.daemonSet, clientSecrets: world.clientSecrets)
+        }.reconcile(ctx, now: now, liveDaemonSet: world.daemonSet, clientSecrets: world.clientSecrets, consumers: world.consumers)
         if !ctx.spec.clients.isEmpty, ctx.stack.metadata.finalizers?.contains(Annotations.clientSecretsFinalizer) != true {
             let stack = try await writer.applyFinalizers([Annotations.clientSecretsFinalizer], of: ctx.stack)
             stacks.upsert(stack)
@@ -208,10 +209,23 @@ public final class StackReconciler: Sendable {
             condition = StackCondition(.credentialsReady, false, reason: "WaitingForRollout", message: message)
         } else {
             let phase = credentials.state.phase == .stable ? "" : ", rotation phase \(credentials.state.phase.rawValue)"
-            let message = "\(clients.count) client credential(s), generation \(credentials.state.generation)\(phase), published"
+            var message = "\(clients.count) client credential(s), generation \(credentials.state.generation)\(phase), published"
+            if !credentials.staleConsumers.isEmpty {
+                message += "; pods still to restart onto it: \(credentials.staleConsumers.prefix(20).joined(separator: ", "))\(credentials.staleConsumers.count > 20 ? " …" : "")"
+            }
             condition = StackCondition(.credentialsReady, true, reason: "Issued", message: message)
         }
         c.conditions = [condition]
+        if !credentials.staleConsumers.isEmpty, let by = credentials.status.previousRemovedBy {
+            let message = "pods started before generation \(credentials.state.generation) was published still send generation \(credentials.state.generation - 1), which stays until they restart and leaves at \(by) at the latest: \(credentials.staleConsumers.joined(separator: ", "))"
+            if ctx.stack.status?.credentials?.staleConsumers != credentials.staleConsumers {
+                c.events.append(StackEvent(type: .warning, reason: "StaleConsumers", message: message, log: "credentials: \(message)"))
+            }
+        }
+        if !credentials.forcedOut.isEmpty {
+            let message = "rotation.maxOverlap passed: the previous generation left the htpasswd file while these pods had not restarted (they will be refused until they do): \(credentials.forcedOut.joined(separator: ", "))"
+            c.events.append(StackEvent(type: .warning, reason: "PreviousCredentialsForcedOut", message: message, log: "credentials: \(message)"))
+        }
         if let recovered = credentials.recovered {
             c.events.append(StackEvent(type: .warning, reason: "CredentialsRecovered", message: recovered, log: "credentials: \(recovered)"))
         }

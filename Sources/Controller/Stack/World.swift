@@ -16,6 +16,8 @@ public struct World: Sendable {
     /// Declared clients whose namespace has not accepted the stack (nothing is written
     /// there until it does).
     public var pending: [ClientRef] = []
+    /// Pods that read one of the stack's client Secrets (writable clients only).
+    public var consumers: [PodSecretUse] = []
     /// The agents' DaemonSet, as cached.
     public var daemonSet: Unstructured?
     /// The nodes' addresses, the health port's peers when the spec gives no `nodeCIDRs`.
@@ -33,6 +35,8 @@ struct WorldReader: Sendable {
     /// The stacks a namespace accepts (`<namespace>/<name>`), from its annotation; nil when
     /// the namespace is not known (yet).
     var acceptedStacks: @Sendable (String) -> Set<String>? = { _ in nil }
+    /// The pods of a namespace that read a Secret of that name.
+    var podsReading: @Sendable (_ namespace: String, _ secret: String) -> [PodSecretUse] = { _, _ in [] }
 
     func read(_ ctx: StackContext) -> World {
         let secrets = store(owned, Secret.resource)
@@ -61,6 +65,7 @@ struct WorldReader: Sendable {
             writableClients: writable,
             unwatched: unwatched,
             pending: pending,
+            consumers: writable.flatMap { podsReading($0.namespace, ctx.names.otlpClient) },
             daemonSet: store(owned, Kinds.daemonSet)?.get("\(ctx.namespace)/\(ctx.names.collector)"),
             nodeAddresses: ctx.spec.networkPolicy ? nodeAddresses() : [],
             monitoringKinds: monitoringKinds()

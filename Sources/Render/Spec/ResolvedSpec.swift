@@ -103,6 +103,8 @@ public struct ResolvedSpec: Sendable, Hashable {
     public var rotationIntervalSeconds: Double
     public var rotationOverlap: String
     public var rotationOverlapSeconds: Double
+    public var rotationMaxOverlap: String
+    public var rotationMaxOverlapSeconds: Double
     public var bcryptCost: Int
     public var samplingPercentage: Double
     public var sampleErrors: Bool
@@ -144,6 +146,8 @@ public struct ResolvedSpec: Sendable, Hashable {
         rotationIntervalSeconds = (try? DurationParser.seconds(rotationInterval)) ?? 30 * 86400
         rotationOverlap = spec.ingest?.basicAuth?.rotation?.overlap ?? "24h"
         rotationOverlapSeconds = (try? DurationParser.seconds(rotationOverlap)) ?? 86400
+        rotationMaxOverlap = spec.ingest?.basicAuth?.rotation?.maxOverlap ?? "7d"
+        rotationMaxOverlapSeconds = max(rotationOverlapSeconds, (try? DurationParser.seconds(rotationMaxOverlap)) ?? 7 * 86400)
         bcryptCost = spec.ingest?.basicAuth?.bcryptCost ?? 10
         samplingPercentage = spec.sampling?.percentage ?? profile.samplingPercentage
         sampleErrors = spec.sampling?.errors ?? true

@@ -184,6 +184,14 @@ public enum StackValidator {
             }
         }
         let interval = checkDuration(auth?.rotation?.interval, "spec.ingest.basicAuth.rotation.interval", into: &errors) ?? 30 * 86400
+        if let maxOverlap = checkDuration(auth?.rotation?.maxOverlap, "spec.ingest.basicAuth.rotation.maxOverlap", into: &errors) {
+            if maxOverlap < eff.rotationOverlapSeconds {
+                errors.append(FieldError("spec.ingest.basicAuth.rotation.maxOverlap", "must be at least overlap (\(eff.rotationOverlap))"))
+            }
+            if maxOverlap >= interval {
+                errors.append(FieldError("spec.ingest.basicAuth.rotation.maxOverlap", "must be less than interval (\(eff.rotationInterval))"))
+            }
+        }
         if let overlap = checkDuration(auth?.rotation?.overlap, "spec.ingest.basicAuth.rotation.overlap", into: &errors), overlap >= interval {
             errors.append(FieldError("spec.ingest.basicAuth.rotation.overlap", "must be less than interval (\(eff.rotationInterval))"))
         }

@@ -67,6 +67,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
+# Pods, read for the Secrets they use and their start time: a rotation's overlap ends when
+# the pods using a client Secret restarted.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list, watch]
 {{- if eq .Values.watchNamespace "" }}
 # Namespaces: their consent annotation (observability.vigil.dev/accept-stacks) decides where
 # a stack may publish client Secrets.
