@@ -196,8 +196,9 @@ public struct CertificateReconciler: Sendable {
             }()
             let force = forceToken != nil && forceToken != handled
             // The old CA goes only if the leaf in hand is the new CA's.
+            // (Checked only in the phase where it decides anything: it verifies a signature.)
             let onNewest: Bool = {
-                guard let leaf = state?.leaf, let newest = state?.cas.last else { return true }
+                guard case .leafOnNewCA? = state?.phase, let leaf = state?.leaf, let newest = state?.cas.last else { return true }
                 return PKI.issuer(of: leaf.certificatePEM, among: [newest.certificatePEM]) != nil
             }()
             let step = CertificatePlanner.next(state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch, leafOnNewestCA: onNewest)
