@@ -189,6 +189,10 @@ public struct BasicAuthSpec: Codable, Sendable, Hashable {
     public var clients: [ClientRef]?
     public var rotation: RotationSpec?
     public var bcryptCost: Int?
+    /// Extra labels and annotations on every client Secret (for a reloader that restarts
+    /// the workloads using a Secret when it changes, for example).
+    public var clientSecretLabels: [String: String]?
+    public var clientSecretAnnotations: [String: String]?
     public init(enabled: Bool? = nil, clients: [ClientRef]? = nil, rotation: RotationSpec? = nil, bcryptCost: Int? = nil) {
         self.enabled = enabled
         self.clients = clients

@@ -180,6 +180,14 @@ public enum StackCRD {
                                 ]
                             ),
                             "bcryptCost": .integer(description: "bcrypt cost (default 10).", minimum: 10, maximum: 14),
+                            "clientSecretLabels": .map(
+                                description: "Extra labels on every client Secret (for example for a reloader); not under observability.vigil.dev/ or app.kubernetes.io/.",
+                                values: .string(description: "Label value.")
+                            ),
+                            "clientSecretAnnotations": .map(
+                                description: "Extra annotations on every client Secret (for example for a reloader); not under observability.vigil.dev/.",
+                                values: .string(description: "Annotation value.")
+                            ),
                         ]
                     ),
                 ]

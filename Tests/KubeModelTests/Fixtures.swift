@@ -25,10 +25,15 @@ enum Fixtures {
                     mode: "SelfSigned", secretName: "x", clientAuth: "Optional", duration: "90d", renewBefore: "30d", keyAlgorithm: "RSA",
                     keySize: 2048, dnsNames: ["otel.example.com"], ipAddresses: ["10.0.0.1"]
                 ),
-                basicAuth: BasicAuthSpec(
-                    enabled: true, clients: [ClientRef(name: "api", namespace: "apps")], rotation: RotationSpec(interval: "30d", overlap: "24h", maxOverlap: "7d"),
-                    bcryptCost: 10
-                )
+                basicAuth: {
+                    var b = BasicAuthSpec(
+                        enabled: true, clients: [ClientRef(name: "api", namespace: "apps")], rotation: RotationSpec(interval: "30d", overlap: "24h", maxOverlap: "7d"),
+                        bcryptCost: 10
+                    )
+                    b.clientSecretLabels = ["reloader.stakater.com/match": "true"]
+                    b.clientSecretAnnotations = ["team.example/owner": "payments"]
+                    return b
+                }()
             ),
             sampling: SamplingSpec(percentage: 10, errors: true, latencyThresholdMs: 2000),
             exporters: ExportersSpec(

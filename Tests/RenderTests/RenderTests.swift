@@ -149,3 +149,30 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(ClientSecret.percentEncoded("a b+c/d=e~f") == "a%20b%2Bc%2Fd%3De~f")
     }
 }
+
+@Suite struct ClientSecretMetadataTests {
+    @Test func extraLabelsAndAnnotationsReachEveryClientSecretAndVigilsOwnWin() throws {
+        var spec = StackSpec(environment: .staging)
+        var auth = BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "team")])
+        auth.clientSecretLabels = ["reloader.stakater.com/match": "true"]
+        auth.clientSecretAnnotations = ["team.example/owner": "payments"]
+        spec.ingest = IngestSpec(basicAuth: auth)
+        var stack = ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec)
+        stack.metadata.uid = "uid-1"
+        guard case .success(let ctx) = StackValidator.resolve(stack) else {
+            Issue.record("the stack is valid")
+            return
+        }
+        let material = CredentialMaterial(
+            generation: 1, phase: "Stable", phaseSince: "2027-01-01T00:00:00Z", rotatedAt: "2027-01-01T00:00:00Z", published: ["api"], handledRequest: nil,
+            credentials: [1: ["api": StoredCredential(password: "p", hash: "h")]], htpasswd: "api-g1:h\n",
+            clientSecrets: [ClientCredential(client: "api", namespace: "team", username: "api-g1", password: "p", generation: 1)]
+        )
+        let objects = try DesiredState.render(ctx, inputs: RenderInputs(credentials: material)).objects
+        let secret = try #require(objects.first { $0.name == "team.obs-otlp-client" })
+        #expect(secret.body["metadata"]?["labels"]?["reloader.stakater.com/match"] == "true")
+        #expect(secret.body["metadata"]?["labels"]?["app.kubernetes.io/managed-by"] == "vigil")
+        #expect(secret.body["metadata"]?["annotations"]?["team.example/owner"] == "payments")
+        #expect(secret.body["metadata"]?["annotations"]?["observability.vigil.dev/credential-generation"] == "1")
+    }
+}

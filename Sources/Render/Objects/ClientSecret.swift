@@ -74,7 +74,14 @@ public enum ClientSecret {
             data["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = clientCertificatePath
             data["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = clientKeyPath
         }
-        let body = SecretBody.make(name: ctx.names.otlpClient, annotations: [Annotations.credentialGeneration: String(c.generation)], data: data)
+        // The user's extra metadata first: Vigil's own keys (refused by validation) always win.
+        let auth = ctx.raw.ingest?.basicAuth
+        var annotations = auth?.clientSecretAnnotations ?? [:]
+        annotations[Annotations.credentialGeneration] = String(c.generation)
+        var body = SecretBody.make(name: ctx.names.otlpClient, annotations: annotations, data: data)
+        if let labels = auth?.clientSecretLabels, !labels.isEmpty {
+            body["metadata"]?["labels"] = .object(labels.mapValues(JSONValue.string))
+        }
         return Draft(Secret.resource, component: component, body: body, placement: .clientNamespace(c.namespace))
     }
 }

@@ -165,6 +165,7 @@ public enum StackValidator {
         if eff.basicAuth, !eff.tlsEnabled, !isDev {
             errors.append(FieldError("spec.ingest.basicAuth.enabled", "BasicAuth without TLS would send passwords in plaintext; set spec.ingest.tls.mode"))
         }
+        checkClientSecretMetadata(auth, into: &errors)
         var seen = Set<String>()
         var namespaces = Set<String>()
         for (i, client) in (auth?.clients ?? []).enumerated() {
@@ -314,6 +315,44 @@ public enum StackValidator {
         if host.isEmpty || value.contains(" ") {
             errors.append(FieldError(field, "has no host: \"\(value)\""))
         }
+    }
+
+    /// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of
+    /// at most 63 alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric.
+    static func isQualifiedName(_ s: String) -> Bool {
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let name = parts.last else { return false }
+        if parts.count == 2, !matches(String(parts[0]), dnsSubdomain: true) { return false }
+        return isLabelValue(String(name)) && !name.isEmpty
+    }
+
+    /// A label value: empty, or at most 63 alphanumerics, `-`, `_` and `.`, starting and
+    /// ending alphanumeric.
+    static func isLabelValue(_ s: String) -> Bool {
+        guard !s.isEmpty else { return true }
+        guard s.count <= 63, let first = s.first, let last = s.last, first.isASCII && (first.isLetter || first.isNumber), last.isASCII && (last.isLetter || last.isNumber)
+        else { return false }
+        return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
+    }
+
+    /// Extra metadata for client Secrets: valid keys and values, and none of Vigil's own.
+    static func checkClientSecretMetadata(_ auth: BasicAuthSpec?, into errors: inout [FieldError]) {
+        for (key, value) in (auth?.clientSecretLabels ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let field = "spec.ingest.basicAuth.clientSecretLabels.\(key.prefix(100))"
+            if !isQualifiedName(key) { errors.append(FieldError(field, "is not a valid label key")) }
+            if !isLabelValue(value) { errors.append(FieldError(field, "has an invalid label value \"\(value.prefix(100))\"")) }
+            if key.hasPrefix("observability.vigil.dev/") || key.hasPrefix("app.kubernetes.io/") {
+                errors.append(FieldError(field, "is Vigil's own label: a client Secret's ownership is told by it"))
+            }
+        }
+        var size = 0
+        for (key, value) in (auth?.clientSecretAnnotations ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let field = "spec.ingest.basicAuth.clientSecretAnnotations.\(key.prefix(100))"
+            if !isQualifiedName(key) { errors.append(FieldError(field, "is not a valid annotation key")) }
+            if key.hasPrefix("observability.vigil.dev/") { errors.append(FieldError(field, "is Vigil's own annotation")) }
+            size += key.utf8.count + value.utf8.count
+        }
+        if size > 64 * 1024 { errors.append(FieldError("spec.ingest.basicAuth.clientSecretAnnotations", "holds \(size) bytes; at most 64 KiB")) }
     }
 
     /// DNS-1123 label (or subdomain): lowercase alphanumerics and `-` (and `.`), starting
