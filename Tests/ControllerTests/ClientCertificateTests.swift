@@ -46,7 +46,7 @@ import Testing
             let key = try #require(field("secrets/apps/team.obs-otlp-client", "tls.key"))
             let bundle = try #require(field("secrets/team/obs-ingest-tls", "ca.crt"))
             // The bundle file holds one or two CAs.
-            let cas = bundle.components(separatedBy: "-----END CERTIFICATE-----").filter { $0.contains("BEGIN") }.map { $0 + "-----END CERTIFICATE-----\n" }
+            let cas = PKI.certificates(inBundle: bundle)
             #expect(!cas.isEmpty)
             let problem = await PKI.verify(leafPEM: cert, bundlePEM: cas, at: now)
             #expect(problem == nil, "day \(Int(days)), \(cas.count) CA(s): the client certificate does not chain to the bundle: \(problem ?? "")")

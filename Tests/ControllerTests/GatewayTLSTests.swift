@@ -39,10 +39,6 @@ import Testing
         fake.objects.withLock { $0[key] }?.secretString(k)
     }
 
-    static func split(_ bundle: String) -> [String] {
-        bundle.components(separatedBy: "-----END CERTIFICATE-----").filter { $0.contains("BEGIN") }.map { $0 + "-----END CERTIFICATE-----\n" }
-    }
-
     @Test func agentsAndTheGatewayTrustEachOtherThroughACARollover() async throws {
         let fake = FakeCluster()
         let clock = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
@@ -61,15 +57,15 @@ import Testing
             let agentCert = try #require(Self.field(fake, "secrets/team/obs-agent-tls", "tls.crt"))
             let agentTrust = try #require(Self.field(fake, "secrets/team/obs-agent-tls", "ca.crt"))
             let day = Int(now.timeIntervalSince(start) / 86400)
-            #expect(await PKI.verify(leafPEM: agentCert, bundlePEM: Self.split(gatewayTrust), at: now) == nil, "day \(day): the gateway would refuse the agents")
-            #expect(await PKI.verify(leafPEM: gatewayCert, bundlePEM: Self.split(agentTrust), at: now) == nil, "day \(day): the agents would refuse the gateway")
+            #expect(await PKI.verify(leafPEM: agentCert, bundlePEM: PKI.certificates(inBundle: gatewayTrust), at: now) == nil, "day \(day): the gateway would refuse the agents")
+            #expect(await PKI.verify(leafPEM: gatewayCert, bundlePEM: PKI.certificates(inBundle: agentTrust), at: now) == nil, "day \(day): the agents would refuse the gateway")
             // The agents read their bundle at start: the DaemonSet carries its hash, so a
             // new bundle rolls them.
             let ds = try #require(fake.objects.withLock { $0["daemonsets/team/obs-collector"] })
             let hash = ds.object["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.trustBundleHash]?.stringValue
             #expect(hash == sha256Hex(Array(agentTrust.utf8)), "day \(day)")
             bundleHashes.insert(hash ?? "")
-            caCounts.insert(Self.split(agentTrust).count)
+            caCounts.insert(PKI.certificates(inBundle: agentTrust).count)
             issuers.insert(fake.objects.withLock { $0["secrets/team/obs-agent-tls"] }?.metadata.annotations?[Annotations.issuerSerial] ?? "")
             guard case .requeueAfter(let d) = result else {
                 Issue.record("a stack with certificates schedules its next deadline")
@@ -140,7 +136,7 @@ import Testing
         #expect(!config.contains("/etc/vigil/tls/") && config.contains("/etc/vigil/agent-tls/tls.crt"))
         let agentCert = try #require(Self.field(fake, "secrets/team/obs-agent-tls", "tls.crt"))
         let trust = try #require(Self.field(fake, "secrets/team/obs-gateway-tls", "ca.crt"))
-        #expect(await PKI.verify(leafPEM: agentCert, bundlePEM: Self.split(trust), at: clock.withLock { $0 }) == nil)
+        #expect(await PKI.verify(leafPEM: agentCert, bundlePEM: PKI.certificates(inBundle: trust), at: clock.withLock { $0 }) == nil)
         let status = stacks.get("team/obs")?.status
         #expect(status?.condition("CertificateReady")?.isTrue == true)
     }
