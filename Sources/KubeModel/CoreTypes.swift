@@ -295,7 +295,12 @@ public struct PodSecretUse: MetadataBearing, Hashable {
         metadata = ObjectMeta(name: meta?.name, namespace: meta?.namespace)
         metadata.resourceVersion = meta?.resourceVersion
         startTime = try c.decodeIfPresent(Status.self, forKey: .status)?.startTime
-        let spec = try c.decodeIfPresent(Spec.self, forKey: .spec)
+        secrets = Self.secretNames(try c.decodeIfPresent(Spec.self, forKey: .spec))
+    }
+
+    /// The Secrets a pod spec reads: through `envFrom`, `env.valueFrom.secretKeyRef`, a
+    /// Secret volume or a projected volume, sorted.
+    static func secretNames(_ spec: Spec?) -> [String] {
         var names = Set<String>()
         for container in (spec?.containers ?? []) + (spec?.initContainers ?? []) + (spec?.ephemeralContainers ?? []) {
             for e in container.envFrom ?? [] { if let n = e.secretRef?.name { names.insert(n) } }
@@ -305,7 +310,7 @@ public struct PodSecretUse: MetadataBearing, Hashable {
             if let n = v.secret?.secretName { names.insert(n) }
             for p in v.projected?.sources ?? [] { if let n = p.secret?.name { names.insert(n) } }
         }
-        secrets = names.sorted()
+        return names.sorted()
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -313,5 +318,59 @@ public struct PodSecretUse: MetadataBearing, Hashable {
         try c.encode(Meta(name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion), forKey: .metadata)
         try c.encode(Spec(containers: nil, initContainers: nil, ephemeralContainers: nil, volumes: secrets.map { Volume(secret: SecretVolume(secretName: $0), projected: nil) }), forKey: .spec)
         try c.encode(Status(startTime: startTime), forKey: .status)
+    }
+}
+
+/// A workload (Deployment, StatefulSet or DaemonSet) as Vigil's opt-in restarts read it: its
+/// name and annotations, its pod template's annotations, and the Secrets that template reads.
+public struct WorkloadSecretUse: MetadataBearing, Hashable {
+    public static let deployments = ResourceDescriptor(group: "apps", version: "v1", kind: "Deployment", plural: "deployments")
+    public static let statefulSets = ResourceDescriptor(group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets")
+    public static let daemonSets = ResourceDescriptor(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets")
+    public static let kinds = [deployments, statefulSets, daemonSets]
+
+    public var metadata: ObjectMeta
+    public var templateAnnotations: [String: String]
+    public var secrets: [String]
+
+    public init(namespace: String, name: String, annotations: [String: String]? = nil, templateAnnotations: [String: String] = [:], secrets: [String]) {
+        metadata = ObjectMeta(name: name, namespace: namespace)
+        metadata.annotations = annotations
+        self.templateAnnotations = templateAnnotations
+        self.secrets = secrets.sorted()
+    }
+
+    struct Meta: Codable {
+        var name: String?
+        var namespace: String?
+        var annotations: [String: String]?
+        var resourceVersion: String?
+    }
+    struct TemplateMeta: Codable { var annotations: [String: String]? }
+    struct Template: Codable {
+        var metadata: TemplateMeta?
+        var spec: PodSecretUse.Spec?
+    }
+    struct Spec: Codable { var template: Template? }
+    enum CodingKeys: String, CodingKey { case metadata, spec }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let meta = try c.decodeIfPresent(Meta.self, forKey: .metadata)
+        metadata = ObjectMeta(name: meta?.name, namespace: meta?.namespace)
+        metadata.annotations = meta?.annotations
+        metadata.resourceVersion = meta?.resourceVersion
+        let template = try c.decodeIfPresent(Spec.self, forKey: .spec)?.template
+        templateAnnotations = template?.metadata?.annotations ?? [:]
+        secrets = PodSecretUse.secretNames(template?.spec)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Meta(name: metadata.name, namespace: metadata.namespace, annotations: metadata.annotations, resourceVersion: metadata.resourceVersion), forKey: .metadata)
+        let volumes = secrets.map { PodSecretUse.Volume(secret: PodSecretUse.SecretVolume(secretName: $0), projected: nil) }
+        try c.encode(
+            Spec(template: Template(metadata: TemplateMeta(annotations: templateAnnotations), spec: PodSecretUse.Spec(containers: nil, initContainers: nil, ephemeralContainers: nil, volumes: volumes))),
+            forKey: .spec)
     }
 }

@@ -493,11 +493,22 @@ public struct CertificateStatus: Codable, Sendable, Hashable {
     public var serial: String?
     /// The CA rollover phase: Stable, NewCAInBundle or LeafOnNewCA.
     public var caPhase: String?
-    public init(notAfter: String? = nil, renewalTime: String? = nil, serial: String? = nil, caPhase: String? = nil) {
+    /// During a rollover: when the phase ends at the latest, pods restarted or not.
+    public var phaseEndsBy: String?
+    /// During a rollover: pods (`namespace/name`) that the phase's end would cut off,
+    /// because they started before their client Secret carried the new bundle or
+    /// client certificate.
+    public var staleConsumers: [String]?
+    public init(
+        notAfter: String? = nil, renewalTime: String? = nil, serial: String? = nil, caPhase: String? = nil, phaseEndsBy: String? = nil,
+        staleConsumers: [String]? = nil
+    ) {
         self.notAfter = notAfter
         self.renewalTime = renewalTime
         self.serial = serial
         self.caPhase = caPhase
+        self.phaseEndsBy = phaseEndsBy
+        self.staleConsumers = staleConsumers
     }
 }
 

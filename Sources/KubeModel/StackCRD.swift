@@ -343,6 +343,11 @@ public enum StackCRD {
                     "renewalTime": .string(description: "When Vigil renews it.", format: "date-time"),
                     "serial": .string(description: "Hex serial number of the serving certificate."),
                     "caPhase": .string(description: "CA rollover phase: Stable, NewCAInBundle or LeafOnNewCA.", enum: ["Stable", "NewCAInBundle", "LeafOnNewCA"]),
+                    "phaseEndsBy": .string(description: "During a CA rollover: when the phase ends at the latest, pods restarted or not.", format: "date-time"),
+                    "staleConsumers": .array(
+                        description: "During a CA rollover: pods (namespace/name) using a client Secret that started before it carried the new trust bundle (NewCAInBundle) or client certificate (LeafOnNewCA).",
+                        items: .string(description: "namespace/name"), maxItems: 1000
+                    ),
                 ]
             ),
             "credentials": .object(

@@ -15,14 +15,19 @@ public struct TLSPolicy: Sendable, Hashable {
     /// How long clients hold a new trust bundle before a leaf from the new CA is served,
     /// and before the old CA leaves the bundle.
     public var bundleGrace: TimeInterval
+    /// How long each of those two steps waits, past `bundleGrace`, for the clients that
+    /// started before it (they read the bundle and their client certificate once, at
+    /// start) to restart. Never less than `bundleGrace`.
+    public var maxHold: TimeInterval
 
-    public init(leafDuration: TimeInterval, leafRenewBefore: TimeInterval? = nil) {
+    public init(leafDuration: TimeInterval, leafRenewBefore: TimeInterval? = nil, maxHold: TimeInterval? = nil) {
         let day = 86400.0
         self.leafDuration = leafDuration
         self.leafRenewBefore = leafRenewBefore
         caDuration = max(365 * day, 4 * leafDuration)
         caRenewBefore = caDuration / 3
         bundleGrace = min(7 * day, max(leafDuration / 6, 600))
+        self.maxHold = max(bundleGrace, maxHold ?? 0)
     }
 }
 
@@ -88,8 +93,13 @@ public enum CertificatePlanner {
     /// `leafOnNewestCA`: whether the serving Secret, as read from the cluster, holds a leaf
     /// signed by the newest CA. The old CA leaves the bundle only then (a leaf write that
     /// failed mid-rollover leaves the old leaf served: it is issued again first).
+    /// `consumersMoved`: whether every client that the phase's step would cut off has
+    /// restarted since the phase began (in NewCAInBundle: onto the new bundle; in
+    /// LeafOnNewCA: onto a client certificate from the new CA). Until then, and at most
+    /// until `maxHold` after the phase began, the step waits.
     public static func next(
-        _ state: TLSState?, now: Date, policy: TLSPolicy, forceRenewal: Bool = false, leafMismatch: Bool = false, leafOnNewestCA: Bool = true
+        _ state: TLSState?, now: Date, policy: TLSPolicy, forceRenewal: Bool = false, leafMismatch: Bool = false, leafOnNewestCA: Bool = true,
+        consumersMoved: Bool = true
     ) -> Step {
         guard let state, let newest = state.cas.last else { return .createCA }
         var deadlines: [Date] = []
@@ -103,12 +113,16 @@ public enum CertificatePlanner {
             // Nothing is gained by waiting for clients once the old CA has expired: no
             // client can verify its leaf any more.
             let move = since.addingTimeInterval(policy.bundleGrace)
-            if now >= move || now >= (state.cas.first?.notAfter ?? .distantFuture) { return .moveLeafToNewCA }
-            deadlines.append(move)
+            let latest = since.addingTimeInterval(policy.maxHold)
+            if now >= (state.cas.first?.notAfter ?? .distantFuture) { return .moveLeafToNewCA }
+            if now >= move && (consumersMoved || now >= latest) { return .moveLeafToNewCA }
+            deadlines.append(now >= move ? latest : move)
         case .leafOnNewCA(let since):
             let drop = since.addingTimeInterval(policy.bundleGrace)
-            if now >= drop { return leafOnNewestCA ? .dropOldCA : .moveLeafToNewCA }
-            deadlines.append(drop)
+            let latest = since.addingTimeInterval(policy.maxHold)
+            if now >= drop && !leafOnNewestCA { return .moveLeafToNewCA }
+            if now >= drop && (consumersMoved || now >= latest) { return .dropOldCA }
+            deadlines.append(now >= drop ? latest : drop)
         }
         guard let leaf = state.leaf else { return .issueLeaf(reason: "Missing") }
         if forceRenewal { return .issueLeaf(reason: "ForcedRotation") }

@@ -114,6 +114,41 @@ final class FakeCluster: ClusterWriter {
         userSecrets.withLock { $0["\(namespace)/\(name)"] }
     }
 
+    let templatePatches = Mutex<[String]>([])
+    func patchTemplateAnnotations(_ resource: ResourceDescriptor, namespace: String, name: String, annotations: [String: String]) async throws -> Unstructured {
+        try beforeWrite()
+        defer { afterWrite() }
+        let key = "\(resource.plural)/\(namespace)/\(name)"
+        return try objects.withLock { objects -> Unstructured in
+            guard var o = objects[key]?.object else { throw KubeAPIError(code: 404, reason: "NotFound", message: "\(resource.plural) \"\(name)\" not found") }
+            var current = o["spec"]?["template"]?["metadata"]?["annotations"]?.objectValue ?? [:]
+            for (k, v) in annotations { current[k] = .string(v) }
+            var spec = o["spec"]?.objectValue ?? [:]
+            var template = spec["template"]?.objectValue ?? [:]
+            var meta = template["metadata"]?.objectValue ?? [:]
+            meta["annotations"] = .object(current)
+            template["metadata"] = .object(meta)
+            spec["template"] = .object(template)
+            o["spec"] = .object(spec)
+            let generation = (o["metadata"]?["generation"]?.intValue ?? 1) + 1
+            o["metadata"]?["generation"] = .int(generation)
+            o["metadata"]?["resourceVersion"] = .string(String(rv.add(1, ordering: .relaxed).newValue))
+            if resource == Kinds.daemonSet, autoRollout.load(ordering: .relaxed) {
+                o["status"] = ["observedGeneration": .int(generation), "desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0]
+            }
+            let u = try Unstructured(object: o)
+            objects[key] = u
+            templatePatches.withLock { $0.append(key) }
+            return u
+        }
+    }
+
+    func listWorkloads(_ resource: ResourceDescriptor, namespace: String) async throws -> [WorkloadSecretUse] {
+        let prefix = "\(resource.plural)/\(namespace)/"
+        let found = objects.withLock { $0.filter { $0.key.hasPrefix(prefix) }.map(\.value) }
+        return try found.map { try JSONCoding.decode(WorkloadSecretUse.self, from: JSONCoding.encode($0.object)) }
+    }
+
     let objectReads = Mutex(0)
     func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
         objectReads.withLock { $0 += 1 }

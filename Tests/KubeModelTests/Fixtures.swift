@@ -57,7 +57,8 @@ enum Fixtures {
             observedGeneration: 1,
             conditions: [Condition(type: "Ready", status: "True", reason: "R", message: "m", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: 1)],
             collectors: CollectorsStatus(desired: 3, ready: 2),
-            certificate: CertificateStatus(notAfter: "2026-01-01T00:00:00Z", renewalTime: "2026-01-01T00:00:00Z", serial: "0a", caPhase: "Stable"),
+            certificate: CertificateStatus(notAfter: "2026-01-01T00:00:00Z", renewalTime: "2026-01-01T00:00:00Z", serial: "0a", caPhase: "NewCAInBundle", phaseEndsBy: "2026-01-01T00:00:00Z",
+                staleConsumers: ["apps/api-1"]),
             credentials: {
                 var c = CredentialsStatus(generation: 1, rotatedAt: "2026-01-01T00:00:00Z", nextRotation: "2026-01-01T00:00:00Z")
                 c.phase = "Overlap"

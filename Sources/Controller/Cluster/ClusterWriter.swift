@@ -20,6 +20,11 @@ public protocol ClusterWriter: Sendable {
     func readSecret(namespace: String, name: String) async throws -> Secret?
     /// An object of a kind Vigil does not cache (the Prometheus Operator's); nil if absent.
     func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured?
+    /// Merges annotations into a workload's pod template, which rolls its pods (as
+    /// `kubectl rollout restart` does); returns the live object.
+    func patchTemplateAnnotations(_ resource: ResourceDescriptor, namespace: String, name: String, annotations: [String: String]) async throws -> Unstructured
+    /// The workloads of one kind in a namespace, as opt-in restarts read them (not cached).
+    func listWorkloads(_ resource: ResourceDescriptor, namespace: String) async throws -> [WorkloadSecretUse]
 }
 
 extension KubeClient: ClusterWriter {
@@ -61,6 +66,17 @@ extension KubeClient: ClusterWriter {
         if let rv = stack.metadata.resourceVersion { meta["resourceVersion"] = .string(rv) }
         let live = try await mergePatch(["metadata": .object(meta)], resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
         return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
+    }
+
+    public func patchTemplateAnnotations(_ resource: ResourceDescriptor, namespace: String, name: String, annotations: [String: String]) async throws -> Unstructured {
+        let patch: JSONValue = ["spec": ["template": ["metadata": ["annotations": .object(annotations.mapValues(JSONValue.string))]]]]
+        return try Unstructured(object: try await mergePatch(patch, resource: resource, namespace: namespace, name: name))
+    }
+
+    public func listWorkloads(_ resource: ResourceDescriptor, namespace: String) async throws -> [WorkloadSecretUse] {
+        var all: [WorkloadSecretUse] = []
+        _ = try await listPages(WorkloadSecretUse.self, resource: resource, namespace: namespace) { all += $0 }
+        return all
     }
 
     public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {

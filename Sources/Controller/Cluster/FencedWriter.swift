@@ -47,6 +47,15 @@ public struct FencedWriter: ClusterWriter {
         return try await base.applyFinalizers(finalizers, of: stack)
     }
 
+    public func patchTemplateAnnotations(_ resource: ResourceDescriptor, namespace: String, name: String, annotations: [String: String]) async throws -> Unstructured {
+        try check()
+        return try await base.patchTemplateAnnotations(resource, namespace: namespace, name: name, annotations: annotations)
+    }
+
+    public func listWorkloads(_ resource: ResourceDescriptor, namespace: String) async throws -> [WorkloadSecretUse] {
+        try await base.listWorkloads(resource, namespace: namespace)
+    }
+
     public func readSecret(namespace: String, name: String) async throws -> Secret? { try await base.readSecret(namespace: namespace, name: name) }
     public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
         try await base.readObject(resource, namespace: namespace, name: name)

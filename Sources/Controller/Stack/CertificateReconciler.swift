@@ -30,6 +30,13 @@ public struct CertificateReconciler: Sendable {
         public var event: String?
         /// A Warning: state was rebuilt because its Secret was gone.
         public var warning: String? = nil
+        /// Warnings of a rollover phase that waits for pods (when the list changes), or
+        /// that `maxOverlap` ended while some had not restarted.
+        public var consumerWarnings: [StackEvent] = []
+        /// When what a client pod reads at start last changed, by client: its client
+        /// certificate's issue, or the start of a CA rollover phase (a new bundle, or a
+        /// client certificate from the new CA). Pods started before must restart onto it.
+        public var changedAt: [String: Date] = [:]
         /// The trust bundle clients need (`ca.crt`).
         public var bundle: String { material.bundle }
 
@@ -41,9 +48,12 @@ public struct CertificateReconciler: Sendable {
             var c = Contribution()
             c.requeueAfter = requeueAfter
             c.certificate = status
-            c.conditions = [
-                StackCondition(.certificateReady, true, reason: "Issued", message: "serving certificate \(status.serial ?? "") valid until \(status.notAfter ?? "")")
-            ]
+            var message = "serving certificate \(status.serial ?? "") valid until \(status.notAfter ?? "")"
+            if let stale = status.staleConsumers, !stale.isEmpty {
+                message += "; CA rollover (\(status.caPhase ?? "")) waits until \(status.phaseEndsBy ?? "") at the latest for pods to restart: \(stale.prefix(20).joined(separator: ", "))\(stale.count > 20 ? " …" : "")"
+            }
+            c.conditions = [StackCondition(.certificateReady, true, reason: "Issued", message: message)]
+            c.events += consumerWarnings
             if let warning {
                 c.events.append(StackEvent(type: .warning, reason: "CARecovered", message: warning, log: "certificates: \(warning)"))
             }
@@ -103,8 +113,42 @@ public struct CertificateReconciler: Sendable {
         return PrimaryLeaf(secret: ctx.names.gatewayTLS, commonName: ctx.names.gateway, dnsNames: gatewayDNSNames(ctx), ipAddresses: [])
     }
 
+    /// The rollover waits for client pods as long as the credentials' `maxOverlap` (clients
+    /// exist only with BasicAuth).
     static func policy(_ spec: ResolvedSpec) -> TLSPolicy {
-        TLSPolicy(leafDuration: spec.tlsDurationSeconds, leafRenewBefore: spec.tlsRenewBeforeSeconds)
+        TLSPolicy(leafDuration: spec.tlsDurationSeconds, leafRenewBefore: spec.tlsRenewBeforeSeconds, maxHold: spec.basicAuth ? spec.rotationMaxOverlapSeconds : nil)
+    }
+
+    /// Who the next step of a CA rollover would cut off, and whether it may go on. In
+    /// NewCAInBundle, moving the leaf to the new CA cuts off pods that started before the
+    /// new CA joined their bundle; in LeafOnNewCA with client certificates, dropping the old
+    /// CA cuts off pods that started before their certificate moved to the new CA. The
+    /// step may go on when no such pod is left and every client Secret carries what they
+    /// would restart onto.
+    struct Holders {
+        var moved: Bool
+        var stale: [String]
+        static let none = Holders(moved: true, stale: [])
+    }
+
+    static func holders(_ ctx: StackContext, _ state: TLSState?, consumers: [PodSecretUse], clientSecrets: [String: Unstructured?]) -> Holders {
+        guard let state, ctx.spec.issuesCertificates, ctx.spec.tlsEnabled, !clientSecrets.isEmpty else { return .none }
+        let since: Date
+        let holds: (Unstructured) -> Bool
+        switch state.phase {
+        case .stable: return .none
+        case .newCAInBundle(let s):
+            since = s
+            let bundle = state.bundleFile
+            holds = { $0.secretString("ca.crt") == bundle }
+        case .leafOnNewCA(let s):
+            guard ctx.spec.issuesClientCertificates, let newest = state.cas.last else { return .none }
+            since = s
+            holds = { secret in secret.secretString("tls.crt").map { PKI.issuer(of: $0, among: [newest.certificatePEM]) != nil } ?? false }
+        }
+        let stale = consumers.filter { $0.started(atOrBefore: since) }.map(\.key).sorted()
+        let allHold = clientSecrets.values.allSatisfy { $0.map(holds) ?? true }
+        return Holders(moved: stale.isEmpty && allHold, stale: stale)
     }
 
     static func algorithm(_ spec: ResolvedSpec) -> KeyAlgorithm { KeyAlgorithm(spec: spec.keyAlgorithm.rawValue, size: spec.keySize) }
@@ -164,8 +208,11 @@ public struct CertificateReconciler: Sendable {
     }
 
     /// Takes the planner's steps due now (a first CA and its leaf may be due at once; each
-    /// is planned afresh) and returns the state, what was issued and the request honoured.
-    func advance(_ ctx: StackContext, from start: TLSState?, now: Date) throws -> (state: TLSState?, issued: [String], handled: String?, recovered: String?) {
+    /// is planned afresh) and returns the state, what was issued, the request honoured, and
+    /// the pods a step cut off because `maxOverlap` passed before they restarted.
+    func advance(
+        _ ctx: StackContext, from start: TLSState?, now: Date, consumers: [PodSecretUse] = [], clientSecrets: [String: Unstructured?] = [:]
+    ) throws -> (state: TLSState?, issued: [String], handled: String?, recovered: String?, forcedOut: [String]) {
         let policy = Self.policy(ctx.spec)
         let algorithm = Self.algorithm(ctx.spec)
         let primary = Self.primary(ctx)
@@ -180,6 +227,7 @@ public struct CertificateReconciler: Sendable {
         // A lost CA Secret while its leaf is served: a new CA joins the bundle beside the
         // old one (from the bundle), as in a rollover, never a hard switch.
         var recovered: String? = nil
+        var forcedOut: [String] = []
         if start == nil, let old = recoverable(ctx, now: now) {
             state = try CertificatePlanner.apply(
                 .addNewCA, to: old, now: now, policy: policy, issueCA: { t in try issuer.issueCA(caName, t, policy.caDuration, algorithm) },
@@ -201,8 +249,14 @@ public struct CertificateReconciler: Sendable {
                 guard case .leafOnNewCA? = state?.phase, let leaf = state?.leaf, let newest = state?.cas.last else { return true }
                 return PKI.issuer(of: leaf.certificatePEM, among: [newest.certificatePEM]) != nil
             }()
-            let step = CertificatePlanner.next(state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch, leafOnNewestCA: onNewest)
+            let holders = Self.holders(ctx, state, consumers: consumers, clientSecrets: clientSecrets)
+            let step = CertificatePlanner.next(
+                state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch, leafOnNewestCA: onNewest, consumersMoved: holders.moved)
             if case .wait = step { break }
+            switch step {
+            case .moveLeafToNewCA, .dropOldCA: forcedOut += holders.stale
+            default: break
+            }
             state = try CertificatePlanner.apply(
                 step, to: state, now: now, policy: policy,
                 issueCA: { t in try issuer.issueCA(caName, t, policy.caDuration, algorithm) },
@@ -211,7 +265,7 @@ public struct CertificateReconciler: Sendable {
             if force { handled = forceToken }
             issued.append("\(step)")
         }
-        return (state, issued, handled, recovered)
+        return (state, issued, handled, recovered, forcedOut)
     }
 
     /// Client certificates for the declared clients: kept while they are from the signing
@@ -229,7 +283,7 @@ public struct CertificateReconciler: Sendable {
             var cert: IssuedCertificate? = nil
             if let pem = existing?.secretString("\(client).crt"), let key = existing?.secretString("\(client).key"),
                 existing?.secretString("\(client).issuer") == signer.serial, let loaded = try? PKI.load(certificatePEM: pem, privateKeyPEM: key),
-                now < Self.renewalTime(loaded, policy)
+                now < Self.clientRenewalTime(loaded, policy)
             {
                 cert = loaded
             }
@@ -239,7 +293,7 @@ public struct CertificateReconciler: Sendable {
             }
             guard let cert else { continue }
             certificates[client] = cert
-            let r = Self.renewalTime(cert, policy)
+            let r = Self.clientRenewalTime(cert, policy)
             renewal = renewal.map { min($0, r) } ?? r
         }
         return (certificates, issued, renewal)
@@ -288,9 +342,19 @@ public struct CertificateReconciler: Sendable {
             notBefore: cert.notBefore.timeIntervalSince1970, notAfter: cert.notAfter.timeIntervalSince1970, renewBefore: policy.leafRenewBefore))
     }
 
-    public func reconcile(_ ctx: StackContext, now: Date) throws -> Outcome {
+    /// When a client certificate is renewed: at its renewal time, and early enough that the
+    /// one it replaces (held by pods that started before) stays valid for `maxHold` after
+    /// (at most a third of its lifetime).
+    static func clientRenewalTime(_ cert: IssuedCertificate, _ policy: TLSPolicy) -> Date {
+        let lifetime = cert.notAfter.timeIntervalSince(cert.notBefore)
+        return min(renewalTime(cert, policy), cert.notAfter.addingTimeInterval(-min(policy.maxHold, lifetime / 3)))
+    }
+
+    /// `consumers`: the pods that read the stack's client Secrets; `clientSecrets`: each
+    /// writable client's live Secret. A rollover step that would cut pods off waits for them.
+    public func reconcile(_ ctx: StackContext, now: Date, consumers: [PodSecretUse] = [], clientSecrets: [String: Unstructured?] = [:]) throws -> Outcome {
         let policy = Self.policy(ctx.spec)
-        let advanced = try advance(ctx, from: currentState(ctx), now: now)
+        let advanced = try advance(ctx, from: currentState(ctx), now: now, consumers: consumers, clientSecrets: clientSecrets)
         var issued = advanced.issued
         guard let state = advanced.state, let leaf = state.leaf, let ca = state.cas.last else { throw Failure(description: "no certificate could be issued") }
         let next = CertificatePlanner.next(state, now: now, policy: policy)
@@ -299,8 +363,20 @@ public struct CertificateReconciler: Sendable {
         // mTLS: client certificates from the CA that signs now, so that they move to a
         // new CA with the serving leaf, while the old CA is still in the bundle.
         var clients: CertificateMaterial.ClientCertificates? = nil
+        var changedAt: [String: Date] = [:]
+        if ctx.spec.issuesCertificates, ctx.spec.tlsEnabled {
+            switch state.phase {
+            case .stable: break
+            case .newCAInBundle(let since), .leafOnNewCA(let since):
+                for c in ctx.spec.clients { changedAt[c.name] = since }
+            }
+        }
         if ctx.spec.issuesCertificates, ctx.spec.issuesClientCertificates, !ctx.spec.clients.isEmpty, let signer = state.signingCA {
             let c = try clientCertificates(ctx, signer: signer, now: now)
+            for (client, cert) in c.certificates {
+                let issued = cert.notBefore.addingTimeInterval(PKI.backdate)
+                changedAt[client] = max(changedAt[client] ?? issued, issued)
+            }
             clients = .init(byClient: c.certificates.mapValues(Self.pem), issuerSerial: signer.serial)
             issued += c.issued
             if let r = c.renewal { requeue = min(requeue, max(1, r.timeIntervalSince(now))) }
@@ -318,12 +394,35 @@ public struct CertificateReconciler: Sendable {
         )
         let renewal = Self.renewalTime(leaf, policy)
         let phaseName = Self.encodePhase(state.phase).split(separator: "@").first.map(String.init) ?? "Stable"
+        var status = CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName)
+        var warnings: [StackEvent] = []
+        switch state.phase {
+        case .stable: break
+        case .newCAInBundle(let since), .leafOnNewCA(let since):
+            let endsBy = since.addingTimeInterval(policy.maxHold).formatted(.iso8601)
+            status.phaseEndsBy = endsBy
+            let stale = Self.holders(ctx, state, consumers: consumers, clientSecrets: clientSecrets).stale
+            if !stale.isEmpty {
+                status.staleConsumers = stale
+                if ctx.stack.status?.certificate?.staleConsumers != stale {
+                    let what = phaseName == "NewCAInBundle" ? "trust only the old CA (they started before the new one joined their bundle)" : "present client certificates from the old CA"
+                    let message = "CA rollover (\(phaseName)): these pods \(what) and must restart before \(endsBy), when the rollover goes on without them: \(stale.joined(separator: ", "))"
+                    warnings.append(StackEvent(type: .warning, reason: "StaleConsumers", message: message, log: "certificates: \(message)"))
+                }
+            }
+        }
+        if !advanced.forcedOut.isEmpty {
+            let message = "rotation.maxOverlap passed: the CA rollover went on while these pods had not restarted (their TLS is refused until they do): \(advanced.forcedOut.joined(separator: ", "))"
+            warnings.append(StackEvent(type: .warning, reason: "PreviousCAForcedOut", message: message, log: "certificates: \(message)"))
+        }
         return Outcome(
             material: material,
-            status: CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName),
+            status: status,
             requeueAfter: requeue,
             event: issued.isEmpty ? nil : "certificates: " + issued.joined(separator: ", "),
-            warning: advanced.recovered
+            warning: advanced.recovered,
+            consumerWarnings: warnings,
+            changedAt: changedAt
         )
     }
 

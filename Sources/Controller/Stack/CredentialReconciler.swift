@@ -3,6 +3,19 @@ import KubeModel
 import Render
 import Rotation
 
+extension PodSecretUse {
+    /// Whether the pod started at or before `date`. Start times are whole seconds: a pod of
+    /// that very second may have read either content, so it counts as not yet moved. A pod
+    /// not started yet reads whatever is current when it starts.
+    func started(atOrBefore date: Date) -> Bool {
+        guard let s = startTime, let started = try? Date(s, strategy: .iso8601) else { return false }
+        return started <= date
+    }
+
+    /// `namespace/name`.
+    var key: String { "\(metadata.namespace ?? "")/\(metadata.name ?? "")" }
+}
+
 /// BasicAuth credentials of one stack and their rotation. The state lives on the
 /// `<stack>-credentials` Secret (passwords, hashes, phase, generation, deadlines as
 /// annotations), the htpasswd file the collector mounts is derived from it, and
@@ -135,12 +148,7 @@ public struct CredentialReconciler: Sendable {
     /// none otherwise): they read the client Secret at start, so they send the previous one.
     static func stale(_ consumers: [PodSecretUse], _ state: CredentialState) -> [String] {
         guard state.phase == .overlap else { return [] }
-        return consumers.filter { pod in
-            // Both times are whole seconds: a pod of the publication's second may have read
-            // either generation, so it counts as not yet moved.
-            guard let s = pod.startTime, let started = date(s) else { return false }
-            return started <= state.rotatedAt
-        }.map { "\($0.metadata.namespace ?? "")/\($0.metadata.name ?? "")" }.sorted()
+        return consumers.filter { $0.started(atOrBefore: state.rotatedAt) }.map(\.key).sorted()
     }
 
     /// `consumers`: the pods that read the stack's client Secrets.

@@ -52,6 +52,9 @@ public struct Gate: Sendable {
         /// else): their renewal and rollover then go on, so a refused stack never lets its
         /// serving certificate expire.
         public var certificatesValid: Bool = true
+        /// The same for the BasicAuth credentials: their rotation, the htpasswd file the
+        /// collector mounts (rolled into the running pods) and the client Secrets go on.
+        public var credentialsValid: Bool = true
     }
 
     public func admit(_ stack: ObservabilityStack, now: Date) async throws -> Result<Admitted, Rejected> {
@@ -61,7 +64,11 @@ public struct Gate: Sendable {
             let refusal = Refusal(reason: "InvalidSpec", message: invalid.description, ready: "the spec is invalid; running collectors are left untouched")
             let certificateFields = ["spec.ingest.tls", "spec.collector.gateway", "spec.exporters.tempo", "metadata"]
             let valid = !invalid.errors.contains { e in certificateFields.contains { e.field.hasPrefix($0) } }
-            return .failure(Rejected(refusal: refusal, ctx: StackContext(stack, spec: invalid.resolved), certificatesValid: valid))
+            // The client Secrets name the endpoint and carry the CA: all of ingest counts.
+            let credentialFields = ["spec.ingest", "metadata"]
+            let credentialsValid = valid && !invalid.errors.contains { e in credentialFields.contains { e.field.hasPrefix($0) } }
+            return .failure(
+                Rejected(refusal: refusal, ctx: StackContext(stack, spec: invalid.resolved), certificatesValid: valid, credentialsValid: credentialsValid))
         case .success(let resolved): ctx = resolved
         }
         // What the collector would refuse at start never reaches the running collectors.

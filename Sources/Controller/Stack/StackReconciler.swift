@@ -55,8 +55,11 @@ public final class StackReconciler: Sendable {
         switch try await gate.admit(stack, now: now) {
         case .failure(let rejected):
             let result = try await status.reject(rejected.ctx, rejected.refusal, now: now, log: log)
-            // The rest waits for a valid spec; the certificates do not.
-            guard rejected.certificatesValid, let kept = try await keepCertificates(rejected.ctx, now: now, log: log) else { return result }
+            // The rest waits for a valid spec; certificates and credentials do not.
+            guard
+                let kept = try await keepUp(
+                    rejected.ctx, certificatesValid: rejected.certificatesValid, credentialsValid: rejected.credentialsValid, now: now, log: log)
+            else { return result }
             return ReconcileResult.earliest(result, kept)
         case .success(let a): admitted = a
         }
@@ -65,18 +68,30 @@ public final class StackReconciler: Sendable {
         var contribution = admitted.contribution
         contribution.merge(networkPolicyContribution(ctx, nodeAddresses: world.nodeAddresses))
         let credentials = try await credentialStep(&ctx, world: world, now: now)
-        let certificates = try certificateStep(ctx, now: now)
+        let certificates = try certificateStep(ctx, now: now, world: world)
         let material = credentials.map { $0.material(ctx, clients: world.writableClients) }
         let rendered = try render(ctx, admitted, world, certificates: certificates, credentials: credentials, material: material)
         let clientKeys = Dictionary(world.writableClients.map { ("secrets/\($0.namespace)/\(ctx.names.otlpClient)", $0.name) }) { a, _ in a }
         var applied: Applier.Outcome
         switch try await applier.apply(ctx, rendered.objects, clientKeys: credentials == nil ? [:] : clientKeys, world: world, log: log) {
-        case .failure(let refusal): return try await status.reject(ctx, refusal, now: now, log: log)
+        case .failure(let refusal):
+            let result = try await status.reject(ctx, refusal, now: now, log: log)
+            // An object the API server refuses stops the apply there; the client Secrets
+            // (last) and the publication record still go out, so that rotation goes on.
+            guard let credentials else { return result }
+            let secrets = rendered.objects.filter { $0.resource == Secret.resource }
+            if case .success(let published) = try await applier.apply(ctx, secrets, clientKeys: clientKeys, world: world, prune: false, log: log) {
+                _ = try await applier.recordPublication(ctx, credentials, published: published.published)
+            }
+            return ReconcileResult.earliest(result, credentials.requeueAfter.map { .requeueAfter($0) } ?? .requeueAfter(30))
         case .success(let outcome): applied = outcome
         }
         try await applier.finish(
             ctx, rendered.objects, clientKeys: credentials == nil ? [:] : clientKeys, credentials: credentials, outcome: &applied, world: world, log: log)
-        if let credentials { contribution.merge(credentialsContribution(ctx, credentials, world: world, applied: applied)) }
+        if let credentials {
+            contribution.merge(credentialsContribution(ctx, credentials, world: world, applied: applied))
+            contribution.events += await restarts(ctx, world: world, credentials: credentials, certificates: certificates, published: applied.published, log: log)
+        }
         if let certificates { contribution.merge(certificates.contribution) }
         contribution.merge(conflictContribution(ctx, applied.conflicts))
         if let r = applied.requeueAfter { contribution.requeueAfter = min(contribution.requeueAfter ?? r, r) }
@@ -130,25 +145,81 @@ public final class StackReconciler: Sendable {
         return outcome
     }
 
-    /// A refused stack's existing certificates: renewed and rolled over as usual (the collector
-    /// reloads the files), so that nothing expires while the spec waits for a fix. Only
-    /// the certificate Secrets are written; nothing is pruned.
-    func keepCertificates(_ ctx: StackContext, now: Date, log: Logger) async throws -> ReconcileResult? {
+    /// A refused stack's certificates and credentials: renewed and rotated as usual, so that
+    /// nothing expires and no old credential stays while the spec waits for a fix. Only
+    /// their Secrets (client Secrets included) are written, nothing is pruned, and the
+    /// running collector is touched only to roll it onto a changed htpasswd file or trust
+    /// bundle (its pod template's annotations; its config stays as it was).
+    func keepUp(_ ctx: StackContext, certificatesValid: Bool, credentialsValid: Bool, now: Date, log: Logger) async throws -> ReconcileResult? {
         // Kept up, not begun: a stack refused from the start gets nothing.
-        guard ctx.uid != nil, store(owned, Secret.resource)?.get("\(ctx.namespace)/\(ctx.names.ca)") != nil,
-            let outcome = try certificateStep(ctx, now: now)
-        else { return nil }
-        let objects = try outcome.objects(ctx)
-        if case .success(let applied) = try await applier.apply(ctx, objects, clientKeys: [:], world: world.read(ctx), prune: false, log: log), !applied.applied.isEmpty {
-            log.info("certificates kept up while the stack is refused", metadata: ["keys": "\(applied.applied.joined(separator: " "))"])
+        guard ctx.uid != nil, let secrets = store(owned, Secret.resource) else { return nil }
+        var ctx = ctx
+        let world = self.world.read(ctx)
+        let certificates = certificatesValid && secrets.get("\(ctx.namespace)/\(ctx.names.ca)") != nil ? try certificateStep(ctx, now: now, world: world) : nil
+        var credentials: CredentialReconciler.Outcome? = nil
+        if credentialsValid, ctx.spec.basicAuth, secrets.get("\(ctx.namespace)/\(ctx.names.credentials)") != nil {
+            credentials = try await credentialStep(&ctx, world: world, now: now)
         }
-        return .requeueAfter(outcome.requeueAfter)
+        guard certificates != nil || credentials != nil else { return nil }
+        var material = credentials.map { $0.material(ctx, clients: world.writableClients) }
+        // Client Secrets carry the CA bundle: without it in hand, they are left as they are.
+        if ctx.needsStackCA && certificates == nil { material?.clientSecrets = [] }
+        let objects = try DesiredState.rotationSecrets(ctx, certificates: certificates?.material, credentials: material)
+        let clientKeys = credentials == nil ? [:] : Dictionary(world.writableClients.map { ("secrets/\($0.namespace)/\(ctx.names.otlpClient)", $0.name) }) { a, _ in a }
+        guard case .success(var applied) = try await applier.apply(ctx, objects, clientKeys: clientKeys, world: world, prune: false, log: log) else { return nil }
+        if let credentials, let key = try await applier.recordPublication(ctx, credentials, published: applied.published) { applied.applied.append(key) }
+        try await rollCollector(ctx, htpasswdHash: credentials?.materialHash, bundle: ctx.hasGateway ? certificates?.bundle : nil, world: world, log: log)
+        if !applied.applied.isEmpty {
+            log.info("certificates and credentials kept up while the stack is refused", metadata: ["keys": "\(applied.applied.joined(separator: " "))"])
+        }
+        var contribution = Contribution()
+        if let certificates { contribution.merge(certificates.contribution) }
+        if let credentials {
+            contribution.merge(credentialsContribution(ctx, credentials, world: world, applied: applied))
+            contribution.events += await restarts(ctx, world: world, credentials: credentials, certificates: certificates, published: applied.published, log: log)
+        }
+        // The status is the refusal's: warnings that fire when it changes would repeat.
+        await status.emit(ctx.stack, contribution.events.filter { $0.reason != "StaleConsumers" }, log: log)
+        let deadlines = [certificates?.requeueAfter, credentials?.requeueAfter].compactMap { $0 }
+        return deadlines.min().map { .requeueAfter($0) } ?? (credentials?.state.phase == .rollingOut ? .requeueAfter(30) : nil)
+    }
+
+    /// Opt-in restarts of the workloads whose pods predate their client Secret's content,
+    /// once it is published; a Normal event names them.
+    func restarts(
+        _ ctx: StackContext, world: World, credentials: CredentialReconciler.Outcome, certificates: CertificateReconciler.Outcome?, published: Set<String>,
+        log: Logger
+    ) async -> [StackEvent] {
+        let changed = Restarter.changedAt(ctx, credentials: credentials, certificates: certificates, published: published)
+        let restarted = await Restarter(writer: writer).restart(ctx, world: world, changedAt: changed, log: log)
+        guard !restarted.isEmpty else { return [] }
+        let message = "restarted onto their client Secret's new content (\(Annotations.restartOnRotation)): \(restarted.joined(separator: ", "))"
+        return [StackEvent(type: .normal, reason: "ConsumersRestarted", message: message, log: "credentials: \(message)")]
+    }
+
+    /// Rolls the running collector onto a changed htpasswd file or gateway trust bundle by
+    /// merging their hashes into its pod template's annotations (a refused stack's
+    /// DaemonSet is otherwise left as it is).
+    func rollCollector(_ ctx: StackContext, htpasswdHash: String?, bundle: String?, world: World, log: Logger) async throws {
+        guard let ds = world.daemonSet, Ownership.owns(ctx, ds, resource: Kinds.daemonSet) else { return }
+        let live = ds.object["spec"]?["template"]?["metadata"]?["annotations"]
+        var patch: [String: String] = [:]
+        if let htpasswdHash, live?[Annotations.htpasswdHash]?.stringValue != htpasswdHash { patch[Annotations.htpasswdHash] = htpasswdHash }
+        if let bundle {
+            let hash = sha256Hex(Array(bundle.utf8))
+            if live?[Annotations.trustBundleHash]?.stringValue != hash { patch[Annotations.trustBundleHash] = hash }
+        }
+        guard !patch.isEmpty else { return }
+        let updated = try await writer.patchTemplateAnnotations(Kinds.daemonSet, namespace: ctx.namespace, name: ctx.names.collector, annotations: patch)
+        store(owned, Kinds.daemonSet)?.upsert(updated)
+        log.info("collector rolled onto new credentials or trust bundle while the stack is refused", metadata: ["annotations": "\(patch.keys.sorted().joined(separator: " "))"])
     }
 
     /// Certificates, where Vigil is the stack's CA (its ingest certificate, or the gateway's mTLS).
-    func certificateStep(_ ctx: StackContext, now: Date) throws -> CertificateReconciler.Outcome? {
+    func certificateStep(_ ctx: StackContext, now: Date, world: World? = nil) throws -> CertificateReconciler.Outcome? {
         guard ctx.needsStackCA, let secrets = store(owned, Secret.resource) else { return nil }
-        return try CertificateReconciler(secrets: secrets, issuer: entropy.issuer).reconcile(ctx, now: now)
+        return try CertificateReconciler(secrets: secrets, issuer: entropy.issuer).reconcile(
+            ctx, now: now, consumers: world?.consumers ?? [], clientSecrets: world?.clientSecrets ?? [:])
     }
 
     /// Every desired object, from Render: the collector's inputs enter the pod template's

@@ -29,14 +29,19 @@ struct StatusWriter: Sendable {
         {
             await events.record(stack, type: .normal, reason: "Reconciled", message: "all objects are applied")
         }
-        for event in c.events {
+        await emit(stack, c.events, log: log)
+        return c.result
+    }
+
+    /// Logs and records events of a stack.
+    func emit(_ stack: ObservabilityStack, _ list: [StackEvent], log: Logger) async {
+        for event in list {
             switch event.type {
             case .warning: log.warning("\(event.log)", metadata: event.logMetadata.mapValues { "\($0)" })
             case .normal: log.info("\(event.log)", metadata: event.logMetadata.mapValues { "\($0)" })
             }
             await events.record(stack, type: event.type, reason: event.reason, message: event.message)
         }
-        return c.result
     }
 
     /// Records why a stack cannot be applied, once (status and a Warning event on the

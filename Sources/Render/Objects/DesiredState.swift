@@ -112,6 +112,20 @@ public enum DesiredState {
         try stamped([CredentialSecrets.record(ctx, material)], ctx)[0]
     }
 
+    /// The Secrets of the certificates and credentials alone, client Secrets last: what a
+    /// refused stack still keeps up, so that nothing expires and no rotation stalls while
+    /// its spec waits for a fix.
+    public static func rotationSecrets(_ ctx: StackContext, certificates: CertificateMaterial?, credentials: CredentialMaterial?) throws -> [DesiredObject] {
+        var bodies: [Draft] = []
+        if let certificates { bodies += CertificateSecrets.drafts(ctx, certificates) }
+        if let credentials {
+            bodies.append(CredentialSecrets.record(ctx, credentials))
+            bodies.append(CredentialSecrets.htpasswd(ctx, credentials))
+            for client in credentials.clientSecrets { bodies.append(ClientSecret.draft(ctx, client, certificates: certificates)) }
+        }
+        return try stamped(bodies, ctx)
+    }
+
     /// The certificate Secrets alone (benchmarks and tests of the certificate steps).
     public static func certificateSecrets(_ ctx: StackContext, _ material: CertificateMaterial) throws -> [DesiredObject] {
         try stamped(CertificateSecrets.drafts(ctx, material), ctx)

@@ -49,6 +49,14 @@ public enum Annotations {
     /// On a namespace: the stacks (`<namespace>/<name>`, comma-separated) that may publish
     /// client Secrets into it. A stack's own namespace needs none.
     public static let acceptStacks = prefix + "accept-stacks"
+    /// On a Deployment, StatefulSet or DaemonSet in a client's namespace: `<stack>` (a
+    /// stack of its own namespace) or `<namespace>/<stack>`. Vigil restarts it (bumps
+    /// `restartedAt` on its pod template) once the client Secret it reads carries a new
+    /// credential, trust bundle or client certificate, and the collector accepts it.
+    public static let restartOnRotation = prefix + "restart-on-rotation"
+    /// The pod template annotation Vigil bumps, as `kubectl rollout restart` does its own:
+    /// the time the client Secret's content being restarted onto was published.
+    public static let restartedAt = prefix + "restartedAt"
 
     /// The stacks a namespace's annotations accept.
     public static func acceptedStacks(_ annotations: [String: String]?) -> Set<String> {

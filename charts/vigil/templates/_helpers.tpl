@@ -55,6 +55,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [apps]
   resources: [daemonsets, deployments]
   verbs: [get, list, watch, create, patch, delete]
+# Opt-in restarts (observability.vigil.dev/restart-on-rotation on a workload in a client's
+# namespace): listed while pods there predate their client Secret, and their pod
+# template's restartedAt patched. Deployments and DaemonSets are covered above.
+- apiGroups: [apps]
+  resources: [statefulsets]
+  verbs: [list, patch]
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [get, list, watch, create, patch, delete]
