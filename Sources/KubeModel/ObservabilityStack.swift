@@ -367,11 +367,26 @@ public struct AlertingSpec: Codable, Sendable, Hashable {
     public var receivers: AlertReceivers?
     /// Alertmanager addresses (host:port) that the rendered prometheus.yml alerts.
     public var alertmanagers: [String]?
-    public init(thresholds: AlertThresholds? = nil, receivers: AlertReceivers? = nil, alertmanagers: [String]? = nil) {
+    /// Extra labels on the PrometheusRule, for a Prometheus' `ruleSelector`.
+    public var prometheusRule: MonitoringObjectSpec?
+    /// Extra labels on the ServiceMonitor, for a Prometheus' `serviceMonitorSelector`.
+    public var serviceMonitor: MonitoringObjectSpec?
+    public init(
+        thresholds: AlertThresholds? = nil, receivers: AlertReceivers? = nil, alertmanagers: [String]? = nil, prometheusRule: MonitoringObjectSpec? = nil,
+        serviceMonitor: MonitoringObjectSpec? = nil
+    ) {
         self.thresholds = thresholds
         self.receivers = receivers
         self.alertmanagers = alertmanagers
+        self.prometheusRule = prometheusRule
+        self.serviceMonitor = serviceMonitor
     }
+}
+
+/// Metadata for one of the Prometheus Operator's objects.
+public struct MonitoringObjectSpec: Codable, Sendable, Hashable {
+    public var labels: [String: String]?
+    public init(labels: [String: String]? = nil) { self.labels = labels }
 }
 
 public struct AlertThresholds: Codable, Sendable, Hashable {
@@ -436,12 +451,19 @@ public struct GrafanaSpec: Codable, Sendable, Hashable {
     public var prometheusURL: String?
     public var lokiURL: String?
     public var tempoURL: String?
-    public init(datasources: Bool? = nil, dashboards: Bool? = nil, prometheusURL: String? = nil, lokiURL: String? = nil, tempoURL: String? = nil) {
+    /// Make this stack's Prometheus datasource Grafana's default (off: Grafana refuses to
+    /// start with two, and kube-prometheus-stack provisions one).
+    public var defaultDatasource: Bool?
+    public init(
+        datasources: Bool? = nil, dashboards: Bool? = nil, prometheusURL: String? = nil, lokiURL: String? = nil, tempoURL: String? = nil,
+        defaultDatasource: Bool? = nil
+    ) {
         self.datasources = datasources
         self.dashboards = dashboards
         self.prometheusURL = prometheusURL
         self.lokiURL = lokiURL
         self.tempoURL = tempoURL
+        self.defaultDatasource = defaultDatasource
     }
 }
 
@@ -493,21 +515,21 @@ public struct CertificateStatus: Codable, Sendable, Hashable {
     public var serial: String?
     /// The CA rollover phase: Stable, NewCAInBundle or LeafOnNewCA.
     public var caPhase: String?
-    /// During a rollover: when the phase ends at the latest, pods restarted or not.
-    public var phaseEndsBy: String?
-    /// During a rollover: pods (`namespace/name`) that the phase's end would cut off,
-    /// because they started before their client Secret carried the new bundle or
-    /// client certificate.
+    /// When the pods in `staleConsumers` must have restarted by: the end of the rollover
+    /// phase at the latest, or the expiry of the client certificate they hold.
+    public var restartBy: String?
+    /// Pods (`namespace/name`) that started before their client Secret carried the current
+    /// trust bundle (during a rollover) or client certificate (mTLS).
     public var staleConsumers: [String]?
     public init(
-        notAfter: String? = nil, renewalTime: String? = nil, serial: String? = nil, caPhase: String? = nil, phaseEndsBy: String? = nil,
+        notAfter: String? = nil, renewalTime: String? = nil, serial: String? = nil, caPhase: String? = nil, restartBy: String? = nil,
         staleConsumers: [String]? = nil
     ) {
         self.notAfter = notAfter
         self.renewalTime = renewalTime
         self.serial = serial
         self.caPhase = caPhase
-        self.phaseEndsBy = phaseEndsBy
+        self.restartBy = restartBy
         self.staleConsumers = staleConsumers
     }
 }

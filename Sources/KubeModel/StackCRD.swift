@@ -257,6 +257,22 @@ public enum StackCRD {
                             "forDuration": duration("How long a condition holds before it fires."),
                         ]
                     ),
+                    "prometheusRule": .object(
+                        description: "The PrometheusRule (with the Prometheus Operator).",
+                        properties: [
+                            "labels": .map(
+                                description: "Extra labels, for a Prometheus' ruleSelector (added to the operator's --monitoring-labels); not under observability.vigil.dev/ or app.kubernetes.io/.",
+                                values: .string(description: "Label value."))
+                        ]
+                    ),
+                    "serviceMonitor": .object(
+                        description: "The ServiceMonitor (with the Prometheus Operator).",
+                        properties: [
+                            "labels": .map(
+                                description: "Extra labels, for a Prometheus' serviceMonitorSelector (added to the operator's --monitoring-labels); not under observability.vigil.dev/ or app.kubernetes.io/.",
+                                values: .string(description: "Label value."))
+                        ]
+                    ),
                     "receivers": .object(
                         description: "Alertmanager receivers; secrets by reference.",
                         properties: [
@@ -300,6 +316,7 @@ public enum StackCRD {
                     "prometheusURL": .string(description: "Prometheus query URL (default http://prometheus.<namespace>.svc:9090).", maxLength: 2048),
                     "lokiURL": .string(description: "Loki query URL (default: the Loki exporter's scheme, host and port).", maxLength: 2048),
                     "tempoURL": .string(description: "Tempo query URL (default: the Tempo exporter's host on port 3200).", maxLength: 2048),
+                    "defaultDatasource": .boolean(description: "Make this stack's Prometheus datasource Grafana's default (default false: Grafana refuses two defaults)."),
                 ]
             ),
         ],
@@ -343,9 +360,11 @@ public enum StackCRD {
                     "renewalTime": .string(description: "When Vigil renews it.", format: "date-time"),
                     "serial": .string(description: "Hex serial number of the serving certificate."),
                     "caPhase": .string(description: "CA rollover phase: Stable, NewCAInBundle or LeafOnNewCA.", enum: ["Stable", "NewCAInBundle", "LeafOnNewCA"]),
-                    "phaseEndsBy": .string(description: "During a CA rollover: when the phase ends at the latest, pods restarted or not.", format: "date-time"),
+                    "restartBy": .string(
+                        description: "When the pods in staleConsumers must have restarted by: the end of the CA rollover phase at the latest, or the expiry of the client certificate they hold.",
+                        format: "date-time"),
                     "staleConsumers": .array(
-                        description: "During a CA rollover: pods (namespace/name) using a client Secret that started before it carried the new trust bundle (NewCAInBundle) or client certificate (LeafOnNewCA).",
+                        description: "Pods (namespace/name) using a client Secret that started before it carried the current trust bundle (during a CA rollover) or client certificate (mTLS).",
                         items: .string(description: "namespace/name"), maxItems: 1000
                     ),
                 ]

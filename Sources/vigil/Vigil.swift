@@ -313,6 +313,22 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: "The PriorityClass of every stack's agents (for example system-node-critical); stacks cannot choose one.")
     var collectorPriorityClass: String?
 
+    @Option(help: "Comma-separated key=value labels on every stack's PrometheusRule and ServiceMonitor, for the cluster's Prometheus selectors (kube-prometheus-stack: release=<its release>).")
+    var monitoringLabels: String = ""
+
+    func validate() throws { _ = try labels() }
+
+    /// `--monitoring-labels`, as a map; a malformed entry is an error naming it.
+    func labels() throws -> [String: String] {
+        var out: [String: String] = [:]
+        for item in Self.list(monitoringLabels) {
+            let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, !kv[0].isEmpty else { throw ValidationError("--monitoring-labels: \"\(item)\" is not key=value") }
+            out[kv[0]] = kv[1]
+        }
+        return out
+    }
+
     static func list(_ s: String) -> [String] {
         s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -320,7 +336,8 @@ struct PolicyOptions: ParsableArguments {
     var policy: OperatorPolicy {
         OperatorPolicy(
             defaultImage: collectorImage, allowedImages: Self.list(allowedCollectorImages), allowedTolerationKeys: Self.list(allowedTolerationKeys),
-            allowedNodeSelectorKeys: Self.list(allowedNodeSelectorKeys), agentPriorityClass: collectorPriorityClass.flatMap { $0.isEmpty ? nil : $0 }
+            allowedNodeSelectorKeys: Self.list(allowedNodeSelectorKeys), agentPriorityClass: collectorPriorityClass.flatMap { $0.isEmpty ? nil : $0 },
+            monitoringLabels: (try? labels()) ?? [:]
         )
     }
 }

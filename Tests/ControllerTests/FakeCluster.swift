@@ -27,6 +27,7 @@ final class FakeCluster: ClusterWriter {
             throw KubeAPIError(code: 404, reason: "NotFound", message: "namespaces \"\(ns)\" not found")
         }
         try beforeWrite()
+        if let message = rejected.withLock({ $0[object.key] }) { throw KubeAPIError(code: 422, reason: "Invalid", message: message) }
         counts.withLock { $0.applies += 1 }
         appliedKeys.withLock { $0.append(object.key) }
         guard case .object(var body) = object.body, case .object(var meta)? = body["metadata"] else { fatalError() }
@@ -51,6 +52,8 @@ final class FakeCluster: ClusterWriter {
         return u
     }
 
+    /// Objects the API server refuses (422), by key, with its message.
+    let rejected = Mutex<[String: String]>([:])
     /// Whether DaemonSets are rolled out as soon as they are applied.
     let autoRollout = Atomic<Bool>(true)
     /// Called before each write: may throw to fail it (a crash or an API error).

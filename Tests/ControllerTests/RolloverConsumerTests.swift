@@ -140,7 +140,7 @@ import Testing
         try await run(t, until: "NewCAInBundle")
         let began = t.clock.wallNow
         _ = try await t.reconciler.reconcile("team/obs")
-        let endsBy = try #require(t.stacks.get("team/obs")?.status?.certificate?.phaseEndsBy)
+        let endsBy = try #require(t.stacks.get("team/obs")?.status?.certificate?.restartBy)
         #expect(abs((try Date(endsBy, strategy: .iso8601)).timeIntervalSince(began) - 6 * 86400) <= 2)
         // Without mTLS nothing is cut off by the old CA leaving: only the first phase waits.
         try await run(t, until: "LeafOnNewCA")
@@ -242,5 +242,28 @@ import Testing
             #expect(template?[Annotations.htpasswdHash]?.stringValue == sha256Hex(Array(htpasswd.utf8)), "\(fault)")
             #expect(t.fake.objects.withLock { $0["configmaps/team/obs-collector"] } == config)
         }
+    }
+
+    @Test func anObjectTheAPIServerRefusesDoesNotStopTheClientSecrets() async throws {
+        let t = setup(mTLS: false)
+        for _ in 0..<2 { _ = try await t.reconciler.reconcile("team/obs") }
+        // An edit changes the Grafana datasources, which the API server refuses; a rotation is asked for.
+        let refusedKey = try #require(t.fake.objects.withLock { $0.keys.first { $0.hasPrefix("configmaps/team/") && $0.contains("datasources") } })
+        t.fake.rejected.withLock { $0[refusedKey] = "metadata.annotations: Too long: must have at most 262144 bytes" }
+        var s = try #require(t.stacks.get("team/obs"))
+        s.spec.grafana = GrafanaSpec(prometheusURL: "http://prometheus.monitoring.svc:9090")
+        s.metadata.annotations = [Annotations.rotateCredentials: "now"]
+        s.metadata.generation = 2
+        s.metadata.resourceVersion = "99999999"
+        t.stacks.upsert(s)
+        var result = try await t.reconciler.reconcile("team/obs")
+        for _ in 0..<5 {
+            if case .requeueAfter(let d) = result { t.clock.advance(by: min(d, 3700) + 1) }
+            result = try await t.reconciler.reconcile("team/obs")
+        }
+        #expect(t.stacks.get("team/obs")?.status?.condition("Ready")?.reason == "ObjectRejected")
+        #expect(t.fake.objects.withLock { $0["secrets/apps/team.obs-otlp-client"] }?.metadata.annotations?[Annotations.credentialGeneration] == "2")
+        let users = (t.fake.objects.withLock { $0["secrets/team/obs-htpasswd"] }?.secretString("htpasswd") ?? "").split(separator: "\n").compactMap { $0.split(separator: ":").first.map(String.init) }
+        #expect(users == ["api-g2"], "the rotation finished while an object was refused: \(users)")
     }
 }

@@ -19,22 +19,7 @@ import Testing
         try await plane.kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: consume}\n")
         let secretName = "consume.app-otlp-client"
         func pod(_ name: String) async throws {
-            let yaml = """
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: \(name), namespace: consume}
-                spec:
-                  automountServiceAccountToken: false
-                  containers:
-                    - name: app
-                      image: registry.example/app:1
-                      envFrom: [{secretRef: {name: \(secretName)}}]
-                      volumeMounts: [{name: otlp, mountPath: /etc/vigil/otlp}]
-                  volumes: [{name: otlp, secret: {secretName: \(secretName)}}]
-                """
-            try await plane.kubectl("apply", "-f", "-", input: yaml)
-            let started = Date().formatted(.iso8601)
-            try await plane.kubectl("patch", "pod", name, "-n", ns, "--subresource=status", "--type=merge", "-p", #"{"status":{"startTime":"\#(started)","phase":"Running"}}"#)
+            try await plane.consumerPod(name, namespace: ns, secret: secretName, startTime: Date())
         }
         func users() async throws -> [String] {
             let file = try await plane.secretData(ns, "app-htpasswd")?["htpasswd"] ?? ""

@@ -154,6 +154,28 @@ final class ControlPlane: Sendable {
     }
 
     /// The object, or nil when the server says it does not exist.
+    /// A pod that reads `secret` (`envFrom` and a volume at /etc/vigil/otlp), started at
+    /// `startTime` as the kubelet would report it (no kubelet runs here); its namespace
+    /// needs a `default` ServiceAccount, made by hand (no service-account controller runs).
+    func consumerPod(_ name: String, namespace: String, secret: String, startTime: Date) async throws {
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: \(name), namespace: \(namespace)}
+            spec:
+              automountServiceAccountToken: false
+              containers:
+                - name: app
+                  image: registry.example/app:1
+                  envFrom: [{secretRef: {name: \(secret)}}]
+                  volumeMounts: [{name: otlp, mountPath: /etc/vigil/otlp}]
+              volumes: [{name: otlp, secret: {secretName: \(secret)}}]
+            """
+        try await kubectl("apply", "-f", "-", input: yaml)
+        let started = startTime.formatted(.iso8601)
+        try await kubectl("patch", "pod", name, "-n", namespace, "--subresource=status", "--type=merge", "-p", #"{"status":{"startTime":"\#(started)","phase":"Running"}}"#)
+    }
+
     func getIfExists<T: KubeResource>(_ type: T.Type, _ namespace: String, _ name: String) async throws -> T? {
         try await ifExists { try await client.get(T.self, namespace: namespace, name: name) }
     }

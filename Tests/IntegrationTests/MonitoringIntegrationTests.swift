@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import KubeClient
 import KubeModel
+import Render
 import Testing
 
 /// The monitoring objects on the real API server: the Prometheus ConfigMap becomes a
@@ -38,7 +39,7 @@ import Testing
             #expect(datasources.metadata.labels?["grafana_datasource"] == "1")
             #expect(try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-dashboards")?.metadata.labels?["grafana_dashboard"] == "1")
             let alertmanager = try #require(try await plane.getIfExists(Secret.self, ns, "fba-bench-alertmanager"))
-            let amConfig = try #require(alertmanager.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
+            let amConfig = try #require(alertmanager.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
             #expect(amConfig.contains("https://hooks.slack.com/services/REPLACE/ME/production"))
             #expect(amConfig.contains("REPLACE-ME-PAGERDUTY-ROUTING-KEY"))
             #expect(alertmanager.metadata.ownerReferences?.first?.name == "fba-bench")
@@ -114,7 +115,7 @@ import Testing
             #expect(refused.message.contains("spec.alerting.receivers.pagerDuty.routingKeySecret") && refused.message.contains("pd"))
             try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-42")
             let secret = try await eventually("the Alertmanager Secret", timeout: 20) { try await plane.getIfExists(Secret.self, ns, "app-alertmanager") }
-            let config = secret.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let config = secret.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
             #expect(config.contains("routing_key: sentinel-routing-key-42"))
             // A changed key follows, through the Secret watch.
             try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-43", "--dry-run=client", "-o", "yaml")
@@ -122,7 +123,7 @@ import Testing
             try await plane.kubectl("apply", "-f", "\(plane.dir)/pd.yaml")
             _ = try await eventually("the new routing key", timeout: 20) { () -> Bool? in
                 let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
-                let c = s?.data?["alertmanager.yml"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                let c = s?.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
                 return c.contains("sentinel-routing-key-43") ? true : nil
             }
             #expect(!vigil.log.contains("sentinel-routing-key"))

@@ -121,6 +121,18 @@ import Testing
                 )
                 let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n"
                 try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
+                // A pod that reads the client Secret and started before it was published: the
+                // opt-in restarts then look for workloads (Deployments, StatefulSets, DaemonSets).
+                try await plane.kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: \(ns)}\n")
+                try await plane.kubectl("apply", "-f", "-", input: """
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: api, namespace: \(ns)}
+                    spec:
+                      automountServiceAccountToken: false
+                      containers: [{name: api, image: registry.example/api:1, envFrom: [{secretRef: {name: \(ns).app-otlp-client}}]}]
+                    """)
+                try await plane.kubectl("patch", "pod", "api", "-n", ns, "--subresource=status", "--type=merge", "-p", #"{"status":{"startTime":"2020-01-01T00:00:00Z","phase":"Running"}}"#)
                 let url = try await vigil.endpoint("metrics") + "/metrics"
                 let refused = try? await eventually("a 403 without rule \(removed)", timeout: 20) { () -> Bool? in
                     let text = try await run(["curl", "-s", url])

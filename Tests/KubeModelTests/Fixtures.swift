@@ -49,15 +49,17 @@ enum Fixtures {
                     pagerDuty: PagerDutyReceiver(routingKeySecret: secretKey),
                     email: EmailReceiver(to: "a@b", from: "c@d", smarthost: "smtp:587", username: "u", passwordSecret: secretKey)
                 ),
-                alertmanagers: ["alertmanager.monitoring.svc:9093"]
+                alertmanagers: ["alertmanager.monitoring.svc:9093"],
+                prometheusRule: MonitoringObjectSpec(labels: ["release": "kube-prometheus-stack"]),
+                serviceMonitor: MonitoringObjectSpec(labels: ["release": "kube-prometheus-stack"])
             ),
-            grafana: GrafanaSpec(datasources: true, dashboards: true, prometheusURL: "http://prometheus:9090", lokiURL: "http://loki:3100", tempoURL: "http://tempo:3200")
+            grafana: GrafanaSpec(datasources: true, dashboards: true, prometheusURL: "http://prometheus:9090", lokiURL: "http://loki:3100", tempoURL: "http://tempo:3200", defaultDatasource: false)
         ),
         status: StackStatus(
             observedGeneration: 1,
             conditions: [Condition(type: "Ready", status: "True", reason: "R", message: "m", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: 1)],
             collectors: CollectorsStatus(desired: 3, ready: 2),
-            certificate: CertificateStatus(notAfter: "2026-01-01T00:00:00Z", renewalTime: "2026-01-01T00:00:00Z", serial: "0a", caPhase: "NewCAInBundle", phaseEndsBy: "2026-01-01T00:00:00Z",
+            certificate: CertificateStatus(notAfter: "2026-01-01T00:00:00Z", renewalTime: "2026-01-01T00:00:00Z", serial: "0a", caPhase: "NewCAInBundle", restartBy: "2026-01-01T00:00:00Z",
                 staleConsumers: ["apps/api-1"]),
             credentials: {
                 var c = CredentialsStatus(generation: 1, rotatedAt: "2026-01-01T00:00:00Z", nextRotation: "2026-01-01T00:00:00Z")

@@ -123,6 +123,59 @@ import Yams
         #expect(rulesOnly.contains("prometheusrules/fba-prod/fba-bench-alerts") && !rulesOnly.contains { $0.hasPrefix("servicemonitors/") })
     }
 
+    /// A Kubernetes label selector (matchLabels and matchExpressions), as the Prometheus
+    /// Operator evaluates `ruleSelector` and `serviceMonitorSelector`.
+    static func selects(_ selector: [String: Any], _ labels: [String: String]) -> Bool {
+        for (k, v) in selector["matchLabels"] as? [String: String] ?? [:] where labels[k] != v { return false }
+        for e in selector["matchExpressions"] as? [[String: Any]] ?? [] {
+            let key = e["key"] as? String ?? "", values = e["values"] as? [String] ?? []
+            switch e["operator"] as? String {
+            case "In": if !(labels[key].map(values.contains) ?? false) { return false }
+            case "NotIn": if labels[key].map(values.contains) ?? false { return false }
+            case "Exists": if labels[key] == nil { return false }
+            case "DoesNotExist": if labels[key] != nil { return false }
+            default: return false
+            }
+        }
+        return true
+    }
+
+    @Test func kubePrometheusStacksDefaultSelectorsSelectTheRulesAndMonitorAndTheAlertmanagerKeyIsTheOperators() throws {
+        // kube-prometheus-stack's defaults (ruleSelectorNilUsesHelmValues: true): the
+        // release's own label, here for a release named kube-prometheus-stack.
+        let selector: [String: Any] = try #require(try Yams.load(yaml: "matchLabels: {release: kube-prometheus-stack}") as? [String: Any])
+        var stack = try Self.example("production")
+        func labels(_ policy: OperatorPolicy, _ kind: String) throws -> [String: String] {
+            let ctx = StackContext(stack, spec: ResolvedSpec(stack.spec, namespace: "fba-prod", policy: policy))
+            let objects = try DesiredState.render(ctx, inputs: RenderInputs(monitoringKinds: ["prometheusrules", "servicemonitors"], alertSecrets: Self.secrets)).objects
+            let o = try #require(objects.first { $0.resource.kind == kind })
+            return (o.body["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        }
+        let operatorLabels = OperatorPolicy(monitoringLabels: ["release": "kube-prometheus-stack"])
+        for kind in ["PrometheusRule", "ServiceMonitor"] {
+            #expect(Self.selects(selector, try labels(operatorLabels, kind)), "\(kind) is not selected")
+            // Without the operator's labels the selector finds nothing: the check can fail.
+            #expect(!Self.selects(selector, try labels(.standard, kind)))
+        }
+        // A stack adds its own, for a Prometheus that selects on something else.
+        stack.spec.alerting = AlertingSpec(prometheusRule: MonitoringObjectSpec(labels: ["prometheus": "team-a"]), serviceMonitor: MonitoringObjectSpec(labels: ["prometheus": "team-a"]))
+        let teamSelector: [String: Any] = ["matchExpressions": [["key": "prometheus", "operator": "In", "values": ["team-a", "team-b"]]]]
+        for kind in ["PrometheusRule", "ServiceMonitor"] {
+            let l = try labels(operatorLabels, kind)
+            #expect(Self.selects(teamSelector, l) && Self.selects(selector, l))
+        }
+        // Vigil's own keys are refused.
+        stack.spec.alerting = AlertingSpec(prometheusRule: MonitoringObjectSpec(labels: ["app.kubernetes.io/instance": "x"]))
+        guard case .failure(let invalid) = StackValidator.resolve(stack) else {
+            Issue.record("a label under app.kubernetes.io/ was accepted")
+            return
+        }
+        #expect(invalid.errors.contains { $0.field == "spec.alerting.prometheusRule.labels.app.kubernetes.io/instance" })
+        // The Alertmanager Secret carries the key the Prometheus Operator reads.
+        let secret = try AlertmanagerConfig.secret(StackContext(try Self.example("production")), secrets: Self.secrets)
+        #expect(secret["data"]?.objectValue?.keys.sorted() == ["alertmanager.yaml"] || secret["stringData"]?.objectValue?.keys.sorted() == ["alertmanager.yaml"])
+    }
+
     @Test func thresholdsComeFromTheEnvironmentUnlessTheSpecSetsThem() throws {
         func settings(_ env: Environment, _ t: AlertThresholds? = nil) -> AlertSettings {
             AlertSettings(StackContext(ObservabilityStack(metadata: ObjectMeta(name: "s"), spec: StackSpec(environment: env, alerting: t.map { AlertingSpec(thresholds: $0) }))))
@@ -397,11 +450,11 @@ import Yams
         let panels = try #require(dashboard["panels"] as? [[String: Any]])
         #expect(Set(panels.compactMap { $0["title"] as? String }) == ["p95 latency", "Error rate", "Requests per second", "CPU utilization", "Memory utilization", "Logs"])
         let variables = try #require((dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]])
-        #expect(variables.compactMap { $0["name"] as? String } == ["environment", "service"])
+        #expect(variables.compactMap { $0["name"] as? String } == ["prometheus", "loki", "environment", "service"])
         let known = Set(PrometheusRules.rules(StackContext(stack)).flatMap { Self.metricNames($0.expr) }).union(try Self.pipelineMetrics(stack))
         #expect(known.contains(MonitoringMetrics.spanCalls) && known.contains(MonitoringMetrics.spanDurationBucket))
         var queried = Set<String>()
-        for panel in panels where (panel["datasource"] as? [String: Any])?["uid"] as? String == GrafanaRender.prometheusUID {
+        for panel in panels where (panel["datasource"] as? [String: Any])?["uid"] as? String == "${prometheus}" {
             for target in panel["targets"] as? [[String: Any]] ?? [] {
                 let expr = try #require(target["expr"] as? String)
                 let names = Self.metricNames(expr)
@@ -425,22 +478,32 @@ import Yams
         let text = try GrafanaRender.datasources(StackContext(stack))
         let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
         let list = try #require(doc["datasources"] as? [[String: Any]])
-        #expect(list.compactMap { $0["uid"] as? String } == ["prometheus_ds", "loki_ds", "tempo_ds"])
+        let ctx = StackContext(stack)
+        let (prom, lokiUID, tempoUID) = (GrafanaRender.uid(.prometheus, ctx), GrafanaRender.uid(.loki, ctx), GrafanaRender.uid(.tempo, ctx))
+        #expect(list.compactMap { $0["uid"] as? String } == [prom, lokiUID, tempoUID])
         let loki = list[1], tempo = list[2]
         #expect(loki["url"] as? String == "https://loki.example.com")
         #expect(tempo["url"] as? String == "https://tempo.example.com:3200")
-        let derived = try #require(((loki["jsonData"] as? [String: Any])?["derivedFields"] as? [[String: Any]])?.first)
-        #expect(derived["name"] as? String == "trace_id" && derived["datasourceUid"] as? String == "tempo_ds")
+        let fields = try #require((loki["jsonData"] as? [String: Any])?["derivedFields"] as? [[String: Any]])
+        // OTLP logs: the trace id is structured metadata; text logs: in the line.
+        #expect(fields.first?["matcherType"] as? String == "label" && fields.first?["matcherRegex"] as? String == "trace_id")
+        let derived = try #require(fields.first { $0["matcherType"] as? String == "regex" })
+        #expect(fields.allSatisfy { $0["datasourceUid"] as? String == tempoUID })
         // Grafana expands $VAR in provisioning files: its own variables are escaped.
         #expect(derived["url"] as? String == "$${__value.raw}")
         let regex = try NSRegularExpression(pattern: try #require(derived["matcherRegex"] as? String))
         let line = #"{"level":"info","msg":"done","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#
         let match = try #require(regex.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)))
         #expect(String(line[Range(match.range(at: 1), in: line)!]) == "4bf92f3577b34da6a3ce929d0e0e4736")
+        // The backends' secrets come from Grafana's environment, named after the stack.
+        let secure = try #require(tempo["secureJsonData"] as? [String: Any])
+        #expect(secure["httpHeaderValue1"] as? String == "Bearer ${VIGIL_FBA_PROD__FBA_BENCH__TEMPO_TOKEN}")
+        #expect(GrafanaRender.environment(ctx).map(\.name).contains("VIGIL_FBA_PROD__FBA_BENCH__TEMPO_TOKEN"))
         let tempoData = try #require(tempo["jsonData"] as? [String: Any])
-        #expect((tempoData["tracesToLogsV2"] as? [String: Any])?["datasourceUid"] as? String == "loki_ds")
+        let toLogs = try #require(tempoData["tracesToLogsV2"] as? [String: Any])
+        #expect(toLogs["datasourceUid"] as? String == lokiUID && toLogs["query"] as? String == #"{$${__tags}} | trace_id="$${__trace.traceId}""#)
         let metrics = try #require(tempoData["tracesToMetrics"] as? [String: Any])
-        #expect(metrics["datasourceUid"] as? String == "prometheus_ds")
+        #expect(metrics["datasourceUid"] as? String == prom)
         let pipeline = try Self.pipelineMetrics(stack)
         for q in metrics["queries"] as? [[String: Any]] ?? [] {
             let query = try #require(q["query"] as? String)
@@ -450,6 +513,53 @@ import Yams
         let cm = try GrafanaRender.datasourcesConfigMap(StackContext(stack))
         #expect(cm["metadata"]?["labels"]?["grafana_datasource"] == "1")
         #expect(try GrafanaRender.dashboardConfigMap(StackContext(stack))["metadata"]?["labels"]?["grafana_dashboard"] == "1")
+    }
+
+    /// Grafana loads every sidecar file into one instance: uids and names must be unique,
+    /// uids at most 40 characters, at most one default, and no secret written in.
+    @Test func manyStacksProvisionOneGrafanaWithoutClashes() throws {
+        let base = try Self.example("production")
+        var stacks: [ObservabilityStack] = []
+        for (ns, name) in [("team-a", "obs"), ("team-a", "obs-2"), ("team-b", "obs"), (String(repeating: "n", count: 63), String(repeating: "s", count: 63))] {
+            var s = base
+            s.metadata.namespace = ns
+            s.metadata.name = name
+            stacks.append(s)
+        }
+        var uids: [String] = [], names: [String] = [], defaults = 0
+        var files: [String: String] = [:]
+        for s in stacks {
+            let cm = try GrafanaRender.datasourcesConfigMap(StackContext(s))
+            for (file, value) in cm["data"]?.objectValue ?? [:] {
+                #expect(files[file] == nil, "two stacks write the sidecar file \(file)")
+                files[file] = value.stringValue
+            }
+            let doc = try #require(try Yams.load(yaml: try GrafanaRender.datasources(StackContext(s))) as? [String: Any])
+            for ds in try #require(doc["datasources"] as? [[String: Any]]) {
+                uids.append(try #require(ds["uid"] as? String))
+                names.append(try #require(ds["name"] as? String))
+                if ds["isDefault"] as? Bool == true { defaults += 1 }
+            }
+        }
+        #expect(Set(uids).count == uids.count && Set(names).count == names.count, "\(uids) \(names)")
+        #expect(uids.allSatisfy { $0.count <= 40 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } })
+        #expect(defaults == 0)
+        // Asked for, one stack's Prometheus is the default.
+        var chosen = stacks[0]
+        chosen.spec.grafana = GrafanaSpec(defaultDatasource: true)
+        let doc = try #require(try Yams.load(yaml: try GrafanaRender.datasources(StackContext(chosen))) as? [String: Any])
+        #expect((doc["datasources"] as? [[String: Any]])?.filter { $0["isDefault"] as? Bool == true }.count == 1)
+        // Secrets are referred to through Grafana's environment, never written: every `${`
+        // that Grafana would expand names one of the variables the stack documents.
+        for (_, text) in files {
+            let unescaped = text.replacingOccurrences(of: "$$", with: "")
+            var rest = Substring(unescaped)
+            while let r = rest.range(of: "${") {
+                let name = rest[r.upperBound...].prefix { $0 != "}" }
+                #expect(name.hasPrefix("VIGIL_"), "Grafana would expand ${\(name)}")
+                rest = rest[r.upperBound...]
+            }
+        }
     }
 
     // MARK: A real Prometheus

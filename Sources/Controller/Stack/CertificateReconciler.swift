@@ -50,7 +50,7 @@ public struct CertificateReconciler: Sendable {
             c.certificate = status
             var message = "serving certificate \(status.serial ?? "") valid until \(status.notAfter ?? "")"
             if let stale = status.staleConsumers, !stale.isEmpty {
-                message += "; CA rollover (\(status.caPhase ?? "")) waits until \(status.phaseEndsBy ?? "") at the latest for pods to restart: \(stale.prefix(20).joined(separator: ", "))\(stale.count > 20 ? " …" : "")"
+                message += "; pods to restart by \(status.restartBy ?? ""): \(stale.prefix(20).joined(separator: ", "))\(stale.count > 20 ? " …" : "")"
             }
             c.conditions = [StackCondition(.certificateReady, true, reason: "Issued", message: message)]
             c.events += consumerWarnings
@@ -396,19 +396,37 @@ public struct CertificateReconciler: Sendable {
         let phaseName = Self.encodePhase(state.phase).split(separator: "@").first.map(String.init) ?? "Stable"
         var status = CertificateStatus(notAfter: leaf.notAfter.formatted(.iso8601), renewalTime: renewal.formatted(.iso8601), serial: leaf.serial, caPhase: phaseName)
         var warnings: [StackEvent] = []
+        // Who must restart, and by when: pods a rollover phase waits for (until it ends at
+        // the latest), and, with mTLS, pods holding a client certificate that was renewed
+        // since they started (valid a while yet: see `clientRenewalTime`).
+        var stale = Set<String>()
+        var restartBy: Date? = nil
         switch state.phase {
         case .stable: break
         case .newCAInBundle(let since), .leafOnNewCA(let since):
-            let endsBy = since.addingTimeInterval(policy.maxHold).formatted(.iso8601)
-            status.phaseEndsBy = endsBy
-            let stale = Self.holders(ctx, state, consumers: consumers, clientSecrets: clientSecrets).stale
-            if !stale.isEmpty {
-                status.staleConsumers = stale
-                if ctx.stack.status?.certificate?.staleConsumers != stale {
-                    let what = phaseName == "NewCAInBundle" ? "trust only the old CA (they started before the new one joined their bundle)" : "present client certificates from the old CA"
-                    let message = "CA rollover (\(phaseName)): these pods \(what) and must restart before \(endsBy), when the rollover goes on without them: \(stale.joined(separator: ", "))"
-                    warnings.append(StackEvent(type: .warning, reason: "StaleConsumers", message: message, log: "certificates: \(message)"))
-                }
+            let holders = Self.holders(ctx, state, consumers: consumers, clientSecrets: clientSecrets).stale
+            stale.formUnion(holders)
+            if !holders.isEmpty { restartBy = since.addingTimeInterval(policy.maxHold) }
+        }
+        if let certificates = clients, ctx.spec.tlsEnabled {
+            for c in ctx.spec.clients {
+                guard let pem = certificates.byClient[c.name]?.certificate, let cert = try? PKI.loadCertificate(pem) else { continue }
+                let issued = cert.notBefore.addingTimeInterval(PKI.backdate)
+                let holding = consumers.filter { $0.metadata.namespace == c.namespace && $0.started(atOrBefore: issued) }.map(\.key)
+                guard !holding.isEmpty else { continue }
+                stale.formUnion(holding)
+                let lifetime = cert.notAfter.timeIntervalSince(cert.notBefore)
+                let by = issued.addingTimeInterval(min(policy.maxHold, lifetime / 3))
+                restartBy = min(restartBy ?? by, by)
+            }
+        }
+        if !stale.isEmpty {
+            let list = stale.sorted()
+            status.staleConsumers = list
+            status.restartBy = restartBy?.formatted(.iso8601)
+            if ctx.stack.status?.certificate?.staleConsumers != list {
+                let message = "these pods started before their client Secret carried the current trust bundle or client certificate, and must restart before \(status.restartBy ?? ""): \(list.joined(separator: ", "))"
+                warnings.append(StackEvent(type: .warning, reason: "StaleConsumers", message: message, log: "certificates: \(message)"))
             }
         }
         if !advanced.forcedOut.isEmpty {

@@ -216,7 +216,7 @@ public enum PrometheusRules {
     public static func prometheusRule(_ ctx: StackContext) -> JSONValue {
         [
             "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": ["name": .string(Naming.name(ctx.name, "alerts"))],
+            "metadata": ["name": .string(Naming.name(ctx.name, "alerts")), "labels": .object(ctx.spec.prometheusRuleLabels.mapValues(JSONValue.string))],
             "spec": ["groups": groups(ctx)],
         ]
     }
@@ -236,7 +236,7 @@ public enum PrometheusRules {
         }
         return [
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-            "metadata": ["name": .string(Naming.collector(name))],
+            "metadata": ["name": .string(Naming.collector(name)), "labels": .object(ctx.spec.serviceMonitorLabels.mapValues(JSONValue.string))],
             "spec": [
                 "selector": ["matchLabels": .object([Labels.instance: .string(Naming.shorten(name)), Labels.managedBy: .string(Labels.managerValue), Annotations.scrapeLabel: "true"])],
                 "namespaceSelector": ["matchNames": [.string(ctx.namespace)]],
@@ -348,9 +348,13 @@ public enum AlertmanagerTemplates {
     }
 }
 
-/// `alertmanager.yml`: receivers for Slack, PagerDuty and email, routes by severity and
+/// `alertmanager.yaml` (the key the Prometheus Operator reads from an Alertmanager's
+/// `configSecret`): receivers for Slack, PagerDuty and email, routes by severity and
 /// environment, and critical inhibiting warning for the same stack.
 public enum AlertmanagerConfig {
+    /// The Secret's key: the Prometheus Operator reads `alertmanager.yaml`.
+    public static let key = "alertmanager.yaml"
+
     public static func render(_ ctx: StackContext, secrets: AlertReceiverSecrets) throws -> String {
         let env = ctx.spec.environment.rawValue
         let r = ctx.raw.alerting?.receivers
@@ -409,6 +413,6 @@ public enum AlertmanagerConfig {
 
     /// The Secret `<stack>-alertmanager`.
     public static func secret(_ ctx: StackContext, secrets: AlertReceiverSecrets) throws -> JSONValue {
-        SecretBody.make(name: ctx.names.alertmanager, data: ["alertmanager.yml": try render(ctx, secrets: secrets)])
+        SecretBody.make(name: ctx.names.alertmanager, data: [AlertmanagerConfig.key: try render(ctx, secrets: secrets)])
     }
 }

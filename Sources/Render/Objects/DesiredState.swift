@@ -158,7 +158,7 @@ public enum DesiredState {
                 s.append(("\(c.namespace)/\(ctx.names.otlpClient)", "OTLP client settings and credential for \(c.name)"))
             }
         }
-        s.append((ctx.names.alertmanager, "alertmanager.yml, with the receivers' secrets read from the Secrets the spec names"))
+        s.append((ctx.names.alertmanager, "alertmanager.yaml, with the receivers' secrets read from the Secrets the spec names"))
         return s
     }
 }

@@ -16,12 +16,18 @@ public struct OperatorPolicy: Sendable, Hashable {
     /// The PriorityClass of every stack's agents (for example `system-node-critical`), or
     /// none. Stacks cannot choose one: a high priority evicts other tenants' pods.
     public var agentPriorityClass: String?
+    /// Labels on every stack's PrometheusRule and ServiceMonitor, so that the cluster's
+    /// Prometheus selects them (kube-prometheus-stack's default selectors want
+    /// `release: <its release name>`); a stack's own labels are added.
+    public var monitoringLabels: [String: String]
 
     public init(
         defaultImage: String = defaultCollectorImage, allowedImages: [String] = [], allowedTolerationKeys: [String] = [],
-        allowedNodeSelectorKeys: [String] = OperatorPolicy.standardNodeSelectorKeys, agentPriorityClass: String? = nil
+        allowedNodeSelectorKeys: [String] = OperatorPolicy.standardNodeSelectorKeys, agentPriorityClass: String? = nil,
+        monitoringLabels: [String: String] = [:]
     ) {
         self.agentPriorityClass = agentPriorityClass
+        self.monitoringLabels = monitoringLabels
         self.defaultImage = defaultImage
         self.allowedImages = allowedImages
         self.allowedTolerationKeys = allowedTolerationKeys

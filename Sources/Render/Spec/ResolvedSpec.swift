@@ -81,6 +81,9 @@ public struct ResolvedSpec: Sendable, Hashable {
     public var image: String
     /// The agents' PriorityClass, the operator's choice.
     public var agentPriorityClass: String?
+    /// The PrometheusRule's and ServiceMonitor's extra labels: the operator's, then the stack's.
+    public var prometheusRuleLabels: [String: String]
+    public var serviceMonitorLabels: [String: String]
     public var gatewayReplicas: Int
     public var memoryLimitMiB: Int
     public var memorySpikeLimitMiB: Int
@@ -122,6 +125,8 @@ public struct ResolvedSpec: Sendable, Hashable {
         environment = env
         image = spec.collector?.image ?? policy.defaultImage
         agentPriorityClass = policy.agentPriorityClass
+        prometheusRuleLabels = policy.monitoringLabels.merging(spec.alerting?.prometheusRule?.labels ?? [:]) { _, stack in stack }
+        serviceMonitorLabels = policy.monitoringLabels.merging(spec.alerting?.serviceMonitor?.labels ?? [:]) { _, stack in stack }
         gatewayReplicas = spec.collector?.gateway?.replicas ?? 0
         memoryLimitMiB = spec.collector?.memoryLimiter?.limitMiB ?? profile.memoryLimitMiB
         memorySpikeLimitMiB = spec.collector?.memoryLimiter?.spikeLimitMiB ?? memoryLimitMiB / 5

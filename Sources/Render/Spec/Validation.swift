@@ -166,6 +166,8 @@ public enum StackValidator {
             errors.append(FieldError("spec.ingest.basicAuth.enabled", "BasicAuth without TLS would send passwords in plaintext; set spec.ingest.tls.mode"))
         }
         checkClientSecretMetadata(auth, into: &errors)
+        checkLabels(spec.alerting?.prometheusRule?.labels, "spec.alerting.prometheusRule.labels", into: &errors)
+        checkLabels(spec.alerting?.serviceMonitor?.labels, "spec.alerting.serviceMonitor.labels", into: &errors)
         var seen = Set<String>()
         var namespaces = Set<String>()
         for (i, client) in (auth?.clients ?? []).enumerated() {
@@ -333,6 +335,18 @@ public enum StackValidator {
         guard s.count <= 63, let first = s.first, let last = s.last, first.isASCII && (first.isLetter || first.isNumber), last.isASCII && (last.isLetter || last.isNumber)
         else { return false }
         return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
+    }
+
+    /// Extra labels on an object: valid keys and values, and none of Vigil's own.
+    static func checkLabels(_ labels: [String: String]?, _ path: String, into errors: inout [FieldError]) {
+        for (key, value) in (labels ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let field = "\(path).\(key.prefix(100))"
+            if !isQualifiedName(key) { errors.append(FieldError(field, "is not a valid label key")) }
+            if !isLabelValue(value) { errors.append(FieldError(field, "has an invalid label value \"\(value.prefix(100))\"")) }
+            if key.hasPrefix("observability.vigil.dev/") || key.hasPrefix("app.kubernetes.io/") {
+                errors.append(FieldError(field, "is Vigil's own label: an object's ownership is told by it"))
+            }
+        }
     }
 
     /// Extra metadata for client Secrets: valid keys and values, and none of Vigil's own.
