@@ -405,7 +405,9 @@ public enum StackCRD {
         let columns: [JSONValue] = [
             ["name": "Environment", "type": "string", "jsonPath": ".spec.environment"],
             ["name": "Ready", "type": "string", "jsonPath": #".status.conditions[?(@.type=="Ready")].status"#],
+            ["name": "Reason", "type": "string", "jsonPath": #".status.conditions[?(@.type=="Ready")].reason"#],
             ["name": "Collectors", "type": "string", "jsonPath": ".status.collectors.summary"],
+            ["name": "Next Rotation", "type": "string", "jsonPath": ".status.credentials.nextRotation", "priority": 1],
             // "date" columns print future times as <invalid>: show the timestamp itself.
             ["name": "Cert Expires", "type": "string", "jsonPath": ".status.certificate.notAfter"],
             ["name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"],

@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 import Testing
 import Yams
 
@@ -162,8 +163,24 @@ import Yams
         #expect(notes.contains("installed in namespace vigil-system, watching every namespace"))
         #expect(notes.contains("examples/development.yaml"))
         #expect(notes.contains("get lease vigil.observability.vigil.dev"))
-        let scoped = try await render(["--notes", "--set", "watchNamespace=apps"])
-        #expect(scoped.contains("watching namespace apps only") && scoped.contains("kubectl -n apps apply -f"))
+        let scoped = try await render(["--notes", "--set", "watchNamespace=notes-apps"])
+        #expect(scoped.contains("watching namespace notes-apps only"))
+        // The commands that apply and show the example stack work as printed, against this
+        // API server (the example read from the checkout instead of GitHub).
+        let plane = try await SharedControlPlane.shared.get()
+        let commands = try #require(scoped.components(separatedBy: "Apply the development example").last)
+            .replacingOccurrences(of: "\\\n", with: " ")
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("kubectl ") || $0.hasPrefix("curl ") }
+        #expect(commands.count == 3, "\(commands)")
+        for command in commands {
+            let local = command.replacingOccurrences(
+                of: #"curl -fsSL https://raw.githubusercontent.com/vigil-dev/vigil/v[^/]+/examples/development.yaml"#,
+                with: "cat \(repoRoot.appendingPathComponent("examples/development.yaml").path)", options: .regularExpression)
+            let out = try await run(["bash", "-o", "pipefail", "-c", local], environment: ["KUBECONFIG": plane.kubeconfig])
+            #expect(!out.isEmpty, "\(local) printed nothing")
+        }
+        #expect(try await plane.getIfExists(ObservabilityStack.self, "notes-apps", "fba-bench") != nil)
     }
 
     /// Rendered against this API server's own API versions (what `helm install` sees), the

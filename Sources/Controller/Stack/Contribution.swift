@@ -30,6 +30,12 @@ public enum ConditionType: String, Sendable, Hashable, CaseIterable {
     case certificateReady = "CertificateReady"
     case credentialsReady = "CredentialsReady"
     case networkPolicyReady = "NetworkPolicyReady"
+    /// kstatus (Argo CD, Flux): True while Vigil is still bringing the stack to its desired
+    /// state (the collector rolling out).
+    case reconciling = "Reconciling"
+    /// kstatus: True when Vigil cannot go on without a change from someone (a refused spec,
+    /// an object that is not the stack's).
+    case stalled = "Stalled"
 
     /// Vigil's own types: only these are written and compared; others' stay theirs.
     static let all: Set<String> = Set(allCases.map(\.rawValue))

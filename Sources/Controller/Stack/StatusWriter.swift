@@ -14,12 +14,22 @@ struct StatusWriter: Sendable {
     /// Writes the status of a reconciled stack and records its events.
     func write(_ ctx: StackContext, _ c: Contribution, configHash: String, now: Date, log: Logger) async throws -> ReconcileResult {
         let stack = ctx.stack
+        let available = collectorAvailability(ctx)
         var conditions = [
             StackCondition(.configValid, true, reason: "Rendered", message: "the collector config is valid"),
             StackCondition(.ready, true, reason: "Reconciled", message: "all objects are applied"),
-            collectorAvailability(ctx),
+            available,
+            StackCondition(.stalled, false, reason: "Reconciled", message: "nothing keeps the stack from its desired state"),
+            available.reason == "Progressing"
+                ? StackCondition(.reconciling, true, reason: "CollectorRollout", message: available.message)
+                : StackCondition(.reconciling, false, reason: "Reconciled", message: "all objects are applied"),
         ]
         conditions += c.conditions
+        // kstatus: whatever holds Ready back for good also stalls the stack.
+        if let notReady = c.conditions.last(where: { $0.type == .ready && !$0.holds }) {
+            conditions.append(StackCondition(.stalled, true, reason: notReady.reason, message: notReady.message))
+            conditions.append(StackCondition(.reconciling, false, reason: notReady.reason, message: "waiting for a change: \(notReady.message)"))
+        }
         var status = nextStatus(ctx, conditions: conditions, configHash: configHash, now: now)
         status.collectors = collectorCounts(ctx)
         status.certificate = c.certificate
@@ -53,6 +63,8 @@ struct StatusWriter: Sendable {
             conditions: [
                 StackCondition(refusal.condition, false, reason: refusal.conditionReason ?? refusal.reason, message: refusal.message),
                 StackCondition(.ready, false, reason: refusal.reason, message: refusal.ready),
+                StackCondition(.stalled, true, reason: refusal.reason, message: refusal.message),
+                StackCondition(.reconciling, false, reason: refusal.reason, message: "waiting for a change: \(refusal.ready)"),
             ],
             configHash: stack.status?.configHash, now: now
         )
