@@ -303,7 +303,7 @@ public enum StackCRD {
                         ]
                     ),
                     "alertmanagers": .array(
-                        description: "Alertmanager addresses (host:port) for the rendered prometheus.yml (default alertmanager.<namespace>.svc:9093).",
+                        description: "Alertmanager addresses (host:port) for the rendered prometheus.yml (default alertmanager-operated.<the operator's --monitoring-namespace>.svc:9093).",
                         items: .string(description: "host:port.", maxLength: 512)
                     ),
                 ]
@@ -313,7 +313,7 @@ public enum StackCRD {
                 properties: [
                     "datasources": .boolean(description: "Provision datasources (default true)."),
                     "dashboards": .boolean(description: "Provision the overview dashboard (default true)."),
-                    "prometheusURL": .string(description: "Prometheus query URL (default http://prometheus.<namespace>.svc:9090).", maxLength: 2048),
+                    "prometheusURL": .string(description: "Prometheus query URL (default http://prometheus-operated.<the operator's --monitoring-namespace>.svc:9090).", maxLength: 2048),
                     "lokiURL": .string(description: "Loki query URL (default: the Loki exporter's scheme, host and port).", maxLength: 2048),
                     "tempoURL": .string(description: "Tempo query URL (default: the Tempo exporter's host on port 3200).", maxLength: 2048),
                     "defaultDatasource": .boolean(description: "Make this stack's Prometheus datasource Grafana's default (default false: Grafana refuses two defaults)."),

@@ -313,6 +313,9 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: "The PriorityClass of every stack's agents (for example system-node-critical); stacks cannot choose one.")
     var collectorPriorityClass: String?
 
+    @Option(help: "The namespace the cluster's Prometheus, Alertmanager and Grafana run in: collectors admit scrapes from it unless a stack names its scrapers, and default addresses point there.")
+    var monitoringNamespace: String = "monitoring"
+
     @Option(help: "Comma-separated key=value labels on every stack's PrometheusRule and ServiceMonitor, for the cluster's Prometheus selectors (kube-prometheus-stack: release=<its release>).")
     var monitoringLabels: String = ""
 
@@ -337,7 +340,7 @@ struct PolicyOptions: ParsableArguments {
         OperatorPolicy(
             defaultImage: collectorImage, allowedImages: Self.list(allowedCollectorImages), allowedTolerationKeys: Self.list(allowedTolerationKeys),
             allowedNodeSelectorKeys: Self.list(allowedNodeSelectorKeys), agentPriorityClass: collectorPriorityClass.flatMap { $0.isEmpty ? nil : $0 },
-            monitoringLabels: (try? labels()) ?? [:]
+            monitoringLabels: (try? labels()) ?? [:], monitoringNamespace: monitoringNamespace
         )
     }
 }

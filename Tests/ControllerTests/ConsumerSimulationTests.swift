@@ -17,7 +17,12 @@ import Testing
 /// client certificate to the bundle the collector checks; the only exception is an app
 /// that `rotation.maxOverlap` forced out, and then it was named in status before.
 @Suite struct ConsumerSimulationTests {
-    let logger = Logger(label: "test")
+    /// Quiet: two years of steps would log thousands of lines.
+    let logger: Logger = {
+        var l = Logger(label: "test")
+        l.logLevel = .error
+        return l
+    }()
 
 
     /// An app process: what its client Secret said when it started.

@@ -104,6 +104,31 @@ import Yams
         }
         #expect(!deployment.contains("--leader-elect"))
         #expect(objects["Role/vigil-system/vigil-leader-election"] == nil)
+        // A PodDisruptionBudget with several replicas; with one, none: it would block every drain.
+        #expect(objects.keys.contains { $0.hasPrefix("PodDisruptionBudget/") })
+        let single = try self.objects(try await render(["--set", "replicas=1", "--set", "leaderElection.enabled=false"]))
+        #expect(single["Deployment/vigil-system/vigil"] != nil && !single.keys.contains { $0.hasPrefix("PodDisruptionBudget/") })
+        // Log level, extra arguments, priority class, topology spread, monitoring settings,
+        // and a parent chart's `global` values.
+        let valuesFile = "\(testRoot)/chart-values-\(UUID().uuidString.prefix(6)).yaml"
+        try """
+            global: {imageRegistry: registry.example}
+            logLevel: debug
+            extraArgs: ["--workers=4"]
+            priorityClassName: platform-critical
+            monitoringNamespace: kube-prometheus
+            monitoringLabels: {release: prom, team: platform}
+            topologySpreadConstraints:
+              - maxSkew: 1
+                topologyKey: topology.kubernetes.io/zone
+                whenUnsatisfiable: ScheduleAnyway
+                labelSelector: {matchLabels: {app.kubernetes.io/name: vigil}}
+            """.write(toFile: valuesFile, atomically: true, encoding: .utf8)
+        let tuned = try #require(try self.objects(try await render(["-f", valuesFile]))["Deployment/vigil-system/vigil"])
+        for fragment in ["--log-level=debug", "--workers=4", "\"priorityClassName\" : \"platform-critical\"", "--monitoring-namespace=kube-prometheus",
+            "--monitoring-labels=release=prom,team=platform", "\"topologyKey\" : \"topology.kubernetes.io/zone\""] {
+            #expect(tuned.contains(fragment), "\(fragment) not in the Deployment")
+        }
         #expect(yaml.components(separatedBy: "team: platform").count - 1 == objects.count + 1)
         let digest = try await render(["--set", "image.digest=sha256:" + String(repeating: "ab", count: 32)])
         #expect(digest.contains("image: ghcr.io/vigil-dev/vigil@sha256:abab"))

@@ -176,6 +176,23 @@ import Yams
         #expect(secret["data"]?.objectValue?.keys.sorted() == ["alertmanager.yaml"] || secret["stringData"]?.objectValue?.keys.sorted() == ["alertmanager.yaml"])
     }
 
+    /// The defaults agree: the namespace the collectors admit scrapes from is the one the
+    /// default Prometheus and Alertmanager addresses point into, whatever the operator sets.
+    @Test func theScrapePeersAndTheDefaultMonitoringAddressesAgree() throws {
+        let stack = try Self.example("staging")
+        for monitoring in ["monitoring", "kube-prometheus"] {
+            let ctx = StackContext(stack, spec: ResolvedSpec(stack.spec, namespace: "fba-staging", policy: OperatorPolicy(monitoringNamespace: monitoring)))
+            let policy = try #require(NetworkPolicyRender.render(ctx).first)
+            let metricsRule = try #require(policy["spec"]?["ingress"]?.arrayValue?.first { rule in
+                rule["ports"]?.arrayValue?.contains { $0["port"]?.intValue == 8889 } == true
+            })
+            let namespaces = metricsRule["from"]?.arrayValue?.compactMap { $0["namespaceSelector"]?["matchLabels"]?["kubernetes.io/metadata.name"]?.stringValue }
+            #expect(namespaces == [monitoring])
+            #expect(GrafanaRender.prometheusURL(ctx) == "http://prometheus-operated.\(monitoring).svc:9090")
+            #expect(PrometheusConfig.alertmanagers(ctx) == ["alertmanager-operated.\(monitoring).svc:9093"])
+        }
+    }
+
     @Test func thresholdsComeFromTheEnvironmentUnlessTheSpecSetsThem() throws {
         func settings(_ env: Environment, _ t: AlertThresholds? = nil) -> AlertSettings {
             AlertSettings(StackContext(ObservabilityStack(metadata: ObjectMeta(name: "s"), spec: StackSpec(environment: env, alerting: t.map { AlertingSpec(thresholds: $0) }))))

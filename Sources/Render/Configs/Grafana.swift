@@ -69,7 +69,9 @@ public enum GrafanaRender {
     }
 
     public static func prometheusURL(_ ctx: StackContext) -> String {
-        ctx.raw.grafana?.prometheusURL ?? "http://prometheus.\(ctx.namespace).svc:9090"
+        // The Prometheus Operator's Service for every Prometheus it runs, in the namespace
+        // the collectors' NetworkPolicy admits scrapes from.
+        ctx.raw.grafana?.prometheusURL ?? "http://prometheus-operated.\(ctx.spec.monitoringNamespace).svc:9090"
     }
 
     /// The Loki exporter pushes to `…/otlp` or `…/loki/api/v1/push`; queries go to its origin.

@@ -252,7 +252,7 @@ public enum PrometheusRules {
 public enum PrometheusConfig {
     public static func alertmanagers(_ ctx: StackContext) -> [String] {
         let given = ctx.raw.alerting?.alertmanagers ?? []
-        return given.isEmpty ? ["alertmanager.\(ctx.namespace).svc:9093"] : given
+        return given.isEmpty ? ["alertmanager-operated.\(ctx.spec.monitoringNamespace).svc:9093"] : given
     }
 
     public static func render(_ ctx: StackContext) throws -> String {

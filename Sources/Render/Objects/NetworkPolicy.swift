@@ -205,7 +205,7 @@ public enum NetworkPolicyRender {
             ingestPeers = namespaces.map(namespacePeer)
         }
         let metricsPeers = (np?.metricsFrom ?? []).map(peer)
-        let scrapers = metricsPeers.isEmpty ? [namespacePeer("monitoring")] : metricsPeers
+        let scrapers = metricsPeers.isEmpty ? [namespacePeer(ctx.spec.monitoringNamespace)] : metricsPeers
         // Kubelet probes come from the node.
         let health = rule("from", peers: healthPeers(ctx, nodeAddresses: nodeAddresses), ports: ports([CollectorPorts.health]))
 

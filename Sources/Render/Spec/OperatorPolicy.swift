@@ -20,12 +20,17 @@ public struct OperatorPolicy: Sendable, Hashable {
     /// Prometheus selects them (kube-prometheus-stack's default selectors want
     /// `release: <its release name>`); a stack's own labels are added.
     public var monitoringLabels: [String: String]
+    /// Where the cluster's Prometheus, Alertmanager and Grafana run: the collectors' metrics
+    /// ports admit this namespace unless a stack names its scrapers, and the default
+    /// Prometheus and Alertmanager addresses are there.
+    public var monitoringNamespace: String
 
     public init(
         defaultImage: String = defaultCollectorImage, allowedImages: [String] = [], allowedTolerationKeys: [String] = [],
         allowedNodeSelectorKeys: [String] = OperatorPolicy.standardNodeSelectorKeys, agentPriorityClass: String? = nil,
-        monitoringLabels: [String: String] = [:]
+        monitoringLabels: [String: String] = [:], monitoringNamespace: String = "monitoring"
     ) {
+        self.monitoringNamespace = monitoringNamespace
         self.agentPriorityClass = agentPriorityClass
         self.monitoringLabels = monitoringLabels
         self.defaultImage = defaultImage

@@ -84,6 +84,8 @@ public struct ResolvedSpec: Sendable, Hashable {
     /// The PrometheusRule's and ServiceMonitor's extra labels: the operator's, then the stack's.
     public var prometheusRuleLabels: [String: String]
     public var serviceMonitorLabels: [String: String]
+    /// The operator's monitoring namespace (`--monitoring-namespace`).
+    public var monitoringNamespace: String
     public var gatewayReplicas: Int
     public var memoryLimitMiB: Int
     public var memorySpikeLimitMiB: Int
@@ -127,6 +129,7 @@ public struct ResolvedSpec: Sendable, Hashable {
         agentPriorityClass = policy.agentPriorityClass
         prometheusRuleLabels = policy.monitoringLabels.merging(spec.alerting?.prometheusRule?.labels ?? [:]) { _, stack in stack }
         serviceMonitorLabels = policy.monitoringLabels.merging(spec.alerting?.serviceMonitor?.labels ?? [:]) { _, stack in stack }
+        monitoringNamespace = policy.monitoringNamespace
         gatewayReplicas = spec.collector?.gateway?.replicas ?? 0
         memoryLimitMiB = spec.collector?.memoryLimiter?.limitMiB ?? profile.memoryLimitMiB
         memorySpikeLimitMiB = spec.collector?.memoryLimiter?.spikeLimitMiB ?? memoryLimitMiB / 5
