@@ -48,4 +48,27 @@ import Testing
             #expect(dry.contains("(server dry run)"), "\(block.prefix(200))")
         }
     }
+
+    /// The README's quick start, run word for word (its one `sh` block under "Quick start")
+    /// against a control plane of its own; a Vigil process stands in for the Deployment,
+    /// whose pods never start here (no kubelet).
+    @Test func theReadmesQuickStartWorksAsWritten() async throws {
+        let readme = try String(contentsOf: repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "## Quick start on an existing cluster").dropFirst().first)
+        let block = try #require(section.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "\n```").first)
+        #expect(block.contains("kubectl apply -k manifests/") && block.contains("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        try await withOwnControlPlane(name: "quickstart") { plane in
+            try await plane.installCRD()
+            try await withVigil(kubeconfig: plane.kubeconfig, namespace: nil) { vigil in
+                // One substitution: Kubernetes 1.20 serves PodDisruptionBudget only as
+                // policy/v1beta1 (the manifests are for current clusters, policy/v1).
+                let for120 = block.replacingOccurrences(
+                    of: "kubectl apply -k manifests/", with: "kubectl kustomize manifests/ | sed 's#^apiVersion: policy/v1$#apiVersion: policy/v1beta1#' | kubectl apply -f -")
+                #expect(for120 != block)
+                let out = try await run(["bash", "-euo", "pipefail", "-c", "cd \(repoRoot.path)\n" + for120], environment: ["KUBECONFIG": plane.kubeconfig])
+                #expect(out.hasSuffix("https://obs-collector.shop.svc:4317"), "\(out)")
+                #expect(await vigil.terminate() == 0)
+            }
+        }
+    }
 }
