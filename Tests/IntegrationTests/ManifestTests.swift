@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 
 /// The install manifests (`manifests/`, base and the single-namespace overlay) are accepted
 /// by the real API server, first in a server-side dry run, then for real.
@@ -69,6 +70,64 @@ import Testing
                 #expect(out.hasSuffix("https://obs-collector.shop.svc:4317"), "\(out)")
                 #expect(await vigil.terminate() == 0)
             }
+        }
+    }
+
+    /// The README's upgrade step on a CRD of the previous schema, created the way Helm
+    /// creates it: stacks are kept, and fields the old schema pruned are stored after.
+    @Test func theCRDUpgradeKeepsStacksAndAddsTheNewFields() async throws {
+        let readme = try String(contentsOf: repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let upgrade = try #require(readme.components(separatedBy: "## Upgrade").dropFirst().first?.components(separatedBy: "```sh\n").dropFirst().first?
+            .split(separator: "\n").first { $0.contains("crds/") }.map(String.init))
+        let crdFile = repoRoot.appendingPathComponent("crds/observabilitystacks.observability.vigil.dev.yaml")
+        var crd = try #require(try Yams.load(yaml: try String(contentsOf: crdFile, encoding: .utf8)) as? [String: Any])
+        // The previous release's schema: without the fields this one added.
+        func drop(_ path: [String], _ field: String, in object: inout [String: Any]) {
+            guard let first = path.first else {
+                var props = object["properties"] as? [String: Any] ?? [:]
+                props[field] = nil
+                object["properties"] = props
+                return
+            }
+            var props = object["properties"] as? [String: Any] ?? [:]
+            var child = props[first] as? [String: Any] ?? [:]
+            drop(Array(path.dropFirst()), field, in: &child)
+            props[first] = child
+            object["properties"] = props
+        }
+        var spec = crd["spec"] as? [String: Any] ?? [:]
+        var versions = spec["versions"] as? [[String: Any]] ?? []
+        var schema = (versions[0]["schema"] as? [String: Any])?["openAPIV3Schema"] as? [String: Any] ?? [:]
+        drop(["spec", "grafana"], "defaultDatasource", in: &schema)
+        drop(["spec", "alerting"], "prometheusRule", in: &schema)
+        drop(["status", "certificate"], "restartBy", in: &schema)
+        versions[0]["schema"] = ["openAPIV3Schema": schema]
+        spec["versions"] = versions
+        crd["spec"] = spec
+        let old = String(decoding: try JSONSerialization.data(withJSONObject: crd), as: UTF8.self)
+        try await withOwnControlPlane(name: "crd-upgrade") { plane in
+            try await plane.kubectl("create", "-f", "-", input: old)
+            try await plane.kubectl("wait", "--for=condition=Established", "crd/observabilitystacks.observability.vigil.dev", "--timeout=60s")
+            try await plane.createNamespace("shop")
+            let stack = """
+                apiVersion: observability.vigil.dev/v1alpha1
+                kind: ObservabilityStack
+                metadata: {name: obs, namespace: shop}
+                spec:
+                  environment: staging
+                  sampling: {percentage: 20}
+                  grafana: {defaultDatasource: true}
+                """
+            try await plane.kubectl("apply", "-f", "-", input: stack)
+            // The stored spec (not kubectl's last-applied annotation, which keeps everything).
+            func stored() async throws -> String { try await plane.kubectl("get", "observabilitystack", "obs", "-n", "shop", "-o", "jsonpath={.spec}") }
+            #expect(!(try await stored()).contains("defaultDatasource"), "the old schema keeps a field it does not know")
+            _ = try await run(["bash", "-euo", "pipefail", "-c", "cd \(repoRoot.path)\n" + upgrade], environment: ["KUBECONFIG": plane.kubeconfig])
+            // The stack is still there, as it was; the new field is stored once applied again.
+            #expect((try await stored()).contains("\"percentage\":20"))
+            try await plane.kubectl("apply", "-f", "-", input: stack)
+            let after = try await stored()
+            #expect(after.contains("\"defaultDatasource\":true"), "\(after)")
         }
     }
 }
