@@ -51,12 +51,7 @@ import Testing
         let clock = ManualClock()
         let pods = Mutex<[PodSecretUse]>([])
         let stacks = Store<ObservabilityStack>()
-        let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
-        let r = StackReconciler(
-            stacks: stacks, owned: owned, writer: fake, events: EventRecorder(writer: fake, logger: logger), now: { clock.wallNow },
-            nodeAddresses: { ["10.0.0.1"] }, acceptedStacks: { _ in ["team/obs"] },
-            podsReading: { ns, secret in pods.withLock { $0 }.filter { $0.metadata.namespace == ns && $0.secrets.contains(secret) } }, logger: logger
-        )
+        let r = fake.reconciler(stacks: stacks, clock: clock, logger: logger) { pods.withLock { $0 } }
         var spec = StackSpec(environment: .staging)
         spec.ingest = IngestSpec(
             basicAuth: BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "apps")], rotation: RotationSpec(interval: "30d", overlap: "1h", maxOverlap: "2d")))

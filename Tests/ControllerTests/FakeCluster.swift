@@ -6,6 +6,7 @@ import Logging
 import Render
 import Rotation
 import Synchronization
+import TestSupport
 import Testing
 
 /// An in-memory API for fast tests of the reconcile logic. The real API server is tested
@@ -159,3 +160,19 @@ final class FakeCluster: ClusterWriter {
     }
 }
 
+
+extension FakeCluster {
+    /// A reconciler on this fake at `clock`, one node address, namespace `apps` accepting
+    /// the stack `team/obs`, and `pods()` as the pods there are (filtered, as the informer's
+    /// store is, by namespace and Secret).
+    func reconciler(
+        stacks: Store<ObservabilityStack>, clock: ManualClock, logger: Logger, pods: @escaping @Sendable () -> [PodSecretUse]
+    ) -> StackReconciler {
+        let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
+        return StackReconciler(
+            stacks: stacks, owned: owned, writer: self, events: EventRecorder(writer: self, logger: logger), now: { clock.wallNow },
+            nodeAddresses: { ["10.0.0.1"] }, acceptedStacks: { _ in ["team/obs"] },
+            podsReading: { ns, secret in pods().filter { $0.metadata.namespace == ns && $0.secrets.contains(secret) } }, logger: logger
+        )
+    }
+}

@@ -64,12 +64,7 @@ import Testing
     }
 
     func make(_ fake: FakeCluster, _ clock: ManualClock, _ pods: Pods, _ stacks: Store<ObservabilityStack>, mTLS: Bool, maxOverlap: String) -> StackReconciler {
-        let owned = Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) }
-        let r = StackReconciler(
-            stacks: stacks, owned: owned, writer: fake, events: EventRecorder(writer: fake, logger: logger), now: { clock.wallNow },
-            nodeAddresses: { ["10.0.0.1"] }, acceptedStacks: { _ in ["team/obs"] },
-            podsReading: { ns, secret in pods.withLock { $0 }.filter { $0.metadata.namespace == ns && $0.secrets.contains(secret) } }, logger: logger
-        )
+        let r = fake.reconciler(stacks: stacks, clock: clock, logger: logger) { pods.withLock { $0 } }
         var spec = StackSpec(environment: .staging)
         spec.ingest = IngestSpec(
             tls: TLSSpec(clientAuth: mTLS ? "Required" : nil, duration: "30d"),
