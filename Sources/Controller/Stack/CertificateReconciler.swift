@@ -209,10 +209,11 @@ public struct CertificateReconciler: Sendable {
 
     /// Takes the planner's steps due now (a first CA and its leaf may be due at once; each
     /// is planned afresh) and returns the state, what was issued, the request honoured, and
-    /// the pods a step cut off because `maxOverlap` passed before they restarted.
+    /// the pods a step cut off because `maxOverlap` passed before they restarted, and who
+    /// the resulting state's phase waits for.
     func advance(
         _ ctx: StackContext, from start: TLSState?, now: Date, consumers: [PodSecretUse] = [], clientSecrets: [String: Unstructured?] = [:]
-    ) throws -> (state: TLSState?, issued: [String], handled: String?, recovered: String?, forcedOut: [String]) {
+    ) throws -> (state: TLSState?, issued: [String], handled: String?, recovered: String?, forcedOut: [String], holders: Holders) {
         let policy = Self.policy(ctx.spec)
         let algorithm = Self.algorithm(ctx.spec)
         let primary = Self.primary(ctx)
@@ -228,6 +229,7 @@ public struct CertificateReconciler: Sendable {
         // old one (from the bundle), as in a rollover, never a hard switch.
         var recovered: String? = nil
         var forcedOut: [String] = []
+        var settled: Holders? = nil
         if start == nil, let old = recoverable(ctx, now: now) {
             state = try CertificatePlanner.apply(
                 .addNewCA, to: old, now: now, policy: policy, issueCA: { t in try issuer.issueCA(caName, t, policy.caDuration, algorithm) },
@@ -252,7 +254,10 @@ public struct CertificateReconciler: Sendable {
             let holders = Self.holders(ctx, state, consumers: consumers, clientSecrets: clientSecrets)
             let step = CertificatePlanner.next(
                 state, now: now, policy: policy, forceRenewal: force, leafMismatch: mismatch, leafOnNewestCA: onNewest, consumersMoved: holders.moved)
-            if case .wait = step { break }
+            if case .wait = step {
+                settled = holders
+                break
+            }
             switch step {
             case .moveLeafToNewCA, .dropOldCA: forcedOut += holders.stale
             default: break
@@ -265,7 +270,7 @@ public struct CertificateReconciler: Sendable {
             if force { handled = forceToken }
             issued.append("\(step)")
         }
-        return (state, issued, handled, recovered, forcedOut)
+        return (state, issued, handled, recovered, forcedOut, settled ?? Self.holders(ctx, state, consumers: consumers, clientSecrets: clientSecrets))
     }
 
     /// Client certificates for the declared clients: kept while they are from the signing
@@ -346,9 +351,16 @@ public struct CertificateReconciler: Sendable {
     /// one it replaces (held by pods that started before) stays valid for `maxHold` after
     /// (at most a third of its lifetime).
     static func clientRenewalTime(_ cert: IssuedCertificate, _ policy: TLSPolicy) -> Date {
-        let lifetime = cert.notAfter.timeIntervalSince(cert.notBefore)
-        return min(renewalTime(cert, policy), cert.notAfter.addingTimeInterval(-min(policy.maxHold, lifetime / 3)))
+        min(renewalTime(cert, policy), cert.notAfter.addingTimeInterval(-replacedValidity(cert, policy)))
     }
+
+    /// How long a client certificate stays valid after the one that replaces it is issued.
+    static func replacedValidity(_ cert: IssuedCertificate, _ policy: TLSPolicy) -> TimeInterval {
+        min(policy.maxHold, cert.notAfter.timeIntervalSince(cert.notBefore) / 3)
+    }
+
+    /// When a certificate was issued: its start of validity is backdated for clock skew.
+    static func issueTime(_ cert: IssuedCertificate) -> Date { cert.notBefore.addingTimeInterval(PKI.backdate) }
 
     /// `consumers`: the pods that read the stack's client Secrets; `clientSecrets`: each
     /// writable client's live Secret. A rollover step that would cut pods off waits for them.
@@ -364,6 +376,7 @@ public struct CertificateReconciler: Sendable {
         // new CA with the serving leaf, while the old CA is still in the bundle.
         var clients: CertificateMaterial.ClientCertificates? = nil
         var changedAt: [String: Date] = [:]
+        var issuedToClients: [String: IssuedCertificate] = [:]
         if ctx.spec.issuesCertificates, ctx.spec.tlsEnabled {
             switch state.phase {
             case .stable: break
@@ -373,8 +386,9 @@ public struct CertificateReconciler: Sendable {
         }
         if ctx.spec.issuesCertificates, ctx.spec.issuesClientCertificates, !ctx.spec.clients.isEmpty, let signer = state.signingCA {
             let c = try clientCertificates(ctx, signer: signer, now: now)
+            issuedToClients = c.certificates
             for (client, cert) in c.certificates {
-                let issued = cert.notBefore.addingTimeInterval(PKI.backdate)
+                let issued = Self.issueTime(cert)
                 changedAt[client] = max(changedAt[client] ?? issued, issued)
             }
             clients = .init(byClient: c.certificates.mapValues(Self.pem), issuerSerial: signer.serial)
@@ -404,19 +418,18 @@ public struct CertificateReconciler: Sendable {
         switch state.phase {
         case .stable: break
         case .newCAInBundle(let since), .leafOnNewCA(let since):
-            let holders = Self.holders(ctx, state, consumers: consumers, clientSecrets: clientSecrets).stale
+            let holders = advanced.holders.stale
             stale.formUnion(holders)
             if !holders.isEmpty { restartBy = since.addingTimeInterval(policy.maxHold) }
         }
-        if let certificates = clients, ctx.spec.tlsEnabled {
+        if ctx.spec.tlsEnabled {
             for c in ctx.spec.clients {
-                guard let pem = certificates.byClient[c.name]?.certificate, let cert = try? PKI.loadCertificate(pem) else { continue }
-                let issued = cert.notBefore.addingTimeInterval(PKI.backdate)
+                guard let cert = issuedToClients[c.name] else { continue }
+                let issued = Self.issueTime(cert)
                 let holding = consumers.filter { $0.metadata.namespace == c.namespace && $0.started(atOrBefore: issued) }.map(\.key)
                 guard !holding.isEmpty else { continue }
                 stale.formUnion(holding)
-                let lifetime = cert.notAfter.timeIntervalSince(cert.notBefore)
-                let by = issued.addingTimeInterval(min(policy.maxHold, lifetime / 3))
+                let by = issued.addingTimeInterval(Self.replacedValidity(cert, policy))
                 restartBy = min(restartBy ?? by, by)
             }
         }
