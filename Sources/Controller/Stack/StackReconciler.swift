@@ -71,7 +71,7 @@ public final class StackReconciler: Sendable {
         let certificates = try certificateStep(ctx, now: now, world: world)
         let material = credentials.map { $0.material(ctx, clients: world.writableClients) }
         let rendered = try render(ctx, admitted, world, certificates: certificates, credentials: credentials, material: material)
-        let clientKeys = Dictionary(world.writableClients.map { ("secrets/\($0.namespace)/\(ctx.names.otlpClient)", $0.name) }) { a, _ in a }
+        let clientKeys = Self.clientKeys(ctx, world)
         var applied: Applier.Outcome
         switch try await applier.apply(ctx, rendered.objects, clientKeys: credentials == nil ? [:] : clientKeys, world: world, log: log) {
         case .failure(let refusal):
@@ -165,7 +165,7 @@ public final class StackReconciler: Sendable {
         // Client Secrets carry the CA bundle: without it in hand, they are left as they are.
         if ctx.needsStackCA && certificates == nil { material?.clientSecrets = [] }
         let objects = try DesiredState.rotationSecrets(ctx, certificates: certificates?.material, credentials: material)
-        let clientKeys = credentials == nil ? [:] : Dictionary(world.writableClients.map { ("secrets/\($0.namespace)/\(ctx.names.otlpClient)", $0.name) }) { a, _ in a }
+        let clientKeys = credentials == nil ? [:] : Self.clientKeys(ctx, world)
         guard case .success(var applied) = try await applier.apply(ctx, objects, clientKeys: clientKeys, world: world, prune: false, log: log) else { return nil }
         if let credentials, let key = try await applier.recordPublication(ctx, credentials, published: applied.published) { applied.applied.append(key) }
         try await rollCollector(ctx, htpasswdHash: credentials?.materialHash, bundle: ctx.hasGateway ? certificates?.bundle : nil, world: world, log: log)
@@ -195,6 +195,11 @@ public final class StackReconciler: Sendable {
         guard !restarted.isEmpty else { return [] }
         let message = "restarted onto their client Secret's new content (\(Annotations.restartOnRotation)): \(restarted.joined(separator: ", "))"
         return [StackEvent(type: .normal, reason: "ConsumersRestarted", message: message, log: "credentials: \(message)")]
+    }
+
+    /// Each writable client's Secret, keyed as `DesiredObject.key`, to its client.
+    static func clientKeys(_ ctx: StackContext, _ world: World) -> [String: String] {
+        Dictionary(world.writableClients.map { ("secrets/\($0.namespace)/\(ctx.names.otlpClient)", $0.name) }) { a, _ in a }
     }
 
     /// Rolls the running collector onto a changed htpasswd file or gateway trust bundle by
