@@ -153,6 +153,14 @@ final class FakeCluster: ClusterWriter {
         return try found.map { try JSONCoding.decode(WorkloadSecretUse.self, from: JSONCoding.encode($0.object)) }
     }
 
+    /// Events other controllers recorded (the DaemonSet controller's `FailedCreate`).
+    let foreignEvents = Mutex<[Event]>([])
+    func events(involving kind: String, namespace: String, name: String, reason: String) async throws -> [Event] {
+        foreignEvents.withLock {
+            $0.filter { $0.metadata.namespace == namespace && $0.involvedObject.kind == kind && $0.involvedObject.name == name && $0.reason == reason }
+        }
+    }
+
     let objectReads = Mutex(0)
     func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
         objectReads.withLock { $0 += 1 }

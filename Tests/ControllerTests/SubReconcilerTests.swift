@@ -24,6 +24,15 @@ import Testing
 
     func owned() -> [OwnedKind] { Kinds.owned.map { OwnedKind(resource: $0, store: Store<Unstructured>()) } }
 
+    /// The collector's DaemonSet of `stack()`, with a status as its controller writes it.
+    func daemonSet(generation: Int, status: JSONValue, rv: Int = 100) throws -> Unstructured {
+        try Unstructured(object: [
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": ["name": "obs-collector", "namespace": "team", "uid": "ds-uid", "generation": .int(generation), "resourceVersion": .string(String(rv))],
+            "status": status,
+        ])
+    }
+
     // MARK: Gate
 
     @Test func theGateResolvesAValidStackOnceAndReadsNothingItDoesNotNeed() async throws {
@@ -161,23 +170,137 @@ import Testing
     @Test func statusIsWrittenOnceAndARefusalRecordsOneEvent() async throws {
         let fake = FakeCluster()
         let stacks = Store<ObservabilityStack>()
-        let writer = StatusWriter(stacks: stacks, owned: owned(), writer: fake, events: EventRecorder(writer: fake, logger: logger))
+        let kinds = owned()
+        let writer = StatusWriter(stacks: stacks, owned: kinds, writer: fake, events: EventRecorder(writer: fake, logger: logger))
         var s = stack()
         stacks.upsert(s)
         let ctx = StackContext(s)
         var c = Contribution()
         c.conditions = [StackCondition(.credentialsReady, true, reason: "Issued", message: "ok")]
         c.requeueAfter = 42
+        // Applied, but the DaemonSet controller has not reported the collector: not Ready.
         #expect(try await writer.write(ctx, c, configHash: "h", now: now, log: logger) == .requeueAfter(42))
         s = try #require(stacks.get("team/obs"))
+        #expect(s.status?.condition(ConditionType.ready.rawValue)?.reason == "CollectorUnavailable")
+        #expect(s.status?.condition(ConditionType.reconciling.rawValue)?.isTrue == true)
+        // Reported, on a cluster where no node runs it: Ready, and CollectorAvailable says why not.
+        store(kinds, Kinds.daemonSet)?.upsert(try daemonSet(generation: 1, status: ["observedGeneration": 1, "desiredNumberScheduled": 0]))
         _ = try await writer.write(StackContext(s), c, configHash: "h", now: now, log: logger)
-        #expect(fake.counts.withLock { $0.statusWrites } == 1)
+        s = try #require(stacks.get("team/obs"))
+        _ = try await writer.write(StackContext(s), c, configHash: "h", now: now, log: logger)
+        #expect(fake.counts.withLock { $0.statusWrites } == 2)
         #expect(s.status?.condition(ConditionType.ready.rawValue)?.isTrue == true)
+        #expect(s.status?.condition(ConditionType.collectorAvailable.rawValue)?.reason == "NoNodesScheduled")
         let refusal = Refusal(reason: "SecretNotFound", message: "Secret x named by spec.y does not exist", ready: "a referenced Secret is missing")
         #expect(try await writer.reject(StackContext(s), refusal, now: now, log: logger) == .terminal(refusal.message))
         let refused = try #require(stacks.get("team/obs"))
         _ = try await writer.reject(StackContext(refused), refusal, now: now, log: logger)
         #expect(fake.eventReasons.withLock { $0.filter { $0 == "SecretNotFound" }.count } == 1)
         #expect(refused.status?.condition(ConditionType.ready.rawValue)?.isTrue == false)
+    }
+
+    /// Ready waits for the collector to serve; pods refused by admission are named, from the
+    /// DaemonSet controller's events and the gateway Deployment's ReplicaFailure condition.
+    @Test func theCollectorsHealthDecidesReadyAndNamesRefusedPods() async throws {
+        let fake = FakeCluster()
+        let stacks = Store<ObservabilityStack>()
+        let kinds = owned()
+        let writer = StatusWriter(stacks: stacks, owned: kinds, writer: fake, events: EventRecorder(writer: fake, logger: logger))
+        stacks.upsert(stack { $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2)) })
+        var rv = 200
+        func write() async throws -> (ObservabilityStack, ReconcileResult) {
+            let s = try #require(stacks.get("team/obs"))
+            let hasGateway = StackContext(s).hasGateway
+            #expect(hasGateway)
+            let result = try await writer.write(StackContext(s), Contribution(), configHash: "h", now: now, log: logger)
+            return (try #require(stacks.get("team/obs")), result)
+        }
+        func cond(_ s: ObservabilityStack, _ type: ConditionType) -> String {
+            let c = s.status?.condition(type.rawValue)
+            return "\(c?.status ?? "-")/\(c?.reason ?? "-")"
+        }
+        func setDaemonSet(_ status: JSONValue) throws {
+            rv += 1
+            store(kinds, Kinds.daemonSet)?.upsert(try daemonSet(generation: 1, status: status, rv: rv))
+        }
+        func setGateway(_ status: JSONValue) throws {
+            rv += 1
+            store(kinds, Kinds.deployment)?.upsert(try Unstructured(object: [
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": ["name": "obs-gateway", "namespace": "team", "generation": 1, "resourceVersion": .string(String(rv))],
+                "spec": ["replicas": 2], "status": status,
+            ]))
+        }
+        func refusal(ageSeconds: Double, uid: String = "ds-uid") -> Event {
+            var e = Event(
+                metadata: ObjectMeta(name: "obs-collector.1", namespace: "team"),
+                involvedObject: ObjectReference(apiVersion: "apps/v1", kind: "DaemonSet", namespace: "team", name: "obs-collector", uid: uid),
+                reason: "FailedCreate",
+                message: #"Error creating: pods "obs-collector-x7k2p" is forbidden: unable to validate against any pod security policy: [spec.volumes[1]: Invalid value: "hostPath": hostPath volumes are not allowed to be used]"#,
+                type: "Warning", component: "daemonset-controller", timestamp: now.addingTimeInterval(-ageSeconds).formatted(.iso8601))
+            e.count = 4
+            return e
+        }
+
+        // Two nodes, no pod created, and the controller's events say why.
+        try setDaemonSet(["observedGeneration": 1, "desiredNumberScheduled": 2, "currentNumberScheduled": 0])
+        fake.foreignEvents.withLock { $0 = [refusal(ageSeconds: 7200), refusal(ageSeconds: 30, uid: "an-older-daemonset")] }
+        var (s, result) = try await write()
+        // Only stale refusals, or another DaemonSet's: missing pods, reason not known yet.
+        #expect(cond(s, .collectorAvailable) == "False/Progressing")
+        #expect(cond(s, .ready) == "False/CollectorUnavailable" && cond(s, .stalled) == "False/Reconciled")
+        #expect(result == .requeueAfter(10))
+        fake.foreignEvents.withLock { $0.append(refusal(ageSeconds: 60)) }
+        (s, result) = try await write()
+        #expect(cond(s, .collectorAvailable) == "False/PodsRefused")
+        let message = s.status?.condition(ConditionType.collectorAvailable.rawValue)?.message ?? ""
+        #expect(message.hasPrefix("2 of 2 agent pods cannot be created: pods \"obs-collector-x7k2p\" is forbidden"), "\(message)")
+        #expect(message.contains("hostPath volumes are not allowed"))
+        #expect(cond(s, .ready) == "False/PodsRefused" && cond(s, .stalled) == "True/PodsRefused" && cond(s, .reconciling) == "False/Reconciled")
+        #expect(result == .requeueAfter(60))
+        #expect(fake.eventReasons.withLock { $0.filter { $0 == "PodsRefused" }.count } == 1)
+        _ = try await write()
+        #expect(fake.eventReasons.withLock { $0.filter { $0 == "PodsRefused" }.count } == 1)
+
+        // The agents are admitted and serve; the gateway's ReplicaSet is refused by a quota.
+        try setDaemonSet(["observedGeneration": 1, "desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 2, "numberAvailable": 2, "updatedNumberScheduled": 2])
+        try setGateway([
+            "observedGeneration": 1, "replicas": 0,
+            "conditions": [
+                ["type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"],
+                ["type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                 "message": #"pods "obs-gateway-5d9c-abcde" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2"#],
+            ],
+        ])
+        (s, result) = try await write()
+        #expect(cond(s, .collectorAvailable) == "False/PodsRefused" && cond(s, .stalled) == "True/PodsRefused")
+        #expect(s.status?.condition(ConditionType.collectorAvailable.rawValue)?.message.contains("gateway pods cannot be created: pods \"obs-gateway-5d9c-abcde\" is forbidden: exceeded quota") == true)
+
+        // The quota is raised: the gateway's pods exist but are not available yet.
+        try setGateway(["observedGeneration": 1, "replicas": 2, "conditions": [["type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"]]])
+        (s, result) = try await write()
+        #expect(cond(s, .collectorAvailable) == "False/Progressing" && cond(s, .ready) == "False/CollectorUnavailable")
+        #expect(cond(s, .stalled) == "False/Reconciled" && cond(s, .reconciling) == "True/CollectorRollout")
+        #expect(s.status?.condition(ConditionType.collectorAvailable.rawValue)?.message == "0 of 2 gateway pods are available")
+
+        // Everything serves.
+        try setGateway([
+            "observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2,
+            "conditions": [["type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"]],
+        ])
+        (s, result) = try await write()
+        #expect(cond(s, .collectorAvailable) == "True/AllReady" && cond(s, .ready) == "True/Reconciled")
+        #expect(cond(s, .stalled) == "False/Reconciled" && cond(s, .reconciling) == "False/Reconciled")
+        #expect(s.status?.collectors == CollectorsStatus(desired: 2, ready: 2))
+        #expect(result == .done)
+
+        // A rollout, one node at a time: still serving, so still Ready, and Reconciling.
+        try setDaemonSet(["observedGeneration": 1, "desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 1, "numberAvailable": 1, "updatedNumberScheduled": 1])
+        (s, _) = try await write()
+        #expect(cond(s, .collectorAvailable) == "True/RollingOut" && cond(s, .ready) == "True/Reconciled" && cond(s, .reconciling) == "True/CollectorRollout")
+        // On one node, its only pod down is an outage.
+        #expect(CollectorHealth.assess(
+            daemonSet: try daemonSet(generation: 2, status: ["observedGeneration": 1, "desiredNumberScheduled": 1, "currentNumberScheduled": 1]),
+            gateway: nil, hasGateway: false).state == .unavailable)
     }
 }

@@ -4,7 +4,8 @@
 --     <this file>
 -- Healthy: Vigil has seen the latest spec, applied everything, and every collector pod is
 -- ready. Degraded: Vigil cannot go on without a change (Stalled=True: a refused spec, a
--- missing Secret, an object that is not the stack's). Progressing: anything else.
+-- missing Secret, an object that is not the stack's, collector pods refused by admission).
+-- Progressing: anything else.
 local hs = {status = "Progressing", message = "waiting for Vigil to reconcile the stack"}
 if obj.status == nil or obj.status.conditions == nil then
   return hs
@@ -35,7 +36,9 @@ if cond.Ready ~= nil and cond.Ready.status == "True" then
   hs.message = text(cond.Ready)
   return hs
 end
-if cond.Ready ~= nil then
+if cond.Ready ~= nil and cond.Ready.reason == "CollectorUnavailable" and cond.CollectorAvailable ~= nil then
+  hs.message = text(cond.CollectorAvailable)
+elseif cond.Ready ~= nil then
   hs.message = text(cond.Ready)
 end
 return hs

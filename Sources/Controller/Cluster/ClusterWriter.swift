@@ -25,6 +25,9 @@ public protocol ClusterWriter: Sendable {
     func patchTemplateAnnotations(_ resource: ResourceDescriptor, namespace: String, name: String, annotations: [String: String]) async throws -> Unstructured
     /// The workloads of one kind in a namespace, as opt-in restarts read them (not cached).
     func listWorkloads(_ resource: ResourceDescriptor, namespace: String) async throws -> [WorkloadSecretUse]
+    /// The events of one kind (`reason`) on an object, as its controller recorded them (not
+    /// cached: read only while a workload misses pods).
+    func events(involving kind: String, namespace: String, name: String, reason: String) async throws -> [Event]
 }
 
 extension KubeClient: ClusterWriter {
@@ -77,6 +80,11 @@ extension KubeClient: ClusterWriter {
         var all: [WorkloadSecretUse] = []
         _ = try await listPages(WorkloadSecretUse.self, resource: resource, namespace: namespace) { all += $0 }
         return all
+    }
+
+    public func events(involving kind: String, namespace: String, name: String, reason: String) async throws -> [Event] {
+        let selector = "involvedObject.kind=\(kind),involvedObject.name=\(name),reason=\(reason)"
+        return try await list(Event.self, namespace: namespace, fieldSelector: selector, pageSize: 50).items
     }
 
     public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {

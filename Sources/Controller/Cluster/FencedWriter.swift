@@ -57,6 +57,9 @@ public struct FencedWriter: ClusterWriter {
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? { try await base.readSecret(namespace: namespace, name: name) }
+    public func events(involving kind: String, namespace: String, name: String, reason: String) async throws -> [Event] {
+        try await base.events(involving: kind, namespace: namespace, name: name, reason: reason)
+    }
     public func readObject(_ resource: ResourceDescriptor, namespace: String?, name: String) async throws -> Unstructured? {
         try await base.readObject(resource, namespace: namespace, name: name)
     }

@@ -13,6 +13,9 @@ public final class NodeAddressBook: Sendable {
 
     public init() {}
 
+    /// How many nodes the informer has seen.
+    public var count: Int { state.withLock { $0.byNode.count } }
+
     /// Every node's addresses, sorted, without repeats.
     public var addresses: [String] { state.withLock { $0.all } }
 

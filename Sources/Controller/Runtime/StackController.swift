@@ -170,6 +170,7 @@ public final class StackController: Service, Sendable {
             }
         }
         let podStore = pods.store
+        let nodeInformer = nodes
         let monitoring = self.monitoring
         // With leader election, every write is fenced on the lease.
         let writer: any ClusterWriter = elector.map { e in FencedWriter(client, fence: { e.isLeader }) } ?? client
@@ -183,6 +184,7 @@ public final class StackController: Service, Sendable {
             monitoringKinds: { monitoring.value.withLock { $0 } ?? [] },
             nodeAddresses: { book.addresses },
             acceptedStacks: { ns in namespaceStore?.get(ns).map { Annotations.acceptedStacks($0.metadata.annotations) } },
+            nodeCount: { nodeInformer.hasFailed ? nil : book.count },
             podsReading: { ns, secret in podStore.filter { $0.metadata.namespace == ns && $0.secrets.contains(secret) } },
             policy: options.policy,
             logger: logger

@@ -28,7 +28,7 @@ public final class StackReconciler: Sendable {
         stacks: Store<ObservabilityStack>, owned: [OwnedKind], writer: any ClusterWriter, events: EventRecorder,
         now: @escaping @Sendable () -> Date = { Date() }, watchNamespace: String? = nil,
         monitoringKinds: @escaping @Sendable () -> Set<String> = { [] }, nodeAddresses: @escaping @Sendable () -> [String] = { [] },
-        acceptedStacks: @escaping @Sendable (String) -> Set<String>? = { _ in nil },
+        acceptedStacks: @escaping @Sendable (String) -> Set<String>? = { _ in nil }, nodeCount: @escaping @Sendable () -> Int? = { nil },
         podsReading: @escaping @Sendable (String, String) -> [PodSecretUse] = { _, _ in [] },
         policy: OperatorPolicy = .standard, entropy: Entropy = .system, logger: Logger
     ) {
@@ -42,7 +42,7 @@ public final class StackReconciler: Sendable {
         gate = Gate(writer: writer, policy: policy)
         world = WorldReader(owned: owned, watchNamespace: watchNamespace, monitoringKinds: monitoringKinds, nodeAddresses: nodeAddresses, acceptedStacks: acceptedStacks, podsReading: podsReading)
         applier = Applier(owned: owned, writer: writer)
-        status = StatusWriter(stacks: stacks, owned: owned, writer: writer, events: events)
+        status = StatusWriter(stacks: stacks, owned: owned, writer: writer, events: events, nodeCount: nodeCount)
     }
 
     public func reconcile(_ key: String) async throws -> ReconcileResult {

@@ -10,18 +10,30 @@ struct StatusWriter: Sendable {
     let owned: [OwnedKind]
     let writer: any ClusterWriter
     let events: EventRecorder
+    /// How many nodes the cluster has; nil when Vigil cannot tell.
+    var nodeCount: @Sendable () -> Int? = { nil }
 
     /// Writes the status of a reconciled stack and records its events.
     func write(_ ctx: StackContext, _ c: Contribution, configHash: String, now: Date, log: Logger) async throws -> ReconcileResult {
         let stack = ctx.stack
-        let available = collectorAvailability(ctx)
+        let (health, recheck) = await collectorHealth(ctx, now: now, log: log)
+        var c = c
+        if let recheck { c.requeueAfter = min(c.requeueAfter ?? recheck, recheck) }
+        // Pods refused by admission: a Warning when it begins or its reason changes.
+        if health.state == .refused, stack.status?.condition(ConditionType.collectorAvailable.rawValue)?.message != health.message {
+            c.events.append(StackEvent(type: .warning, reason: "PodsRefused", message: health.message, log: "collector: \(health.message)"))
+        }
         var conditions = [
             StackCondition(.configValid, true, reason: "Rendered", message: "the collector config is valid"),
-            StackCondition(.ready, true, reason: "Reconciled", message: "all objects are applied"),
-            available,
-            StackCondition(.stalled, false, reason: "Reconciled", message: "nothing keeps the stack from its desired state"),
-            available.reason == "Progressing"
-                ? StackCondition(.reconciling, true, reason: "CollectorRollout", message: available.message)
+            health.holdsReadyBack
+                ? StackCondition(.ready, false, reason: health.state == .refused ? "PodsRefused" : "CollectorUnavailable", message: "all objects are applied; \(health.message)")
+                : StackCondition(.ready, true, reason: "Reconciled", message: "all objects are applied" + (health.state == .noNodes ? "; \(health.message)" : "")),
+            health.condition,
+            health.state == .refused
+                ? StackCondition(.stalled, true, reason: "PodsRefused", message: health.message)
+                : StackCondition(.stalled, false, reason: "Reconciled", message: "nothing keeps the stack from its desired state"),
+            health.reconciling
+                ? StackCondition(.reconciling, true, reason: "CollectorRollout", message: health.message)
                 : StackCondition(.reconciling, false, reason: "Reconciled", message: "all objects are applied"),
         ]
         conditions += c.conditions
@@ -31,7 +43,7 @@ struct StatusWriter: Sendable {
             conditions.append(StackCondition(.reconciling, false, reason: notReady.reason, message: "waiting for a change: \(notReady.message)"))
         }
         var status = nextStatus(ctx, conditions: conditions, configHash: configHash, now: now)
-        status.collectors = collectorCounts(ctx)
+        status.collectors = health.counts
         status.certificate = c.certificate
         status.credentials = c.credentials
         if try await writeStatus(status, of: stack), stack.status?.condition(ConditionType.ready.rawValue)?.isTrue != true,
@@ -75,22 +87,40 @@ struct StatusWriter: Sendable {
         return refusal.requeueAfter.map { .requeueAfter($0) } ?? .terminal(refusal.message)
     }
 
-    /// The agents' DaemonSet status, as the controller manager reports it.
-    func collectorCounts(_ ctx: StackContext) -> CollectorsStatus {
+    /// The collector's health, and when to look again: soon while the DaemonSet misses pods
+    /// for a reason not known yet (its controller records the refusal after its status), and
+    /// now and then while they are refused (a fix shows as new pods, which wake the stack).
+    func collectorHealth(_ ctx: StackContext, now: Date, log: Logger) async -> (CollectorHealth, recheck: Double?) {
         let ds = store(owned, Kinds.daemonSet)?.get("\(ctx.namespace)/\(ctx.names.collector)")
-        let status = ds?.object["status"]
-        return CollectorsStatus(desired: status?["desiredNumberScheduled"]?.intValue ?? 0, ready: status?["numberReady"]?.intValue ?? 0)
+        let gateway = ctx.hasGateway ? store(owned, Kinds.deployment)?.get("\(ctx.namespace)/\(ctx.names.gateway)") : nil
+        var refusal: String? = nil
+        let missing = CollectorHealth.mayMissPods(ds, nodes: nodeCount())
+        if missing {
+            do {
+                refusal = Self.latestRefusal(
+                    try await writer.events(involving: Kinds.daemonSet.kind, namespace: ctx.namespace, name: ctx.names.collector, reason: "FailedCreate"),
+                    uid: ds?.metadata.uid, now: now)
+            } catch {
+                log.warning("cannot read the collector DaemonSet's events", metadata: ["error": "\(error)"])
+            }
+        }
+        let health = CollectorHealth.assess(daemonSet: ds, gateway: gateway, hasGateway: ctx.hasGateway, refusal: refusal)
+        let recheck: Double? = health.state == .refused ? 60 : missing ? 10 : nil
+        return (health, recheck)
     }
 
-    func collectorAvailability(_ ctx: StackContext) -> StackCondition {
-        let c = collectorCounts(ctx)
-        if (c.desired ?? 0) == 0 {
-            return StackCondition(.collectorAvailable, false, reason: "NoNodesScheduled", message: "no node runs a collector pod yet")
+    /// The newest `FailedCreate` message on the DaemonSet (this one: a DaemonSet deleted and
+    /// created again keeps its name), recorded in the last half hour: the controller retries
+    /// a refused pod with a backoff of up to about 17 minutes, and records each failure.
+    static func latestRefusal(_ events: [Event], uid: String?, now: Date) -> String? {
+        let recent = events.compactMap { e -> (Date, String)? in
+            if let uid, let theirs = e.involvedObject.uid, theirs != uid { return nil }
+            guard let text = e.lastTimestamp ?? e.firstTimestamp, let at = try? Date(text, strategy: .iso8601), now.timeIntervalSince(at) < 1800 else { return nil }
+            return (at, e.message ?? "")
         }
-        if (c.ready ?? 0) < (c.desired ?? 0) {
-            return StackCondition(.collectorAvailable, false, reason: "Progressing", message: "\(c.ready ?? 0) of \(c.desired ?? 0) collector pods are ready")
-        }
-        return StackCondition(.collectorAvailable, true, reason: "AllReady", message: "all \(c.desired ?? 0) collector pods are ready")
+        guard let newest = recent.max(by: { $0.0 < $1.0 }) else { return nil }
+        // "Error creating: pods "x" is forbidden: …": the reason is what follows the prefix.
+        return newest.1.hasPrefix("Error creating: ") ? String(newest.1.dropFirst("Error creating: ".count)) : newest.1
     }
 
     /// The status to write: conditions keep their transition time while their status holds.

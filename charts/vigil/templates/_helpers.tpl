@@ -69,10 +69,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [monitoring.coreos.com]
   resources: [prometheusrules, servicemonitors]
   verbs: [get, create, patch]
-# Events on the stacks, counted when repeated.
+# Events on the stacks, counted when repeated; the DaemonSet controller's
+# FailedCreate events, read while the collector misses pods (CollectorAvailable).
 - apiGroups: [""]
   resources: [events]
-  verbs: [create, patch]
+  verbs: [create, patch, list]
 # Pods, read for the Secrets they use and their start time: a rotation's overlap ends when
 # the pods using a client Secret restarted.
 - apiGroups: [""]
