@@ -228,7 +228,7 @@ struct ClusterBench: AsyncParsableCommand {
         let ns = namespaceName(0), name = stackName(0)
         let latest = Shared("")
         let watcher = Informer<Unstructured>(
-            client: client, resource: ConfigMap.resource, namespace: ns, labelSelector: "\(Labels.instance)=\(name)", logger: logger
+            client: client, resource: ConfigMap.resource, namespace: ns, labelSelector: "\(Labels.stack)=\(name)", logger: logger
         ) { event in
             guard case .upserted(let cm) = event, cm.metadata.name == Naming.collector(name) else { return }
             latest.withLock { $0 = cm.object["data"]?["config.yaml"]?.stringValue ?? "" }

@@ -98,8 +98,12 @@ import Testing
         func secret(_ labels: [String: String], namespace: String = "apps") throws -> Unstructured {
             try Unstructured(object: ["metadata": ["name": "team.obs-otlp-client", "namespace": .string(namespace), "labels": .object(labels.mapValues(JSONValue.string))]])
         }
-        let base = [Labels.managedBy: Labels.managerValue, Labels.instance: "obs", Annotations.stackNamespaceLabel: "team"]
+        let base = [Labels.managedBy: Labels.managerValue, Labels.stack: "obs", Annotations.stackNamespaceLabel: "team"]
         #expect(Ownership.owns(ctx, try secret(base.merging([Annotations.stackUIDLabel: "uid-1"]) { a, _ in a }), resource: Secret.resource))
+        // Written by a version that named the stack by app.kubernetes.io/instance.
+        let legacy = [Labels.managedBy: Labels.managerValue, Labels.instance: "obs", Annotations.stackNamespaceLabel: "team", Annotations.stackUIDLabel: "uid-1"]
+        #expect(Ownership.owns(ctx, try secret(legacy), resource: Secret.resource))
+        #expect(!Ownership.owns(ctx, try secret(legacy.merging([Labels.instance: "other"]) { _, b in b }), resource: Secret.resource))
         // Written before the uid label: still the stack's by namespace and name.
         #expect(Ownership.owns(ctx, try secret(base), resource: Secret.resource))
         // Another stack of the same name, or one deleted and made again: not this one's.

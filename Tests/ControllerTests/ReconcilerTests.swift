@@ -431,4 +431,41 @@ import Testing
         #expect(try await r.reconcile("team/nothing") == .done)
         #expect(fake.counts.withLock { $0 } == .init())
     }
+
+    /// A workload created by a version that selected pods by `app.kubernetes.io/instance`
+    /// keeps that selector (it cannot change); its pods, Services and NetworkPolicy follow
+    /// it, and every object gains Vigil's own label. A new workload uses Vigil's own.
+    @Test func aWorkloadWithTheLegacySelectorKeepsItAndEverythingThatSelectsItsPodsFollows() async throws {
+        let fake = FakeCluster()
+        let (r, stacks, _) = make(fake)
+        // A client: its finalizer is set in the same reconcile, which must not lose the selector.
+        stacks.upsert(stack {
+            $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2))
+            $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "team")]))
+        })
+        let legacy: JSONValue = ["app.kubernetes.io/instance": "obs", "app.kubernetes.io/component": "agent"]
+        let live = try Unstructured(object: [
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": [
+                "name": "obs-collector", "namespace": "team", "resourceVersion": "5", "generation": 1,
+                "ownerReferences": [["apiVersion": "observability.vigil.dev/v1alpha1", "kind": "ObservabilityStack", "name": "obs", "uid": "uid-1", "controller": true]],
+            ],
+            "spec": ["selector": ["matchLabels": legacy], "template": ["metadata": ["labels": legacy]]],
+        ])
+        r.testUpsert(live, kind: Kinds.daemonSet)
+        _ = try await r.reconcile("team/obs")
+        let objects = fake.objects.withLock { $0 }
+        let ds = try #require(objects["daemonsets/team/obs-collector"])
+        #expect(ds.object["spec"]?["selector"]?["matchLabels"] == legacy)
+        let podLabels = ds.object["spec"]?["template"]?["metadata"]?["labels"]
+        #expect(podLabels?["app.kubernetes.io/instance"] == "obs" && podLabels?["observability.vigil.dev/stack"] == "obs")
+        #expect(ds.metadata.labels?["app.kubernetes.io/instance"] == nil && ds.metadata.labels?["observability.vigil.dev/stack"] == "obs")
+        let service = try #require(objects["services/team/obs-collector"])
+        #expect(service.object["spec"]?["selector"] == legacy)
+        let policy = try #require(objects["networkpolicies/team/obs-collector"])
+        #expect(policy.object["spec"]?["podSelector"]?["matchLabels"] == legacy)
+        // The gateway's Deployment is new: Vigil's own selector.
+        let gateway = try #require(objects["deployments/team/obs-gateway"])
+        #expect(gateway.object["spec"]?["selector"]?["matchLabels"] == ["observability.vigil.dev/stack": "obs", "app.kubernetes.io/component": "gateway"])
+    }
 }

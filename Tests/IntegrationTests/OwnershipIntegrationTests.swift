@@ -121,4 +121,65 @@ import Testing
             #expect(await vigil.terminate() == 0)
         }
     }
+
+    /// Argo CD tracks `app.kubernetes.io/instance`: Vigil no longer stamps it. Objects an
+    /// earlier version wrote with it (server-side applied by the `vigil` field manager) lose
+    /// it on the next reconcile; the DaemonSet's immutable selector on it stays, without a 422.
+    @Test func objectsWrittenWithTheInstanceLabelLoseItAndTheWorkloadKeepsItsSelector() async throws {
+        try await withOwnControlPlane(name: "relabel") { plane in
+            try await plane.installCRD()
+            try await plane.createNamespace("upg")
+            let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: upg}\n"
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "obs", namespace: "upg", environment: "staging", extra: clients))
+            let uid = try #require(try await plane.getIfExists(ObservabilityStack.self, "upg", "obs")?.metadata.uid)
+            // What the earlier version left: its DaemonSet and client Secret.
+            let legacy = "{app.kubernetes.io/instance: obs, app.kubernetes.io/component: agent}"
+            let owner = "[{apiVersion: observability.vigil.dev/v1alpha1, kind: ObservabilityStack, name: obs, uid: \(uid), controller: true, blockOwnerDeletion: true}]"
+            try await plane.kubectl("apply", "--server-side", "--field-manager=vigil", "-f", "-", input: """
+                apiVersion: apps/v1
+                kind: DaemonSet
+                metadata:
+                  name: obs-collector
+                  namespace: upg
+                  labels: {app.kubernetes.io/managed-by: vigil, app.kubernetes.io/instance: obs}
+                  ownerReferences: \(owner)
+                spec:
+                  selector: {matchLabels: \(legacy)}
+                  template:
+                    metadata: {labels: \(legacy)}
+                    spec: {containers: [{name: otc-container, image: otel/opentelemetry-collector-contrib:0.120.1}]}
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata:
+                  name: upg.obs-otlp-client
+                  namespace: upg
+                  labels: {app.kubernetes.io/managed-by: vigil, app.kubernetes.io/instance: obs, observability.vigil.dev/stack-namespace: upg, observability.vigil.dev/stack-uid: \(uid)}
+                """)
+            try await withVigil(kubeconfig: plane.kubeconfig, namespace: nil) { vigil in
+                let stack = try await eventually("Ready", timeout: 60) { () -> ObservabilityStack? in
+                    let s = try await plane.getIfExists(ObservabilityStack.self, "upg", "obs")
+                    return s?.status?.condition("Ready")?.isTrue == true && s?.status?.condition("CredentialsReady")?.isTrue == true ? s : nil
+                }
+                #expect(stack.status?.condition("Stalled")?.isTrue == false)
+                #expect(!vigil.log.contains("ObjectRejected") && !vigil.log.contains("OwnershipConflict"))
+                let selector = try await plane.kubectl("get", "ds", "obs-collector", "-n", "upg", "-o", "jsonpath={.spec.selector.matchLabels}")
+                #expect(selector.contains("\"app.kubernetes.io/instance\":\"obs\"") && !selector.contains("observability.vigil.dev/stack"), "\(selector)")
+                let template = try await plane.kubectl("get", "ds", "obs-collector", "-n", "upg", "-o", "jsonpath={.spec.template.metadata.labels}")
+                #expect(template.contains("\"app.kubernetes.io/instance\":\"obs\"") && template.contains("\"observability.vigil.dev/stack\":\"obs\""), "\(template)")
+                // The client Secret is still the stack's, now with Vigil's own label.
+                let secret = try await eventually("the client Secret relabelled") { () -> Secret? in
+                    let s = try await plane.getIfExists(Secret.self, "upg", "upg.obs-otlp-client")
+                    return s?.metadata.labels?["observability.vigil.dev/stack"] == "obs" ? s : nil
+                }
+                #expect(secret.data?["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil)
+                // Nothing Vigil wrote carries Argo CD's tracking label any more.
+                let tracked = try await plane.kubectl(
+                    "get", "daemonsets,services,configmaps,secrets,serviceaccounts,networkpolicies", "-n", "upg", "-l", "app.kubernetes.io/instance", "-o", "name")
+                #expect(tracked.isEmpty, "\(tracked)")
+                let own = try await plane.kubectl("get", "daemonsets,services,configmaps,secrets,networkpolicies", "-n", "upg", "-l", "observability.vigil.dev/stack=obs", "-o", "name")
+                #expect(own.contains("daemonset.apps/obs-collector") && own.contains("secret/upg.obs-otlp-client") && own.contains("configmap/obs-collector"), "\(own)")
+            }
+        }
+    }
 }

@@ -161,7 +161,7 @@ struct PolicyEvaluator {
         return PolicyEvaluator(StackContext(s), nodes: Self.nodes)
     }
 
-    let agent = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.instance: "obs", Labels.component: "agent"], ip: "10.244.1.5")
+    let agent = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.stack: "obs", Labels.component: "agent"], ip: "10.244.1.5")
 
     @Test func ingestFromTheClientNamespaceIsAllowedAndFromAnUnrelatedOneDenied() {
         let p = evaluated
@@ -239,7 +239,7 @@ struct PolicyEvaluator {
         return PolicyEvaluator(StackContext(s), nodes: Self.nodes)
     }
 
-    let gateway = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.instance: "obs", Labels.component: "gateway"], ip: "10.244.2.2")
+    let gateway = PolicyEvaluator.Pod(namespace: "team", labels: [Labels.stack: "obs", Labels.component: "gateway"], ip: "10.244.2.2")
 
     @Test func theGatewayTakesAgentsTrafficAndNobodyElses() {
         let p = gatewayed
@@ -253,7 +253,7 @@ struct PolicyEvaluator {
             #expect(!p.ingress(to: gateway, from: client, port: 4317), "\(client)")
         }
         // Another stack's agents in the same namespace are not this stack's.
-        #expect(!p.ingress(to: gateway, from: .init(namespace: "team", labels: [Labels.instance: "other", Labels.component: "agent"]), port: 4317))
+        #expect(!p.ingress(to: gateway, from: .init(namespace: "team", labels: [Labels.stack: "other", Labels.component: "agent"]), port: 4317))
         #expect(!p.ingress(to: gateway, from: .init(namespace: "team", labels: ["app": "other"]), port: 8889))
         // Prometheus scrapes the gateway's own metrics; the gateway sends to Tempo, the
         // agents (whose traces go through the gateway) do not.

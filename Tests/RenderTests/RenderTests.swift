@@ -20,7 +20,11 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(cm.name == "obs-collector" && cm.namespace == "team")
         let meta = cm.body["metadata"]!
         #expect(meta["labels"]?["app.kubernetes.io/managed-by"] == "vigil")
-        #expect(meta["labels"]?["app.kubernetes.io/instance"] == "obs")
+        #expect(meta["labels"]?["observability.vigil.dev/stack"] == "obs")
+        // Argo CD's default tracking label is left to Argo CD.
+        #expect(r.objects.allSatisfy { $0.body["metadata"]?["labels"]?["app.kubernetes.io/instance"] == nil })
+        let ds = try #require(r.objects.first { $0.resource.kind == "DaemonSet" })
+        #expect(ds.body["spec"]?["selector"]?["matchLabels"] == ["observability.vigil.dev/stack": "obs", "app.kubernetes.io/component": "agent"])
         #expect(meta["ownerReferences"]?.arrayValue?.first?["uid"] == "1234")
         #expect(meta["ownerReferences"]?.arrayValue?.first?["controller"] == true)
         #expect(meta["annotations"]?[Annotations.desiredHash] == .string(cm.hash))

@@ -102,7 +102,7 @@ public final class StackController: Service, Sendable {
                 }
                 if let owner = o.metadata.controllerOwner, owner.kind == ObservabilityStack.resource.kind, let ns = o.metadata.namespace {
                     queue.add("\(ns)/\(owner.name)")
-                } else if let ns = o.metadata.labels?[Annotations.stackNamespaceLabel], let name = o.metadata.labels?[Labels.instance] {
+                } else if let ns = o.metadata.labels?[Annotations.stackNamespaceLabel], let name = o.metadata.labels?[Labels.stack] ?? o.metadata.labels?[Labels.instance] {
                     // A client Secret in another namespace names its stack by labels.
                     queue.add("\(ns)/\(name)")
                 }

@@ -34,16 +34,21 @@ struct CollectorHealth: Sendable, Hashable {
 
     var condition: StackCondition { StackCondition(.collectorAvailable, holds, reason: state.rawValue, message: message) }
 
-    /// Whether the DaemonSet may miss pods, and its controller's events are worth reading:
-    /// it has no status from its controller yet, fewer pods exist than it wants, or it wants
-    /// none while the cluster has nodes. (A refused creation ends the controller's sync
-    /// before it writes status: a DaemonSet whose every pod is refused keeps the status it
-    /// had, none at all if it never had one.) `nodes` is nil when Vigil cannot count them.
-    static func mayMissPods(_ ds: Unstructured?, nodes: Int?) -> Bool {
-        guard let ds else { return false }
-        guard let status = ds.object["status"], status["observedGeneration"] != nil else { return true }
+    /// Whether the DaemonSet may miss pods, so that its controller's events are worth
+    /// reading (`check`), and worth reading again soon if they say nothing yet (`recheck`:
+    /// the controller records a refusal after the fact). A refused creation ends the
+    /// controller's sync before it writes status: a DaemonSet whose every pod is refused
+    /// keeps the status it had (none at all, or zero pods wanted). So: no status yet, fewer
+    /// pods than wanted, or none wanted while the cluster has nodes (`nodes` is nil when
+    /// Vigil cannot count them: then the events are read, not awaited).
+    static func mayMissPods(_ ds: Unstructured?, nodes: Int?) -> (check: Bool, recheck: Bool) {
+        guard let ds else { return (false, false) }
+        guard let status = ds.object["status"], status["observedGeneration"] != nil else { return (true, true) }
         let desired = status["desiredNumberScheduled"]?.intValue ?? 0
-        return (status["currentNumberScheduled"]?.intValue ?? 0) < desired || (desired == 0 && (nodes ?? 1) > 0)
+        if (status["currentNumberScheduled"]?.intValue ?? 0) < desired { return (true, true) }
+        guard desired == 0 else { return (false, false) }
+        guard let nodes else { return (true, false) }
+        return (nodes > 0, nodes > 0)
     }
 
     /// The assessment. `daemonSet` and `gateway` are the live workloads (nil: not applied

@@ -17,7 +17,8 @@ public enum Ownership {
     /// A client Secret's labels name this stack. One written before the uid label existed
     /// is matched by namespace and name.
     public static func labelled(_ labels: [String: String], namespace: String?, name: String, uid: String?) -> Bool {
-        guard labels[Labels.managedBy] == Labels.managerValue, labels[Annotations.stackNamespaceLabel] == namespace, labels[Labels.instance] == Naming.shorten(name)
+        guard labels[Labels.managedBy] == Labels.managerValue, labels[Annotations.stackNamespaceLabel] == namespace,
+            (labels[Labels.stack] ?? labels[Labels.instance]) == Naming.shorten(name)
         else { return false }
         if let written = labels[Annotations.stackUIDLabel] { return written == uid }
         return true
@@ -29,7 +30,7 @@ public enum Ownership {
             return "controlled by \(ref.kind) \(ref.name) (uid \(ref.uid))"
         }
         let l = object.metadata.labels ?? [:]
-        if l[Labels.managedBy] == Labels.managerValue, let ns = l[Annotations.stackNamespaceLabel], let name = l[Labels.instance] {
+        if l[Labels.managedBy] == Labels.managerValue, let ns = l[Annotations.stackNamespaceLabel], let name = l[Labels.stack] ?? l[Labels.instance] {
             return "written by Vigil for stack \(ns)/\(name)\(l[Annotations.stackUIDLabel].map { " (uid \($0))" } ?? "")"
         }
         return "not managed by Vigil"

@@ -65,6 +65,7 @@ public final class StackReconciler: Sendable {
         }
         var ctx = admitted.ctx
         let world = self.world.read(ctx)
+        ctx.legacySelectors = world.legacySelectors(ctx)
         var contribution = admitted.contribution
         contribution.merge(networkPolicyContribution(ctx, nodeAddresses: world.nodeAddresses))
         let credentials = try await credentialStep(&ctx, world: world, now: now)
@@ -140,7 +141,9 @@ public final class StackReconciler: Sendable {
         if !ctx.spec.clients.isEmpty, ctx.stack.metadata.finalizers?.contains(Annotations.clientSecretsFinalizer) != true {
             let stack = try await writer.applyFinalizers([Annotations.clientSecretsFinalizer], of: ctx.stack)
             stacks.upsert(stack)
+            let legacySelectors = ctx.legacySelectors
             ctx = StackContext(stack, spec: ctx.spec)
+            ctx.legacySelectors = legacySelectors
         }
         return outcome
     }

@@ -95,7 +95,7 @@ struct StatusWriter: Sendable {
         let gateway = ctx.hasGateway ? store(owned, Kinds.deployment)?.get("\(ctx.namespace)/\(ctx.names.gateway)") : nil
         var refusal: String? = nil
         let missing = CollectorHealth.mayMissPods(ds, nodes: nodeCount())
-        if missing {
+        if missing.check {
             do {
                 refusal = Self.latestRefusal(
                     try await writer.events(involving: Kinds.daemonSet.kind, namespace: ctx.namespace, name: ctx.names.collector, reason: "FailedCreate"),
@@ -105,7 +105,7 @@ struct StatusWriter: Sendable {
             }
         }
         let health = CollectorHealth.assess(daemonSet: ds, gateway: gateway, hasGateway: ctx.hasGateway, refusal: refusal)
-        let recheck: Double? = health.state == .refused ? 60 : missing ? 10 : nil
+        let recheck: Double? = health.state == .refused ? 60 : missing.recheck ? 10 : nil
         return (health, recheck)
     }
 

@@ -26,6 +26,17 @@ public struct World: Sendable {
     public var monitoringKinds: Set<String>
 }
 
+extension World {
+    /// The roles whose live workload was created with the `app.kubernetes.io/instance`
+    /// selector of earlier versions: a selector cannot change, so it is kept.
+    func legacySelectors(_ ctx: StackContext) -> Set<CollectorRole> {
+        let workloads: [(CollectorRole, String)] = [
+            (.agent, "\(Kinds.daemonSet.plural)/\(ctx.namespace)/\(ctx.names.collector)"), (.gateway, "\(Kinds.deployment.plural)/\(ctx.namespace)/\(ctx.names.gateway)"),
+        ]
+        return Set(workloads.compactMap { role, key in owned[key]?.object["spec"]?["selector"]?["matchLabels"]?[Labels.instance] != nil ? role : nil })
+    }
+}
+
 /// Reads the world of one stack.
 struct WorldReader: Sendable {
     let owned: [OwnedKind]

@@ -238,7 +238,7 @@ public enum PrometheusRules {
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
             "metadata": ["name": .string(Naming.collector(name)), "labels": .object(ctx.spec.serviceMonitorLabels.mapValues(JSONValue.string))],
             "spec": [
-                "selector": ["matchLabels": .object([Labels.instance: .string(Naming.shorten(name)), Labels.managedBy: .string(Labels.managerValue), Annotations.scrapeLabel: "true"])],
+                "selector": ["matchLabels": .object([Labels.stack: .string(Naming.shorten(name)), Labels.managedBy: .string(Labels.managerValue), Annotations.scrapeLabel: "true"])],
                 "namespaceSelector": ["matchNames": [.string(ctx.namespace)]],
                 "endpoints": [endpoint("metrics", MonitoringMetrics.job), endpoint("telemetry", MonitoringMetrics.telemetryJob)],
             ],

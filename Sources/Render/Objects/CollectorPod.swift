@@ -9,9 +9,10 @@ public enum CollectorPod {
         ["name": .string(name), "containerPort": .int(port), "protocol": "TCP"]
     }
 
-    /// The selector labels of one role's pods.
+    /// The selector labels of one role's pods (the legacy ones where its live workload
+    /// was created with them).
     public static func selector(_ ctx: StackContext, role: CollectorRole) -> [String: String] {
-        [Labels.instance: Naming.shorten(ctx.name), Labels.component: role.rawValue]
+        [ctx.legacySelectors.contains(role) ? Labels.instance : Labels.stack: Naming.shorten(ctx.name), Labels.component: role.rawValue]
     }
 
     /// A directory of the node that a collector reads, mounted read-only.
@@ -127,8 +128,7 @@ public enum CollectorPod {
             "readinessProbe": probe,
             "securityContext": securityContext(ctx, role: role),
         ]
-        var labels = Labels.forStack(ctx, component: role.rawValue)
-        labels[Labels.component] = role.rawValue
+        let labels = Labels.forStack(ctx, component: role.rawValue).merging(selector(ctx, role: role)) { _, selected in selected }
         var spec: [String: JSONValue] = [
             "serviceAccountName": .string(Naming.collector(name)),
             // No component of the collector talks to the API server (resource detection uses

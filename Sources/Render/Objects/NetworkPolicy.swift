@@ -152,7 +152,7 @@ public enum NetworkPolicyRender {
     }
 
     static func podsOf(_ ctx: StackContext, _ role: CollectorRole) -> JSONValue {
-        ["podSelector": ["matchLabels": .object([Labels.instance: .string(Naming.shorten(ctx.name)), Labels.component: .string(role.rawValue)])]]
+        ["podSelector": ["matchLabels": .object(CollectorPod.selector(ctx, role: role).mapValues(JSONValue.string))]]
     }
 
     /// Egress rules to DNS and to the role's backends.

@@ -14,6 +14,10 @@ public struct StackContext: Sendable {
     public let uid: String?
     public let spec: ResolvedSpec
     public let names: StackNames
+    /// The roles whose live workload selects its pods by `app.kubernetes.io/instance`, as
+    /// Vigil did before it had a label of its own: a workload's selector cannot change, so
+    /// theirs stays (and their pods keep that label) until the workload is created again.
+    public var legacySelectors: Set<CollectorRole> = []
 
     public init(_ stack: ObservabilityStack) {
         self.init(stack, spec: ResolvedSpec(stack.spec, namespace: stack.metadata.namespace ?? "default"))

@@ -3,6 +3,13 @@ import KubeModel
 /// The labels and annotations Vigil stamps on everything it manages.
 public enum Labels {
     public static let managedBy = "app.kubernetes.io/managed-by"
+    /// The stack an object belongs to (its name, shortened): Vigil's own label for
+    /// ownership and selection. `app.kubernetes.io/instance` is not stamped: it is also
+    /// Argo CD's default tracking label, and an Argo CD application named like the stack
+    /// would take Vigil's objects for its own and prune them.
+    public static let stack = Annotations.prefix + "stack"
+    /// Read only: objects written by Vigil before `stack` existed, and the selectors of
+    /// workloads created then.
     public static let instance = "app.kubernetes.io/instance"
     public static let name = "app.kubernetes.io/name"
     public static let component = "app.kubernetes.io/component"
@@ -18,7 +25,7 @@ public enum Labels {
     public static func forStack(_ ctx: StackContext, component: String) -> [String: String] {
         [
             Labels.managedBy: managerValue,
-            Labels.instance: Naming.shorten(ctx.name),
+            Labels.stack: Naming.shorten(ctx.name),
             Labels.name: "opentelemetry-collector",
             Labels.component: component,
             Labels.partOf: "vigil",
@@ -28,6 +35,6 @@ public enum Labels {
 
     /// The selector for one stack's objects.
     public static func selector(forStack name: String) -> String {
-        "\(managedBy)=\(managerValue),\(instance)=\(Naming.shorten(name))"
+        "\(managedBy)=\(managerValue),\(stack)=\(Naming.shorten(name))"
     }
 }
