@@ -371,15 +371,30 @@ public struct AlertingSpec: Codable, Sendable, Hashable {
     public var prometheusRule: MonitoringObjectSpec?
     /// Extra labels on the ServiceMonitor, for a Prometheus' `serviceMonitorSelector`.
     public var serviceMonitor: MonitoringObjectSpec?
+    /// The routes and receivers as the Prometheus Operator's `AlertmanagerConfig`, for a
+    /// shared Alertmanager, instead of a whole `alertmanager.yaml`.
+    public var alertmanagerConfig: AlertmanagerConfigOutput?
     public init(
         thresholds: AlertThresholds? = nil, receivers: AlertReceivers? = nil, alertmanagers: [String]? = nil, prometheusRule: MonitoringObjectSpec? = nil,
-        serviceMonitor: MonitoringObjectSpec? = nil
+        serviceMonitor: MonitoringObjectSpec? = nil, alertmanagerConfig: AlertmanagerConfigOutput? = nil
     ) {
         self.thresholds = thresholds
         self.receivers = receivers
         self.alertmanagers = alertmanagers
         self.prometheusRule = prometheusRule
         self.serviceMonitor = serviceMonitor
+        self.alertmanagerConfig = alertmanagerConfig
+    }
+}
+
+/// `spec.alerting.alertmanagerConfig`: whether to write an `AlertmanagerConfig` (where the
+/// cluster serves it), and its labels for an Alertmanager's `alertmanagerConfigSelector`.
+public struct AlertmanagerConfigOutput: Codable, Sendable, Hashable {
+    public var enabled: Bool?
+    public var labels: [String: String]?
+    public init(enabled: Bool? = nil, labels: [String: String]? = nil) {
+        self.enabled = enabled
+        self.labels = labels
     }
 }
 

@@ -265,6 +265,15 @@ public enum StackCRD {
                                 values: .string(description: "Label value."))
                         ]
                     ),
+                    "alertmanagerConfig": .object(
+                        description: "Routes and receivers as a monitoring.coreos.com/v1alpha1 AlertmanagerConfig (for an Alertmanager the Prometheus Operator runs and other teams share), instead of the <stack>-alertmanager Secret's whole alertmanager.yaml. Used where the cluster serves AlertmanagerConfig; the receivers' Secrets are referenced, not copied.",
+                        properties: [
+                            "enabled": .boolean(description: "Write an AlertmanagerConfig where the cluster serves it (default false)."),
+                            "labels": .map(
+                                description: "Labels for an Alertmanager's alertmanagerConfigSelector (added to the operator's --monitoring-labels); not under observability.vigil.dev/ or app.kubernetes.io/.",
+                                values: .string(description: "Label value.")),
+                        ]
+                    ),
                     "serviceMonitor": .object(
                         description: "The ServiceMonitor (with the Prometheus Operator).",
                         properties: [

@@ -130,4 +130,53 @@ import Testing
             try await plane.kubectl("delete", "namespace", ns, "--wait=false")
         }
     }
+
+    /// For a shared Alertmanager: where the Prometheus Operator's AlertmanagerConfig is
+    /// served and the spec asks for it, the routes and receivers go there, the receivers'
+    /// Secrets referenced (not copied), and the alertmanager.yaml Secret goes; turned off,
+    /// the AlertmanagerConfig goes and the Secret comes back.
+    @Test func anAlertmanagerConfigReplacesTheAlertmanagerSecretWhereServedAndAskedFor() async throws {
+        try await withOwnControlPlane(name: "amcfg") { plane in
+            try await plane.installCRD()
+            let fixture = repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/alertmanagerconfigs.monitoring.coreos.com.yaml").path
+            try await plane.kubectl("apply", "-f", fixture)
+            try await plane.kubectl("wait", "--for=condition=Established", "crd/alertmanagerconfigs.monitoring.coreos.com", "--timeout=30s")
+            let ns = "fba-prod"
+            try await withVigil(kubeconfig: plane.kubeconfig, namespace: nil, extra: ["--monitoring-labels", "release=kube-prometheus-stack"]) { vigil in
+                try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples/production.yaml").path)
+                try await plane.kubectl(
+                    "patch", "observabilitystack", "fba-bench", "-n", ns, "--type=merge", "-p",
+                    #"{"spec":{"alerting":{"alertmanagerConfig":{"enabled":true,"labels":{"alertmanagerConfig":"shared"}}}}}"#)
+                let live = try await eventually("the AlertmanagerConfig", timeout: 60) { () -> JSONValue? in
+                    guard let text = try? await plane.kubectl("get", "alertmanagerconfig", "fba-bench-alerts", "-n", ns, "-o", "json") else { return nil }
+                    return try JSONCoding.decode(JSONValue.self, from: Data(text.utf8))
+                }
+                let stack = try #require(try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench"))
+                // Stored as written: the CRD's structural schema prunes any field it does not know.
+                let rendered = AlertmanagerConfigObject.body(StackContext(stack))
+                #expect(live["spec"] == rendered["spec"])
+                #expect(live["metadata"]?["labels"]?["alertmanagerConfig"] == "shared" && live["metadata"]?["labels"]?["release"] == "kube-prometheus-stack")
+                #expect(live["metadata"]?["ownerReferences"]?.arrayValue?.first?["name"] == "fba-bench")
+                let receivers = live["spec"]?["receivers"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+                #expect(receivers == ["null", "pagerduty", "slack", "email"])
+                let pagerDuty = live["spec"]?["receivers"]?.arrayValue?.first { $0["name"] == "pagerduty" }
+                #expect(pagerDuty?["pagerdutyConfigs"]?.arrayValue?.first?["routingKey"] == ["name": "alert-receivers", "key": "pagerduty-routing-key"])
+                _ = try await eventually("the alertmanager.yaml Secret gone", timeout: 30) {
+                    try await plane.getIfExists(Secret.self, ns, "fba-bench-alertmanager") == nil ? true : nil
+                }
+                // The receivers' secrets are referenced: their values are in no object Vigil wrote.
+                let text = try await plane.kubectl("get", "alertmanagerconfig", "fba-bench-alerts", "-n", ns, "-o", "json")
+                #expect(!text.contains("REPLACE-ME-PAGERDUTY-ROUTING-KEY") && !text.contains("hooks.slack.com"))
+
+                // Turned off: the AlertmanagerConfig goes, the Secret comes back.
+                try await plane.kubectl("patch", "observabilitystack", "fba-bench", "-n", ns, "--type=merge", "-p", #"{"spec":{"alerting":{"alertmanagerConfig":{"enabled":false}}}}"#)
+                _ = try await eventually("the Secret back", timeout: 30) { try await plane.getIfExists(Secret.self, ns, "fba-bench-alertmanager") }
+                _ = try await eventually("the AlertmanagerConfig pruned", timeout: 30) { () -> Bool? in
+                    (try? await plane.kubectl("get", "alertmanagerconfig", "fba-bench-alerts", "-n", ns, "-o", "name")) == nil ? true : nil
+                }
+                #expect(await vigil.terminate() == 0)
+            }
+        }
+    }
 }
+

@@ -31,10 +31,10 @@ import Testing
         }
     }
 
-    /// The Prometheus Operator's CRDs, so that Vigil also writes PrometheusRules and
-    /// ServiceMonitors (and needs their rule).
+    /// The Prometheus Operator's CRDs, so that Vigil also writes PrometheusRules,
+    /// ServiceMonitors and (where a stack asks) AlertmanagerConfigs, and needs their rules.
     static func installMonitoringCRDs(_ plane: ControlPlane) async throws {
-        for crd in ["prometheusrules", "servicemonitors"] {
+        for crd in ["prometheusrules", "servicemonitors", "alertmanagerconfigs"] {
             try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/\(crd).monitoring.coreos.com.yaml").path)
             try await plane.kubectl("wait", "--for=condition=Established", "crd/\(crd).monitoring.coreos.com", "--timeout=30s")
         }
@@ -119,7 +119,7 @@ import Testing
                     kubeconfig: kubeconfig, namespace: clusterWide ? nil : ns,
                     extra: ["--leader-elect", "--leader-election-namespace", "vigil-system", "--leader-election-id", "rules-\(round)"]
                 )
-                let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n"
+                let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n  alerting:\n    alertmanagerConfig: {enabled: true}\n"
                 try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
                 // A pod that reads the client Secret and started before it was published: the
                 // opt-in restarts then look for workloads (Deployments, StatefulSets, DaemonSets).

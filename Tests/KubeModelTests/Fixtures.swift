@@ -51,7 +51,8 @@ enum Fixtures {
                 ),
                 alertmanagers: ["alertmanager.monitoring.svc:9093"],
                 prometheusRule: MonitoringObjectSpec(labels: ["release": "kube-prometheus-stack"]),
-                serviceMonitor: MonitoringObjectSpec(labels: ["release": "kube-prometheus-stack"])
+                serviceMonitor: MonitoringObjectSpec(labels: ["release": "kube-prometheus-stack"]),
+                alertmanagerConfig: AlertmanagerConfigOutput(enabled: true, labels: ["alertmanagerConfig": "shared"])
             ),
             grafana: GrafanaSpec(datasources: true, dashboards: true, prometheusURL: "http://prometheus:9090", lokiURL: "http://loki:3100", tempoURL: "http://tempo:3200", defaultDatasource: false)
         ),

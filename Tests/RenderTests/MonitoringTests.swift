@@ -102,6 +102,45 @@ import Yams
         }
     }
 
+    /// A shared Alertmanager: an AlertmanagerConfig replaces the alertmanager.yaml Secret
+    /// only where it is asked for and served; it references the receivers' Secrets, routes
+    /// only this stack's alerts, and escapes the user's template-looking values.
+    @Test func anAlertmanagerConfigIsWrittenOnlyWhereAskedForAndServed() throws {
+        var stack = try Self.example("production")
+        stack.spec.alerting?.receivers?.slack?.channel = "#obs {{ .CommonLabels.secret }}"
+        let served: Set<String> = ["prometheusrules", "alertmanagerconfigs"]
+        func keys(_ s: ObservabilityStack, _ kinds: Set<String>) throws -> [String] {
+            try DesiredState.render(StackContext(s), inputs: RenderInputs(monitoringKinds: kinds, alertSecrets: Self.secrets)).objects.map(\.key)
+        }
+        // Not asked for: the Secret, though the kind is served.
+        #expect(try keys(stack, served).contains("secrets/fba-prod/fba-bench-alertmanager"))
+        #expect(try !keys(stack, served).contains { $0.hasPrefix("alertmanagerconfigs/") })
+        stack.spec.alerting?.alertmanagerConfig = AlertmanagerConfigOutput(enabled: true, labels: ["alertmanagerConfig": "shared"])
+        // Asked for but not served: still the Secret.
+        #expect(try keys(stack, ["prometheusrules"]).contains("secrets/fba-prod/fba-bench-alertmanager"))
+        let operated = try DesiredState.render(StackContext(stack), inputs: RenderInputs(monitoringKinds: served, alertSecrets: Self.secrets))
+        #expect(!operated.objects.contains { $0.key == "secrets/fba-prod/fba-bench-alertmanager" })
+        let config = try #require(operated.objects.first { $0.key == "alertmanagerconfigs/fba-prod/fba-bench-alerts" })
+        #expect(config.body["apiVersion"] == "monitoring.coreos.com/v1alpha1")
+        #expect(config.body["metadata"]?["labels"]?["alertmanagerConfig"] == "shared")
+        let spec = try #require(config.body["spec"])
+        #expect(spec["route"]?["matchers"] == [["name": "stack", "value": "fba-bench", "matchType": "="]])
+        let receivers = spec["receivers"]?.arrayValue ?? []
+        #expect(receivers.compactMap { $0["name"]?.stringValue } == ["null", "pagerduty", "slack", "email"])
+        let slack = receivers.first { $0["name"] == "slack" }?["slackConfigs"]?.arrayValue?.first
+        #expect(slack?["apiURL"] == ["name": "alert-receivers", "key": "slack-webhook-url"])
+        #expect(slack?["channel"] == #"#obs {{ "{{" }} .CommonLabels.secret }}"#)
+        let email = receivers.first { $0["name"] == "email" }?["emailConfigs"]?.arrayValue?.first
+        #expect(email?["authPassword"] == ["name": "alert-receivers", "key": "smtp-password"])
+        // No secret value: they stay in the user's Secret.
+        let text = try YAMLText.document(config.body)
+        #expect(!text.contains(Self.secrets.slackWebhookURL ?? "-") && !text.contains(Self.secrets.pagerDutyRoutingKey ?? "-") && !text.contains(Self.secrets.smtpPassword ?? "-"))
+        // The alerts carry their namespace, which the operator's route matches on.
+        let rule = try #require(operated.objects.first { $0.resource.kind == "PrometheusRule" })
+        let labels = rule.body["spec"]?["groups"]?.arrayValue?.first?["rules"]?.arrayValue?.compactMap { $0["labels"]?["namespace"] }
+        #expect(labels?.count == 9 && labels?.allSatisfy { $0 == "fba-prod" } == true)
+    }
+
     @Test func thePrometheusOperatorGetsAPrometheusRuleAndServiceMonitorInsteadOfTheConfigMap() throws {
         let stack = try Self.example("production")
         let plain = try DesiredState.render(StackContext(stack), inputs: RenderInputs(alertSecrets: Self.secrets)).objects.map(\.key)
@@ -377,6 +416,7 @@ import Yams
                 all["severity"] = rule.severity
                 all["environment"] = stack.spec.environment.rawValue
                 all["stack"] = stack.metadata.name ?? ""
+                all["namespace"] = stack.metadata.namespace ?? ""
                 let annotations: JSONValue = [
                     "summary": .string(expand(rule.summary, all)), "description": .string(expand(rule.description, all)), "runbook": .string(expand(rule.runbook, all)),
                 ]

@@ -95,9 +95,14 @@ extension KubeClient: ClusterWriter {
     /// The resources the cluster serves in `monitoring.coreos.com/v1` (the Prometheus
     /// Operator's CRDs): `prometheusrules`, `servicemonitors`, …; empty when the group is not served.
     public func monitoringKinds() async throws -> Set<String> {
-        guard let bytes = try await ifExists({ try await getRaw("/apis/monitoring.coreos.com/v1") }) else { return [] }
-        let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
-        return Set((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
+        // v1: PrometheusRule, ServiceMonitor; v1alpha1: AlertmanagerConfig.
+        var kinds: Set<String> = []
+        for version in ["v1", "v1alpha1"] {
+            guard let bytes = try await ifExists({ try await getRaw("/apis/monitoring.coreos.com/\(version)") }) else { continue }
+            let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
+            kinds.formUnion((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
+        }
+        return kinds
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? {

@@ -90,6 +90,7 @@ struct Applier: Sendable {
     func finish(_ ctx: StackContext, _ desired: [DesiredObject], clientKeys: [String: String], credentials: CredentialReconciler.Outcome?, outcome: inout Outcome, world: World, log: Logger) async throws {
         if let credentials, let key = try await recordPublication(ctx, credentials, published: outcome.published) { outcome.applied.append(key) }
         try await prune(world.owned, keeping: Set(desired.map(\.key)).union(clientKeys.keys), log: log)
+        try await pruneAlertmanagerConfig(ctx, desired, world: world, log: log)
         let n = outcome.applied.count
         if n > 0 { log.info("applied", metadata: ["objects": "\(n)", "keys": "\(outcome.applied.prefix(4).joined(separator: " "))\(n > 4 ? " …" : "")"]) }
     }
@@ -118,6 +119,18 @@ struct Applier: Sendable {
             kind.store.remove(object.metadata.key)
             log.info("pruned", metadata: ["object": "\(k)"])
         }
+    }
+
+    /// The AlertmanagerConfig of a stack that no longer asks for one (its kind is not
+    /// cached: read where served), so that its routes do not notify twice beside the
+    /// alertmanager.yaml that replaces them.
+    func pruneAlertmanagerConfig(_ ctx: StackContext, _ desired: [DesiredObject], world: World, log: Logger) async throws {
+        let resource = AlertmanagerConfigObject.resource
+        guard world.monitoringKinds.contains(resource.plural), !desired.contains(where: { $0.resource == resource }) else { return }
+        let name = Naming.name(ctx.name, "alerts")
+        guard let live = try await writer.readObject(resource, namespace: ctx.namespace, name: name), Ownership.owns(ctx, live, resource: resource) else { return }
+        try await writer.delete(resource, namespace: ctx.namespace, name: name)
+        log.info("pruned", metadata: ["object": "\(resource.plural)/\(ctx.namespace)/\(name)"])
     }
 
     /// Apply when the object is missing, when the desired object changed since it was last

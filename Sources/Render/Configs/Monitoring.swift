@@ -105,7 +105,7 @@ public enum PrometheusRules {
         func p95(_ by: String, _ filter: String) -> String {
             "histogram_quantile(0.95, sum by (le, \(by)) (rate(\(M.spanDurationBucket)\(selector(ctx, filter))\(window))))"
         }
-        let traceRunbook = "Find the slow or failing spans in Tempo (Grafana Explore, datasource tempo_ds) and the logs linked by trace_id in Loki; raise the threshold in spec.alerting.thresholds only if the SLO changed."
+        let traceRunbook = "Find the slow or failing spans in Tempo (Grafana Explore, datasource \(GrafanaRender.datasourceName(.tempo, ctx))) and the logs linked by trace_id in Loki; raise the threshold in spec.alerting.thresholds only if the SLO changed."
         var rules: [AlertRule] = [
             AlertRule(
                 alert: "HighLatencyP95",
@@ -201,7 +201,8 @@ public enum PrometheusRules {
                 "alert": .string(r.alert),
                 "expr": .string(r.expr),
                 "for": .string(prometheusDuration(r.forSeconds)),
-                "labels": ["severity": .string(r.severity), "environment": .string(env), "stack": .string(name)],
+                // `namespace`: an AlertmanagerConfig routes only its namespace's alerts.
+                "labels": ["severity": .string(r.severity), "environment": .string(env), "stack": .string(name), "namespace": .string(ctx.namespace)],
                 "annotations": ["summary": .string(r.summary), "description": .string(r.description), "runbook": .string(r.runbook)],
             ]
         }
@@ -416,3 +417,76 @@ public enum AlertmanagerConfig {
         SecretBody.make(name: ctx.names.alertmanager, data: [AlertmanagerConfig.key: try render(ctx, secrets: secrets)])
     }
 }
+
+/// The routes and receivers as the Prometheus Operator's `AlertmanagerConfig`
+/// (monitoring.coreos.com/v1alpha1), for an Alertmanager that other teams share: the
+/// operator merges it under its own route, matching this namespace's alerts only. The
+/// receivers' credentials stay in the user's Secrets, referenced by name and key.
+public enum AlertmanagerConfigObject {
+    public static let resource = ResourceDescriptor(group: "monitoring.coreos.com", version: "v1alpha1", kind: "AlertmanagerConfig", plural: "alertmanagerconfigs")
+
+    static func matcher(_ name: String, _ value: String, _ type: String = "=") -> JSONValue {
+        ["name": .string(name), "value": .string(value), "matchType": .string(type)]
+    }
+
+    static func secretRef(_ ref: SecretKeyRef) -> JSONValue { ["name": .string(ref.name), "key": .string(ref.key)] }
+
+    /// Whether the stack's alerts go out as an AlertmanagerConfig: asked for, and served.
+    public static func wanted(_ ctx: StackContext, monitoringKinds: Set<String>) -> Bool {
+        ctx.raw.alerting?.alertmanagerConfig?.enabled == true && monitoringKinds.contains(resource.plural)
+    }
+
+    public static func body(_ ctx: StackContext) -> JSONValue {
+        let env = ctx.spec.environment.rawValue
+        let r = ctx.raw.alerting?.receivers
+        let title = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }}/{{ .CommonLabels.stack }})"
+        let text = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}"
+        let inEnvironment = matcher("environment", env)
+        var receivers: [JSONValue] = [["name": "null"]]
+        var routes: [JSONValue] = []
+        // User values that Alertmanager templates are escaped, as in alertmanager.yaml.
+        let escape = AlertmanagerTemplates.escape
+        if let pagerDuty = r?.pagerDuty {
+            receivers.append([
+                "name": "pagerduty",
+                "pagerdutyConfigs": [["routingKey": secretRef(pagerDuty.routingKeySecret), "severity": "{{ .CommonLabels.severity }}", "description": .string(title), "sendResolved": true]],
+            ])
+            routes.append(["receiver": "pagerduty", "matchers": [matcher("severity", "critical"), inEnvironment], "continue": true])
+        }
+        if let slack = r?.slack {
+            var config: [String: JSONValue] = ["apiURL": secretRef(slack.webhookURLSecret), "title": .string(title), "text": .string(text), "sendResolved": true]
+            if let channel = slack.channel { config["channel"] = .string(escape(channel)) }
+            receivers.append(["name": "slack", "slackConfigs": [.object(config)]])
+            routes.append(["receiver": "slack", "matchers": [matcher("severity", "critical|warning", "=~"), inEnvironment], "continue": true])
+        }
+        if let email = r?.email {
+            var config: [String: JSONValue] = [
+                "to": .string(escape(email.to)), "from": .string(escape(email.from)), "smarthost": .string(email.smarthost), "requireTLS": true, "sendResolved": true,
+                "headers": [["key": "Subject", "value": .string(title)]],
+            ]
+            if let name = email.username { config["authUsername"] = .string(name) }
+            if let password = email.passwordSecret { config["authPassword"] = secretRef(password) }
+            receivers.append(["name": "email", "emailConfigs": [.object(config)]])
+            routes.append(["receiver": "email", "matchers": [inEnvironment]])
+        }
+        let repeatInterval = ["development": "12h", "staging": "4h", "production": "1h"][env] ?? "4h"
+        return [
+            "apiVersion": .string(resource.apiVersion), "kind": .string(resource.kind),
+            "metadata": ["name": .string(Naming.name(ctx.name, "alerts")), "labels": .object(ctx.spec.alertmanagerConfigLabels.mapValues(JSONValue.string))],
+            "spec": [
+                "route": [
+                    "receiver": "null",
+                    "groupBy": ["alertname", "stack", "environment"],
+                    "groupWait": "30s", "groupInterval": "5m", "repeatInterval": .string(repeatInterval),
+                    "matchers": [matcher("stack", ctx.name)],
+                    "routes": .array(routes),
+                ],
+                "receivers": .array(receivers),
+                "inhibitRules": [
+                    ["sourceMatch": [matcher("severity", "critical")], "targetMatch": [matcher("severity", "warning")], "equal": ["stack", "environment"]],
+                ],
+            ],
+        ]
+    }
+}
+

@@ -89,7 +89,11 @@ public enum DesiredState {
         } else {
             bodies.append(Draft(Kinds.configMap, component: "monitoring", body: try PrometheusConfig.configMap(ctx)))
         }
-        if let alertSecrets = inputs.alertSecrets {
+        // Alerting: an AlertmanagerConfig for a shared Alertmanager where asked for and
+        // served, else the whole alertmanager.yaml in a Secret.
+        if AlertmanagerConfigObject.wanted(ctx, monitoringKinds: inputs.monitoringKinds) {
+            bodies.append(Draft(AlertmanagerConfigObject.resource, component: "alerting", body: AlertmanagerConfigObject.body(ctx)))
+        } else if let alertSecrets = inputs.alertSecrets {
             bodies.append(Draft(Kinds.secret, component: "alerting", body: try AlertmanagerConfig.secret(ctx, secrets: alertSecrets)))
         }
         if eff.grafanaDatasources {

@@ -84,6 +84,8 @@ public struct ResolvedSpec: Sendable, Hashable {
     /// The PrometheusRule's and ServiceMonitor's extra labels: the operator's, then the stack's.
     public var prometheusRuleLabels: [String: String]
     public var serviceMonitorLabels: [String: String]
+    /// The AlertmanagerConfig's labels, where the spec asks for one.
+    public var alertmanagerConfigLabels: [String: String]
     /// The operator's monitoring namespace (`--monitoring-namespace`).
     public var monitoringNamespace: String
     public var gatewayReplicas: Int
@@ -129,6 +131,7 @@ public struct ResolvedSpec: Sendable, Hashable {
         agentPriorityClass = policy.agentPriorityClass
         prometheusRuleLabels = policy.monitoringLabels.merging(spec.alerting?.prometheusRule?.labels ?? [:]) { _, stack in stack }
         serviceMonitorLabels = policy.monitoringLabels.merging(spec.alerting?.serviceMonitor?.labels ?? [:]) { _, stack in stack }
+        alertmanagerConfigLabels = policy.monitoringLabels.merging(spec.alerting?.alertmanagerConfig?.labels ?? [:]) { _, stack in stack }
         monitoringNamespace = policy.monitoringNamespace
         gatewayReplicas = spec.collector?.gateway?.replicas ?? 0
         memoryLimitMiB = spec.collector?.memoryLimiter?.limitMiB ?? profile.memoryLimitMiB

@@ -168,6 +168,7 @@ public enum StackValidator {
         checkClientSecretMetadata(auth, into: &errors)
         checkLabels(spec.alerting?.prometheusRule?.labels, "spec.alerting.prometheusRule.labels", into: &errors)
         checkLabels(spec.alerting?.serviceMonitor?.labels, "spec.alerting.serviceMonitor.labels", into: &errors)
+        checkLabels(spec.alerting?.alertmanagerConfig?.labels, "spec.alerting.alertmanagerConfig.labels", into: &errors)
         var seen = Set<String>()
         var namespaces = Set<String>()
         for (i, client) in (auth?.clients ?? []).enumerated() {

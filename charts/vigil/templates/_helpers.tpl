@@ -69,6 +69,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [monitoring.coreos.com]
   resources: [prometheusrules, servicemonitors]
   verbs: [get, create, patch]
+# With spec.alerting.alertmanagerConfig: each stack's AlertmanagerConfig, read by name,
+# applied, and deleted when the stack no longer asks for it.
+- apiGroups: [monitoring.coreos.com]
+  resources: [alertmanagerconfigs]
+  verbs: [get, create, patch, delete]
 # Events on the stacks, counted when repeated; the DaemonSet controller's
 # FailedCreate events, read while the collector misses pods (CollectorAvailable).
 - apiGroups: [""]
