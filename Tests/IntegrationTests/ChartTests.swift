@@ -52,6 +52,9 @@ import Yams
             var result: [String: Any] = [:]
             for (k, v) in map {
                 if ["labels", "matchLabels", "selector"].contains(key), helmLabels.contains(k) { continue }
+                // The chart keeps its CRD on uninstall (crds.keep); kubectl has no such notion.
+                if key == "annotations", k == "helm.sh/resource-policy" { continue }
+                if k == "annotations", (v as? [String: Any])?.keys.allSatisfy({ $0 == "helm.sh/resource-policy" }) == true { continue }
                 result[k] = stripHelmLabels(v, key: k)
             }
             return result
@@ -83,6 +86,20 @@ import Yams
         // The same labels on every object, Helm's included.
         let raw = try await render([])
         #expect(raw.components(separatedBy: "app.kubernetes.io/managed-by: Helm").count - 1 == chart.count - 1 + 1 /* pod template */)
+    }
+
+    /// The CRD is a template, so that `helm upgrade` carries it; kept on uninstall unless
+    /// `crds.keep` is off; left out with `crds.enabled` off.
+    @Test func theCRDIsRenderedKeptOrLeftOutAsTheValuesSay() async throws {
+        let crd = "CustomResourceDefinition//observabilitystacks.observability.vigil.dev"
+        let plain = try await render([])
+        #expect(plain.contains("kind: CustomResourceDefinition") && plain.contains("helm.sh/resource-policy: keep"))
+        let unkept = try await render(["--set", "crds.keep=false"])
+        #expect(unkept.contains("kind: CustomResourceDefinition") && !unkept.contains("helm.sh/resource-policy"))
+        let without = try objects(try await render(["--set", "crds.enabled=false"]))
+        #expect(without[crd] == nil && without["Deployment/vigil-system/vigil"] != nil)
+        // The kept CRD is the manifests' CRD once the annotation is set aside.
+        #expect(try objects(plain)[crd] == (try objects(try await kustomize("manifests")))[crd])
     }
 
     @Test func aWatchNamespaceIsTheSingleNamespaceOverlay() async throws {
