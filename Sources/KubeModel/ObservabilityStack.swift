@@ -469,9 +469,12 @@ public struct GrafanaSpec: Codable, Sendable, Hashable {
     /// Make this stack's Prometheus datasource Grafana's default (off: Grafana refuses to
     /// start with two, and kube-prometheus-stack provisions one).
     public var defaultDatasource: Bool?
+    /// The Grafana Operator's GrafanaDatasource and GrafanaDashboard instead of the
+    /// sidecar's ConfigMaps, where the cluster serves them.
+    public var `operator`: GrafanaOperatorOutput?
     public init(
         datasources: Bool? = nil, dashboards: Bool? = nil, prometheusURL: String? = nil, lokiURL: String? = nil, tempoURL: String? = nil,
-        defaultDatasource: Bool? = nil
+        defaultDatasource: Bool? = nil, `operator`: GrafanaOperatorOutput? = nil
     ) {
         self.datasources = datasources
         self.dashboards = dashboards
@@ -479,6 +482,22 @@ public struct GrafanaSpec: Codable, Sendable, Hashable {
         self.lokiURL = lokiURL
         self.tempoURL = tempoURL
         self.defaultDatasource = defaultDatasource
+        self.`operator` = `operator`
+    }
+}
+
+/// `spec.grafana.operator`: write grafana.integreatly.org/v1beta1 objects for the Grafana
+/// Operator (where served), selecting its Grafana instances by label.
+public struct GrafanaOperatorOutput: Codable, Sendable, Hashable {
+    public var enabled: Bool?
+    /// The Grafana instances' labels (`spec.instanceSelector.matchLabels`).
+    public var instanceLabels: [String: String]?
+    /// Whether a Grafana in another namespace may import them.
+    public var allowCrossNamespaceImport: Bool?
+    public init(enabled: Bool? = nil, instanceLabels: [String: String]? = nil, allowCrossNamespaceImport: Bool? = nil) {
+        self.enabled = enabled
+        self.instanceLabels = instanceLabels
+        self.allowCrossNamespaceImport = allowCrossNamespaceImport
     }
 }
 

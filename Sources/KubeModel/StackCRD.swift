@@ -326,6 +326,14 @@ public enum StackCRD {
                     "lokiURL": .string(description: "Loki query URL (default: the Loki exporter's scheme, host and port).", maxLength: 2048),
                     "tempoURL": .string(description: "Tempo query URL (default: the Tempo exporter's host on port 3200).", maxLength: 2048),
                     "defaultDatasource": .boolean(description: "Make this stack's Prometheus datasource Grafana's default (default false: Grafana refuses two defaults)."),
+                    "operator": .object(
+                        description: "The Grafana Operator (grafana.integreatly.org/v1beta1): GrafanaDatasource and GrafanaDashboard objects instead of the sidecar's ConfigMaps, where the cluster serves them; the backends' credentials are referenced from their Secrets (valuesFrom), not copied.",
+                        properties: [
+                            "enabled": .boolean(description: "Write the Grafana Operator's objects where served (default false)."),
+                            "instanceLabels": .map(description: "Labels of the Grafana instances to provision (their instanceSelector); required when enabled.", values: .string(description: "Label value.")),
+                            "allowCrossNamespaceImport": .boolean(description: "Let a Grafana in another namespace import them (default false)."),
+                        ]
+                    ),
                 ]
             ),
         ],

@@ -178,5 +178,59 @@ import Testing
             }
         }
     }
+
+    /// The Grafana Operator: where its CRDs are served and the spec asks for it, a
+    /// GrafanaDatasource per backend and a GrafanaDashboard replace the sidecar's ConfigMaps,
+    /// stored exactly as rendered (the operator's schema refuses an undeclared field); turned
+    /// off, they go and the ConfigMaps come back.
+    @Test func theGrafanaOperatorsObjectsReplaceTheSidecarConfigMapsWhereServedAndAskedFor() async throws {
+        try await withOwnControlPlane(name: "grafana-operator") { plane in
+            try await plane.installCRD()
+            for crd in ["grafanadatasources", "grafanadashboards"] {
+                try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/\(crd).grafana.integreatly.org.yaml").path)
+                try await plane.kubectl("wait", "--for=condition=Established", "crd/\(crd).grafana.integreatly.org", "--timeout=30s")
+            }
+            let ns = "fba-prod"
+            try await withVigil(kubeconfig: plane.kubeconfig, namespace: nil) { vigil in
+                try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples/production.yaml").path)
+                _ = try await eventually("the sidecar ConfigMaps", timeout: 60) { try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-datasources") }
+                try await plane.kubectl(
+                    "patch", "observabilitystack", "fba-bench", "-n", ns, "--type=merge", "-p",
+                    #"{"spec":{"grafana":{"operator":{"enabled":true,"instanceLabels":{"dashboards":"grafana"}}}}}"#)
+                func live(_ kind: String, _ name: String) async throws -> JSONValue? {
+                    guard let text = try? await plane.kubectl("get", kind, name, "-n", ns, "-o", "json") else { return nil }
+                    return try JSONCoding.decode(JSONValue.self, from: Data(text.utf8))
+                }
+                let dashboard = try await eventually("the GrafanaDashboard", timeout: 60) { try await live("grafanadashboard", "fba-bench-grafana-overview") }
+                let stack = try #require(try await plane.getIfExists(ObservabilityStack.self, ns, "fba-bench"))
+                let ctx = StackContext(stack)
+                #expect(dashboard["spec"] == (try GrafanaOperatorRender.dashboard(ctx))["spec"])
+                for rendered in GrafanaOperatorRender.datasources(ctx) {
+                    let name = rendered["metadata"]?["name"]?.stringValue ?? ""
+                    let stored = try await eventually("GrafanaDatasource \(name)") { try await live("grafanadatasource", name) }
+                    #expect(stored["spec"] == rendered["spec"], "\(name)")
+                    #expect(stored["metadata"]?["ownerReferences"]?.arrayValue?.first?["name"] == "fba-bench")
+                }
+                _ = try await eventually("the sidecar ConfigMaps pruned", timeout: 30) { () -> Bool? in
+                    let a = try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-datasources")
+                    let b = try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-dashboards")
+                    return a == nil && b == nil ? true : nil
+                }
+                // No secret of the backends' in what Vigil wrote: they are referenced.
+                let text = try await plane.kubectl("get", "grafanadatasources", "-n", ns, "-o", "json")
+                #expect(text.contains("\"secretKeyRef\"") && text.contains("${token}"))
+                #expect(!text.contains("REPLACE-ME"), "a backend's secret value in a GrafanaDatasource")
+
+                // Turned off: they go, the ConfigMaps come back.
+                try await plane.kubectl("patch", "observabilitystack", "fba-bench", "-n", ns, "--type=merge", "-p", #"{"spec":{"grafana":{"operator":{"enabled":false}}}}"#)
+                _ = try await eventually("the ConfigMaps back", timeout: 30) { try await plane.getIfExists(ConfigMap.self, ns, "fba-bench-grafana-dashboards") }
+                _ = try await eventually("the operator's objects pruned", timeout: 30) { () -> Bool? in
+                    let left = try await plane.kubectl("get", "grafanadatasources,grafanadashboards", "-n", ns, "-o", "name")
+                    return left.isEmpty ? true : nil
+                }
+                #expect(await vigil.terminate() == 0)
+            }
+        }
+    }
 }
 

@@ -31,12 +31,17 @@ import Testing
         }
     }
 
-    /// The Prometheus Operator's CRDs, so that Vigil also writes PrometheusRules,
-    /// ServiceMonitors and (where a stack asks) AlertmanagerConfigs, and needs their rules.
+    /// The Prometheus Operator's and the Grafana Operator's CRDs, so that Vigil also writes
+    /// PrometheusRules, ServiceMonitors and (where a stack asks) AlertmanagerConfigs,
+    /// GrafanaDatasources and GrafanaDashboards, and needs their rules.
     static func installMonitoringCRDs(_ plane: ControlPlane) async throws {
         for crd in ["prometheusrules", "servicemonitors", "alertmanagerconfigs"] {
             try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/\(crd).monitoring.coreos.com.yaml").path)
             try await plane.kubectl("wait", "--for=condition=Established", "crd/\(crd).monitoring.coreos.com", "--timeout=30s")
+        }
+        for crd in ["grafanadatasources", "grafanadashboards"] {
+            try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/\(crd).grafana.integreatly.org.yaml").path)
+            try await plane.kubectl("wait", "--for=condition=Established", "crd/\(crd).grafana.integreatly.org", "--timeout=30s")
         }
     }
 
@@ -119,7 +124,7 @@ import Testing
                     kubeconfig: kubeconfig, namespace: clusterWide ? nil : ns,
                     extra: ["--leader-elect", "--leader-election-namespace", "vigil-system", "--leader-election-id", "rules-\(round)"]
                 )
-                let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n  alerting:\n    alertmanagerConfig: {enabled: true}\n"
+                let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n  alerting:\n    alertmanagerConfig: {enabled: true}\n  grafana:\n    operator: {enabled: true, instanceLabels: {dashboards: grafana}}\n"
                 try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
                 // A pod that reads the client Secret and started before it was published: the
                 // opt-in restarts then look for workloads (Deployments, StatefulSets, DaemonSets).

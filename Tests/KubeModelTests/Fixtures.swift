@@ -54,7 +54,8 @@ enum Fixtures {
                 serviceMonitor: MonitoringObjectSpec(labels: ["release": "kube-prometheus-stack"]),
                 alertmanagerConfig: AlertmanagerConfigOutput(enabled: true, labels: ["alertmanagerConfig": "shared"])
             ),
-            grafana: GrafanaSpec(datasources: true, dashboards: true, prometheusURL: "http://prometheus:9090", lokiURL: "http://loki:3100", tempoURL: "http://tempo:3200", defaultDatasource: false)
+            grafana: GrafanaSpec(datasources: true, dashboards: true, prometheusURL: "http://prometheus:9090", lokiURL: "http://loki:3100", tempoURL: "http://tempo:3200", defaultDatasource: false,
+                operator: GrafanaOperatorOutput(enabled: true, instanceLabels: ["dashboards": "grafana"], allowCrossNamespaceImport: true))
         ),
         status: StackStatus(
             observedGeneration: 1,

@@ -530,6 +530,50 @@ import Yams
         #expect(!Self.metricNames("rate(traces_spanmetrics_calls_total{a=\"b\"}[5m])").isSubset(of: known))
     }
 
+    /// The Grafana Operator: where asked for and served, a GrafanaDatasource per backend and
+    /// a GrafanaDashboard replace the sidecar's ConfigMaps; the same datasources, unescaped
+    /// (Grafana's API expands nothing), with the credentials referenced through valuesFrom.
+    @Test func theGrafanaOperatorGetsItsObjectsWithTheCredentialsReferenced() throws {
+        var stack = try Self.example("production")
+        func keys(_ kinds: Set<String>) throws -> [String] {
+            try DesiredState.render(StackContext(stack), inputs: RenderInputs(monitoringKinds: kinds, alertSecrets: Self.secrets)).objects.map(\.key)
+        }
+        let served: Set<String> = ["grafanadatasources", "grafanadashboards"]
+        #expect(try keys(served).contains("configmaps/fba-prod/fba-bench-grafana-datasources"))
+        stack.spec.grafana = GrafanaSpec(operator: GrafanaOperatorOutput(enabled: true, instanceLabels: ["dashboards": "grafana"]))
+        #expect(try keys(["grafanadatasources"]).contains("configmaps/fba-prod/fba-bench-grafana-datasources"))
+        let all = try keys(served)
+        #expect(!all.contains { $0.hasPrefix("configmaps/fba-prod/fba-bench-grafana") })
+        #expect(all.filter { $0.hasPrefix("grafanadatasources/") } == [
+            "grafanadatasources/fba-prod/fba-bench-grafana-prometheus", "grafanadatasources/fba-prod/fba-bench-grafana-loki", "grafanadatasources/fba-prod/fba-bench-grafana-tempo",
+        ])
+        #expect(all.contains("grafanadashboards/fba-prod/fba-bench-grafana-overview"))
+        let ctx = StackContext(stack)
+        let objects = GrafanaOperatorRender.datasources(ctx)
+        let loki = objects[1], tempo = objects[2]
+        #expect(loki["spec"]?["instanceSelector"] == ["matchLabels": ["dashboards": "grafana"]])
+        #expect(loki["spec"]?["uid"] == .string(GrafanaRender.uid(.loki, ctx)))
+        #expect(loki["spec"]?["datasource"]?["basicAuthUser"] == "${username}")
+        #expect(loki["spec"]?["datasource"]?["secureJsonData"]?["basicAuthPassword"] == "${password}")
+        #expect(loki["spec"]?["datasource"]?["secureJsonData"]?["tlsCACert"] == "${ca.crt}")
+        #expect(loki["spec"]?["valuesFrom"] == [
+            ["targetPath": "basicAuthUser", "valueFrom": ["secretKeyRef": ["name": "loki-credentials", "key": "username"]]],
+            ["targetPath": "secureJsonData.basicAuthPassword", "valueFrom": ["secretKeyRef": ["name": "loki-credentials", "key": "password"]]],
+            ["targetPath": "secureJsonData.tlsCACert", "valueFrom": ["secretKeyRef": ["name": "loki-ca", "key": "ca.crt"]]],
+        ])
+        #expect(tempo["spec"]?["datasource"]?["secureJsonData"]?["httpHeaderValue1"] == "Bearer ${token}")
+        // Not escaped: the API expands nothing.
+        let toLogs = tempo["spec"]?["datasource"]?["jsonData"]?["tracesToLogsV2"]?["query"]
+        #expect(toLogs == #"{${__tags}} | trace_id="${__trace.traceId}""#)
+        #expect(objects[0]["spec"]?["valuesFrom"] == nil)
+        let dashboard = try GrafanaOperatorRender.dashboard(ctx)
+        #expect(dashboard["spec"]?["json"] == .string(try GrafanaRender.dashboard(ctx)))
+        // Enabled needs the instances' labels.
+        var unlabelled = stack
+        unlabelled.spec.grafana = GrafanaSpec(operator: GrafanaOperatorOutput(enabled: true))
+        #expect(StackValidator.validate(unlabelled).contains { $0.field == "spec.grafana.operator.instanceLabels" })
+    }
+
     @Test func theDatasourcesLinkTracesLogsAndMetrics() throws {
         let stack = try Self.example("production")
         let text = try GrafanaRender.datasources(StackContext(stack))

@@ -95,10 +95,11 @@ extension KubeClient: ClusterWriter {
     /// The resources the cluster serves in `monitoring.coreos.com/v1` (the Prometheus
     /// Operator's CRDs): `prometheusrules`, `servicemonitors`, …; empty when the group is not served.
     public func monitoringKinds() async throws -> Set<String> {
-        // v1: PrometheusRule, ServiceMonitor; v1alpha1: AlertmanagerConfig.
+        // monitoring.coreos.com v1: PrometheusRule, ServiceMonitor; v1alpha1:
+        // AlertmanagerConfig; the Grafana Operator's GrafanaDatasource and GrafanaDashboard.
         var kinds: Set<String> = []
-        for version in ["v1", "v1alpha1"] {
-            guard let bytes = try await ifExists({ try await getRaw("/apis/monitoring.coreos.com/\(version)") }) else { continue }
+        for groupVersion in ["monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1", "grafana.integreatly.org/v1beta1"] {
+            guard let bytes = try await ifExists({ try await getRaw("/apis/\(groupVersion)") }) else { continue }
             let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
             kinds.formUnion((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
         }

@@ -90,7 +90,7 @@ struct Applier: Sendable {
     func finish(_ ctx: StackContext, _ desired: [DesiredObject], clientKeys: [String: String], credentials: CredentialReconciler.Outcome?, outcome: inout Outcome, world: World, log: Logger) async throws {
         if let credentials, let key = try await recordPublication(ctx, credentials, published: outcome.published) { outcome.applied.append(key) }
         try await prune(world.owned, keeping: Set(desired.map(\.key)).union(clientKeys.keys), log: log)
-        try await pruneAlertmanagerConfig(ctx, desired, world: world, log: log)
+        try await pruneUncached(ctx, desired, world: world, log: log)
         let n = outcome.applied.count
         if n > 0 { log.info("applied", metadata: ["objects": "\(n)", "keys": "\(outcome.applied.prefix(4).joined(separator: " "))\(n > 4 ? " …" : "")"]) }
     }
@@ -121,16 +121,19 @@ struct Applier: Sendable {
         }
     }
 
-    /// The AlertmanagerConfig of a stack that no longer asks for one (its kind is not
-    /// cached: read where served), so that its routes do not notify twice beside the
-    /// alertmanager.yaml that replaces them.
-    func pruneAlertmanagerConfig(_ ctx: StackContext, _ desired: [DesiredObject], world: World, log: Logger) async throws {
-        let resource = AlertmanagerConfigObject.resource
-        guard world.monitoringKinds.contains(resource.plural), !desired.contains(where: { $0.resource == resource }) else { return }
-        let name = Naming.name(ctx.name, "alerts")
-        guard let live = try await writer.readObject(resource, namespace: ctx.namespace, name: name), Ownership.owns(ctx, live, resource: resource) else { return }
-        try await writer.delete(resource, namespace: ctx.namespace, name: name)
-        log.info("pruned", metadata: ["object": "\(resource.plural)/\(ctx.namespace)/\(name)"])
+    /// The optional objects of kinds Vigil does not cache (read by name where the kind is
+    /// served) that a stack no longer asks for: its AlertmanagerConfig (whose routes would
+    /// notify twice beside the alertmanager.yaml that replaces it) and its Grafana
+    /// Operator objects (which the sidecar's ConfigMaps replace).
+    func pruneUncached(_ ctx: StackContext, _ desired: [DesiredObject], world: World, log: Logger) async throws {
+        let keys = Set(desired.map(\.key))
+        let optional = [(AlertmanagerConfigObject.resource, Naming.name(ctx.name, "alerts"))] + GrafanaOperatorRender.names(ctx)
+        for (resource, name) in optional where world.monitoringKinds.contains(resource.plural) {
+            guard !keys.contains("\(resource.plural)/\(ctx.namespace)/\(name)") else { continue }
+            guard let live = try await writer.readObject(resource, namespace: ctx.namespace, name: name), Ownership.owns(ctx, live, resource: resource) else { continue }
+            try await writer.delete(resource, namespace: ctx.namespace, name: name)
+            log.info("pruned", metadata: ["object": "\(resource.plural)/\(ctx.namespace)/\(name)"])
+        }
     }
 
     /// Apply when the object is missing, when the desired object changed since it was last

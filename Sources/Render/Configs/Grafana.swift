@@ -44,19 +44,72 @@ public enum GrafanaRender {
     /// What a datasource needs from Grafana's environment: `name` → the stack's Secret and
     /// key it should come from (documented, and reported for the user to wire).
     public static func environment(_ ctx: StackContext) -> [(name: String, secret: String, key: String)] {
-        var out: [(String, String, String)] = []
-        if lokiURL(ctx) != nil, let loki = ctx.raw.exporters?.loki {
+        [Backend.loki, .tempo].flatMap { backend in secretParts(backend, ctx).secrets.map { (envVar(backend, $0.what, ctx), $0.secret, $0.key) } }
+    }
+
+    /// One of a backend's secrets in its datasource: the field it fills (`secureJsonData`'s,
+    /// or `basicAuthUser`), with what prefix, and the stack's Secret and key it comes from.
+    struct DatasourceSecret: Sendable, Hashable {
+        var path: [String]
+        var prefix: String = ""
+        var what: String
+        var secret: String
+        var key: String
+    }
+
+    /// What a backend's datasource adds for the credentials and CA the stack has for it:
+    /// plain fields, `jsonData` entries, and the secrets themselves.
+    static func secretParts(_ backend: Backend, _ ctx: StackContext) -> (top: [String: JSONValue], jsonData: [String: JSONValue], secrets: [DatasourceSecret]) {
+        var top: [String: JSONValue] = [:]
+        var jsonData: [String: JSONValue] = [:]
+        var secrets: [DatasourceSecret] = []
+        switch backend {
+        case .prometheus: break
+        case .loki:
+            guard lokiURL(ctx) != nil, let loki = ctx.raw.exporters?.loki else { break }
             if let c = loki.credentialsSecret {
-                out.append((envVar(.loki, "USERNAME", ctx), c.name, c.usernameKey ?? "username"))
-                out.append((envVar(.loki, "PASSWORD", ctx), c.name, c.passwordKey ?? "password"))
+                top["basicAuth"] = true
+                secrets.append(DatasourceSecret(path: ["basicAuthUser"], what: "USERNAME", secret: c.name, key: c.usernameKey ?? "username"))
+                secrets.append(DatasourceSecret(path: ["secureJsonData", "basicAuthPassword"], what: "PASSWORD", secret: c.name, key: c.passwordKey ?? "password"))
             }
-            if let ca = loki.caSecret { out.append((envVar(.loki, "CA", ctx), ca.name, ca.key)) }
+            if let ca = loki.caSecret {
+                jsonData["tlsAuthWithCACert"] = true
+                secrets.append(DatasourceSecret(path: ["secureJsonData", "tlsCACert"], what: "CA", secret: ca.name, key: ca.key))
+            }
+        case .tempo:
+            guard tempoURL(ctx) != nil, let tempo = ctx.raw.exporters?.tempo else { break }
+            if let t = tempo.bearerTokenSecret {
+                jsonData["httpHeaderName1"] = "Authorization"
+                secrets.append(DatasourceSecret(path: ["secureJsonData", "httpHeaderValue1"], prefix: "Bearer ", what: "TOKEN", secret: t.name, key: t.key))
+            }
+            if let ca = tempo.caSecret {
+                jsonData["tlsAuthWithCACert"] = true
+                secrets.append(DatasourceSecret(path: ["secureJsonData", "tlsCACert"], what: "CA", secret: ca.name, key: ca.key))
+            }
         }
-        if tempoURL(ctx) != nil, let tempo = ctx.raw.exporters?.tempo {
-            if let t = tempo.bearerTokenSecret { out.append((envVar(.tempo, "TOKEN", ctx), t.name, t.key)) }
-            if let ca = tempo.caSecret { out.append((envVar(.tempo, "CA", ctx), ca.name, ca.key)) }
+        return (top, jsonData, secrets)
+    }
+
+    /// A datasource with its backend's secret parts, each secret's field set to `value`.
+    static func withSecrets(_ ds: JSONValue, _ backend: Backend, _ ctx: StackContext, value: (DatasourceSecret) -> String) -> JSONValue {
+        guard case .object(var o) = ds else { return ds }
+        let parts = secretParts(backend, ctx)
+        for (k, v) in parts.top { o[k] = v }
+        if case .object(var jd)? = o["jsonData"] {
+            for (k, v) in parts.jsonData { jd[k] = v }
+            o["jsonData"] = .object(jd)
         }
-        return out
+        for secret in parts.secrets {
+            if secret.path.count == 1 {
+                o[secret.path[0]] = .string(value(secret))
+            } else {
+                var inner: [String: JSONValue] = [:]
+                if case .object(let existing)? = o[secret.path[0]] { inner = existing }
+                inner[secret.path[1]] = .string(value(secret))
+                o[secret.path[0]] = .object(inner)
+            }
+        }
+        return .object(o)
     }
 
     /// `scheme://host[:port]` of a URL, without its path.
@@ -96,22 +149,20 @@ public enum GrafanaRender {
         return "\(scheme)://\(host):3200"
     }
 
-    /// The datasources file. Grafana expands `$VAR` and `${VAR}` in provisioning files:
-    /// every string, its own variables and the user's URLs alike, is escaped in one pass
-    /// (`Expansion.escapeGrafana`), so Vigil writes its variables with one `$` here.
-    public static func datasources(_ ctx: StackContext) throws -> String {
+    /// Each datasource of the stack, by backend, without its secrets.
+    static func datasourceList(_ ctx: StackContext) -> [(Backend, JSONValue)] {
         let loki = lokiURL(ctx)
         let tempo = tempoURL(ctx)
         let promUID = uid(.prometheus, ctx), lokiUID = uid(.loki, ctx), tempoUID = uid(.tempo, ctx)
-        var list: [JSONValue] = [
-            [
+        var list: [(Backend, JSONValue)] = [
+            (.prometheus, [
                 "name": .string(datasourceName(.prometheus, ctx)), "type": "prometheus", "uid": .string(promUID), "access": "proxy",
                 "url": .string(prometheusURL(ctx)), "isDefault": .bool(ctx.raw.grafana?.defaultDatasource == true), "editable": false,
                 "jsonData": .object([
                     "httpMethod": "POST",
                     "exemplarTraceIdDestinations": tempo == nil ? .array([]) : [["name": "trace_id", "datasourceUid": .string(tempoUID)]],
                 ]),
-            ],
+            ]),
         ]
         if let loki {
             var jsonData: [String: JSONValue] = ["maxLines": 1000]
@@ -127,7 +178,7 @@ public enum GrafanaRender {
                     ],
                 ]
             }
-            list.append(["name": .string(datasourceName(.loki, ctx)), "type": "loki", "uid": .string(lokiUID), "access": "proxy", "url": .string(loki), "editable": false, "jsonData": .object(jsonData)])
+            list.append((.loki, ["name": .string(datasourceName(.loki, ctx)), "type": "loki", "uid": .string(lokiUID), "access": "proxy", "url": .string(loki), "editable": false, "jsonData": .object(jsonData)]))
         }
         if let tempo {
             var jsonData: [String: JSONValue] = [
@@ -155,54 +206,20 @@ public enum GrafanaRender {
                 ]
                 jsonData["lokiSearch"] = ["datasourceUid": .string(lokiUID)]
             }
-            list.append(["name": .string(datasourceName(.tempo, ctx)), "type": "tempo", "uid": .string(tempoUID), "access": "proxy", "url": .string(tempo), "editable": false, "jsonData": .object(jsonData)])
+            list.append((.tempo, ["name": .string(datasourceName(.tempo, ctx)), "type": "tempo", "uid": .string(tempoUID), "access": "proxy", "url": .string(tempo), "editable": false, "jsonData": .object(jsonData)]))
         }
-        // Grafana expands `$VAR` in provisioning files: everything above is escaped; the
-        // backends' secrets are then referred to by Grafana's environment variables.
-        guard case .object(var doc) = Expansion.escapeGrafana(["apiVersion": 1, "datasources": .array(list)]), case .array(var escaped)? = doc["datasources"] else {
-            return try YAMLText.document(Expansion.escapeGrafana(["apiVersion": 1, "datasources": .array(list)]))
+        return list
+    }
+
+    /// The datasources file. Grafana expands `$VAR` and `${VAR}` in provisioning files:
+    /// every string, its own variables and the user's URLs alike, is escaped in one pass
+    /// (`Expansion.escapeGrafana`); the backends' secrets are then referred to by Grafana's
+    /// environment variables, with one `$`.
+    public static func datasources(_ ctx: StackContext) throws -> String {
+        let list = datasourceList(ctx).map { backend, ds in
+            withSecrets(Expansion.escapeGrafana(ds), backend, ctx) { "\($0.prefix)${\(envVar(backend, $0.what, ctx))}" }
         }
-        func withSecrets(_ index: Int, _ backend: Backend, jsonData extra: [String: JSONValue], secure: [String: JSONValue]) {
-            guard index < escaped.count, case .object(var ds) = escaped[index], case .object(var jd)? = ds["jsonData"] else { return }
-            for (k, v) in extra { jd[k] = v }
-            ds["jsonData"] = .object(jd)
-            if !secure.isEmpty { ds["secureJsonData"] = .object(secure) }
-            escaped[index] = .object(ds)
-        }
-        var index = 1
-        if loki != nil, let l = ctx.raw.exporters?.loki {
-            var extra: [String: JSONValue] = [:]
-            var secure: [String: JSONValue] = [:]
-            if l.credentialsSecret != nil {
-                if case .object(var ds) = escaped[index] {
-                    ds["basicAuth"] = true
-                    ds["basicAuthUser"] = .string("${\(envVar(.loki, "USERNAME", ctx))}")
-                    escaped[index] = .object(ds)
-                }
-                secure["basicAuthPassword"] = .string("${\(envVar(.loki, "PASSWORD", ctx))}")
-            }
-            if l.caSecret != nil {
-                extra["tlsAuthWithCACert"] = true
-                secure["tlsCACert"] = .string("${\(envVar(.loki, "CA", ctx))}")
-            }
-            withSecrets(index, .loki, jsonData: extra, secure: secure)
-        }
-        if loki != nil { index += 1 }
-        if tempo != nil, let t = ctx.raw.exporters?.tempo {
-            var extra: [String: JSONValue] = [:]
-            var secure: [String: JSONValue] = [:]
-            if t.bearerTokenSecret != nil {
-                extra["httpHeaderName1"] = "Authorization"
-                secure["httpHeaderValue1"] = .string("Bearer ${\(envVar(.tempo, "TOKEN", ctx))}")
-            }
-            if t.caSecret != nil {
-                extra["tlsAuthWithCACert"] = true
-                secure["tlsCACert"] = .string("${\(envVar(.tempo, "CA", ctx))}")
-            }
-            withSecrets(index, .tempo, jsonData: extra, secure: secure)
-        }
-        doc["datasources"] = .array(escaped)
-        return try YAMLText.document(.object(doc))
+        return try YAMLText.document(["apiVersion": 1, "datasources": .array(list)])
     }
 
     public static func dashboardUID(_ ctx: StackContext) -> String {
@@ -316,6 +333,70 @@ public enum GrafanaRender {
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": ["name": .string(Naming.name(name, suffix)), "labels": [label: "1"]],
             "data": ["\(ctx.namespace)-\(name)-\(file)": .string(content)],
+        ]
+    }
+}
+
+/// The Grafana Operator's objects (grafana.integreatly.org/v1beta1), for a Grafana it runs:
+/// one GrafanaDatasource per backend and a GrafanaDashboard, the same content as the
+/// sidecar's files. The backends' credentials and CAs are referenced from their Secrets
+/// (`valuesFrom`: the operator puts each key's value where the field says `${key}`), so
+/// nothing secret is written by Vigil.
+public enum GrafanaOperatorRender {
+    public static let datasourceResource = ResourceDescriptor(
+        group: "grafana.integreatly.org", version: "v1beta1", kind: "GrafanaDatasource", plural: "grafanadatasources")
+    public static let dashboardResource = ResourceDescriptor(group: "grafana.integreatly.org", version: "v1beta1", kind: "GrafanaDashboard", plural: "grafanadashboards")
+
+    /// Whether the stack's Grafana provisioning goes to the Grafana Operator: asked for, and
+    /// both kinds served.
+    public static func wanted(_ ctx: StackContext, kinds: Set<String>) -> Bool {
+        ctx.raw.grafana?.operator?.enabled == true && kinds.contains(datasourceResource.plural) && kinds.contains(dashboardResource.plural)
+    }
+
+    public static func datasourceName(_ backend: GrafanaRender.Backend, _ ctx: StackContext) -> String { Naming.name(ctx.name, "grafana-\(backend.rawValue)") }
+    public static func dashboardName(_ ctx: StackContext) -> String { Naming.name(ctx.name, "grafana-overview") }
+
+    /// Every name the stack's Grafana Operator objects can have (to remove them when no
+    /// longer wanted).
+    public static func names(_ ctx: StackContext) -> [(ResourceDescriptor, String)] {
+        GrafanaRender.Backend.allCases.map { (datasourceResource, datasourceName($0, ctx)) } + [(dashboardResource, dashboardName(ctx))]
+    }
+
+    static func common(_ ctx: StackContext) -> [String: JSONValue] {
+        let op = ctx.raw.grafana?.operator
+        return [
+            "instanceSelector": ["matchLabels": .object((op?.instanceLabels ?? [:]).mapValues(JSONValue.string))],
+            "allowCrossNamespaceImport": .bool(op?.allowCrossNamespaceImport == true),
+        ]
+    }
+
+    /// One GrafanaDatasource per backend. Not escaped for provisioning: the operator sends
+    /// the datasource to Grafana's API, which expands nothing.
+    public static func datasources(_ ctx: StackContext) -> [JSONValue] {
+        GrafanaRender.datasourceList(ctx).map { backend, ds in
+            var spec = common(ctx)
+            spec["uid"] = .string(GrafanaRender.uid(backend, ctx))
+            spec["datasource"] = GrafanaRender.withSecrets(ds, backend, ctx) { "\($0.prefix)${\($0.key)}" }
+            let valuesFrom: [JSONValue] = GrafanaRender.secretParts(backend, ctx).secrets.map { s in
+                ["targetPath": .string(s.path.joined(separator: ".")), "valueFrom": ["secretKeyRef": ["name": .string(s.secret), "key": .string(s.key)]]]
+            }
+            if !valuesFrom.isEmpty { spec["valuesFrom"] = .array(valuesFrom) }
+            return [
+                "apiVersion": .string(datasourceResource.apiVersion), "kind": .string(datasourceResource.kind),
+                "metadata": ["name": .string(datasourceName(backend, ctx))],
+                "spec": .object(spec),
+            ]
+        }
+    }
+
+    public static func dashboard(_ ctx: StackContext) throws -> JSONValue {
+        var spec = common(ctx)
+        spec["uid"] = .string(GrafanaRender.dashboardUID(ctx))
+        spec["json"] = .string(try GrafanaRender.dashboard(ctx))
+        return [
+            "apiVersion": .string(dashboardResource.apiVersion), "kind": .string(dashboardResource.kind),
+            "metadata": ["name": .string(dashboardName(ctx))],
+            "spec": .object(spec),
         ]
     }
 }

@@ -96,11 +96,22 @@ public enum DesiredState {
         } else if let alertSecrets = inputs.alertSecrets {
             bodies.append(Draft(Kinds.secret, component: "alerting", body: try AlertmanagerConfig.secret(ctx, secrets: alertSecrets)))
         }
-        if eff.grafanaDatasources {
-            bodies.append(Draft(Kinds.configMap, component: "grafana", body: try GrafanaRender.datasourcesConfigMap(ctx)))
-        }
-        if eff.grafanaDashboards {
-            bodies.append(Draft(Kinds.configMap, component: "grafana", body: try GrafanaRender.dashboardConfigMap(ctx)))
+        // Grafana: the Grafana Operator's objects where asked for and served, else the
+        // sidecar's ConfigMaps.
+        if GrafanaOperatorRender.wanted(ctx, kinds: inputs.monitoringKinds) {
+            if eff.grafanaDatasources {
+                for body in GrafanaOperatorRender.datasources(ctx) { bodies.append(Draft(GrafanaOperatorRender.datasourceResource, component: "grafana", body: body)) }
+            }
+            if eff.grafanaDashboards {
+                bodies.append(Draft(GrafanaOperatorRender.dashboardResource, component: "grafana", body: try GrafanaOperatorRender.dashboard(ctx)))
+            }
+        } else {
+            if eff.grafanaDatasources {
+                bodies.append(Draft(Kinds.configMap, component: "grafana", body: try GrafanaRender.datasourcesConfigMap(ctx)))
+            }
+            if eff.grafanaDashboards {
+                bodies.append(Draft(Kinds.configMap, component: "grafana", body: try GrafanaRender.dashboardConfigMap(ctx)))
+            }
         }
 
         // Client Secrets last: in other namespaces, after everything the collector needs.

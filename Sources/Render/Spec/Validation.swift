@@ -169,6 +169,16 @@ public enum StackValidator {
         checkLabels(spec.alerting?.prometheusRule?.labels, "spec.alerting.prometheusRule.labels", into: &errors)
         checkLabels(spec.alerting?.serviceMonitor?.labels, "spec.alerting.serviceMonitor.labels", into: &errors)
         checkLabels(spec.alerting?.alertmanagerConfig?.labels, "spec.alerting.alertmanagerConfig.labels", into: &errors)
+        if let op = spec.grafana?.operator {
+            for (key, value) in (op.instanceLabels ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let field = "spec.grafana.operator.instanceLabels.\(key.prefix(100))"
+                if !isQualifiedName(key) { errors.append(FieldError(field, "is not a valid label key")) }
+                if !isLabelValue(value) { errors.append(FieldError(field, "has an invalid label value \"\(value.prefix(100))\"")) }
+            }
+            if op.enabled == true, (op.instanceLabels ?? [:]).isEmpty {
+                errors.append(FieldError("spec.grafana.operator.instanceLabels", "is required with spec.grafana.operator.enabled: the Grafana Operator selects its instances by them"))
+            }
+        }
         var seen = Set<String>()
         var namespaces = Set<String>()
         for (i, client) in (auth?.clients ?? []).enumerated() {

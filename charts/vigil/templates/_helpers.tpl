@@ -74,6 +74,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [monitoring.coreos.com]
   resources: [alertmanagerconfigs]
   verbs: [get, create, patch, delete]
+# With spec.grafana.operator: each stack's GrafanaDatasources and GrafanaDashboard, read
+# by name, applied, and deleted when the stack no longer asks for them.
+- apiGroups: [grafana.integreatly.org]
+  resources: [grafanadatasources, grafanadashboards]
+  verbs: [get, create, patch, delete]
 # Events on the stacks, counted when repeated; the DaemonSet controller's
 # FailedCreate events, read while the collector misses pods (CollectorAvailable).
 - apiGroups: [""]
