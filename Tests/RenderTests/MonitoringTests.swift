@@ -302,7 +302,10 @@ import Yams
                 ("\(M.spanDurationBucket){\(base),service_name=\"api\",span_kind=\"SPAN_KIND_SERVER\"\(extra),le=\"+Inf\"}", counter(60, n)),
             ]
         }
+        // HTTP spans by the old semantic conventions (older SDKs), the current ones, or both.
         let http = ",http_method=\"GET\",http_route=\"/items\""
+        let httpNew = ",http_request_method=\"GET\",http_route=\"/items\""
+        let httpBoth = ",http_method=\"GET\",http_request_method=\"GET\",http_route=\"/items\""
         let r = s.errorRatio
         func calls(_ errorLabel: String, _ okLabel: String, errors: Double) -> [(String, String)] {
             [
@@ -317,13 +320,23 @@ import Yams
         let memHigh = min(1, mem + (1 - mem) / 2), memLow = mem * 0.98
         let statusError = "status_code=\"STATUS_CODE_ERROR\"", statusOK = "status_code=\"STATUS_CODE_OK\""
         let httpError = "status_code=\"STATUS_CODE_ERROR\",http_status_code=\"500\"", httpOK = "status_code=\"STATUS_CODE_UNSET\",http_status_code=\"200\""
+        let httpErrorNew = "status_code=\"STATUS_CODE_ERROR\",http_response_status_code=\"500\"", httpOKNew = "status_code=\"STATUS_CODE_UNSET\",http_response_status_code=\"200\""
+        let httpErrorBoth = "status_code=\"STATUS_CODE_ERROR\",http_status_code=\"500\",http_response_status_code=\"500\""
+        let httpOKBoth = "status_code=\"STATUS_CODE_UNSET\",http_status_code=\"200\",http_response_status_code=\"200\""
         var out: [Case] = [
             Case(name: "p95 above", alert: "HighLatencyP95", series: histogram("", low: t, high: 2 * t), fires: ["service_name": "api"], forSeconds: s.forSeconds),
             Case(name: "p95 just below", alert: "HighLatencyP95", series: histogram("", low: 0.9 * t, high: t), fires: nil, forSeconds: s.forSeconds),
             Case(name: "HTTP p95 above", alert: "HighLatencyP95_HTTP", series: histogram(http, low: t, high: 2 * t), fires: ["service_name": "api", "http_route": "/items"], forSeconds: s.forSeconds),
             Case(name: "HTTP p95 just below", alert: "HighLatencyP95_HTTP", series: histogram(http, low: 0.9 * t, high: t), fires: nil, forSeconds: s.forSeconds),
+            Case(name: "HTTP p95 above, current names", alert: "HighLatencyP95_HTTP", series: histogram(httpNew, low: t, high: 2 * t), fires: ["service_name": "api", "http_route": "/items"], forSeconds: s.forSeconds),
+            Case(name: "HTTP p95 just below, current names", alert: "HighLatencyP95_HTTP", series: histogram(httpNew, low: 0.9 * t, high: t), fires: nil, forSeconds: s.forSeconds),
+            // A span with both names still counts.
+            Case(name: "HTTP p95 just below, both names", alert: "HighLatencyP95_HTTP", series: histogram(httpBoth, low: 0.9 * t, high: t), fires: nil, forSeconds: s.forSeconds),
             Case(name: "errors above", alert: "HighErrorRate", series: calls(statusError, statusOK, errors: fireErrors), fires: ["service_name": "api"], forSeconds: s.forSeconds),
             Case(name: "HTTP 5xx above", alert: "HighErrorRate_HTTP", series: calls(httpError, httpOK, errors: fireErrors), fires: ["service_name": "api"], forSeconds: s.forSeconds),
+            Case(name: "HTTP 5xx above, current names", alert: "HighErrorRate_HTTP", series: calls(httpErrorNew, httpOKNew, errors: fireErrors), fires: ["service_name": "api"], forSeconds: s.forSeconds),
+            // Two SDK generations behind one service: their series are summed.
+            Case(name: "HTTP 5xx above, mixed SDKs", alert: "HighErrorRate_HTTP", series: calls(httpErrorNew, httpOK, errors: fireErrors), fires: ["service_name": "api"], forSeconds: s.forSeconds),
             Case(
                 name: "CPU above", alert: "HighCPUUtilization",
                 series: [("\(M.cpuUtilization){\(base),host_name=\"node-1\",cpu=\"cpu0\",state=\"idle\"}", gauge(1 - cpuHigh, n))], fires: ["host_name": "node-1"], forSeconds: s.forSeconds
@@ -398,6 +411,8 @@ import Yams
         if belowErrors > 0 {
             out.append(Case(name: "errors just below", alert: "HighErrorRate", series: calls(statusError, statusOK, errors: belowErrors), fires: nil, forSeconds: s.forSeconds))
             out.append(Case(name: "HTTP 5xx just below", alert: "HighErrorRate_HTTP", series: calls(httpError, httpOK, errors: belowErrors), fires: nil, forSeconds: s.forSeconds))
+            out.append(Case(name: "HTTP 5xx just below, current names", alert: "HighErrorRate_HTTP", series: calls(httpErrorNew, httpOKNew, errors: belowErrors), fires: nil, forSeconds: s.forSeconds))
+            out.append(Case(name: "HTTP 5xx just below, both names", alert: "HighErrorRate_HTTP", series: calls(httpErrorBoth, httpOKBoth, errors: belowErrors), fires: nil, forSeconds: s.forSeconds))
         }
         return out
     }

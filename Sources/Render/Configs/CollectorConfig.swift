@@ -344,7 +344,9 @@ public enum CollectorConfig {
 
     static let spanmetrics: JSONValue = [
         "histogram": ["explicit": ["buckets": ["2ms", "8ms", "50ms", "100ms", "200ms", "500ms", "1s", "2s", "5s", "10s"]]],
-        "dimensions": [["name": "http.method"], ["name": "http.status_code"], ["name": "http.route"]],
+        // The current HTTP semantic conventions and the old names (older SDKs): a span
+        // carries one pair or the other, and only what it carries becomes a label.
+        "dimensions": [["name": "http.request.method"], ["name": "http.response.status_code"], ["name": "http.method"], ["name": "http.status_code"], ["name": "http.route"]],
         "metrics_flush_interval": "15s",
     ]
 

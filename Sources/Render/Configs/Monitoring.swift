@@ -6,8 +6,10 @@ import KubeModel
 /// spanmetrics *processor*'s; the connector names its metrics `traces.span.metrics.calls` and
 /// `traces.span.metrics.duration` (unit `ms`), which the exporter turns into the names below
 /// (`_total` on counters, the unit on the histogram). Span kind and status code values are
-/// `SPAN_KIND_*` and `STATUS_CODE_*`; the dimensions `http.method`, `http.status_code` and
-/// `http.route` become `http_method`, `http_status_code` and `http_route`. Host metrics with
+/// `SPAN_KIND_*` and `STATUS_CODE_*`; the dimensions `http.request.method`,
+/// `http.response.status_code` (current semantic conventions), `http.method`,
+/// `http.status_code` (older SDKs) and `http.route` become `http_request_method`,
+/// `http_response_status_code`, `http_method`, `http_status_code` and `http_route`. Host metrics with
 /// unit `1` get the `_ratio` suffix.
 public enum MonitoringMetrics {
     public static let spanCalls = "traces_span_metrics_calls_total"
@@ -102,8 +104,16 @@ public enum PrometheusRules {
         let cpu = number(s.cpuUtilization)
         let mem = number(s.memoryUtilization)
         let window = "[5m]"
-        func p95(_ by: String, _ filter: String) -> String {
-            "histogram_quantile(0.95, sum by (le, \(by)) (rate(\(M.spanDurationBucket)\(selector(ctx, filter))\(window))))"
+        func p95(_ by: String, _ filters: String...) -> String {
+            // Several filters: their series together (`or` takes a series matched by both once).
+            let rates = filters.map { "rate(\(M.spanDurationBucket)\(selector(ctx, $0))\(window))" }.joined(separator: " or ")
+            return "histogram_quantile(0.95, sum by (le, \(by)) (\(rates)))"
+        }
+        // HTTP spans name their method and status by the current semantic conventions
+        // (http.request.method, http.response.status_code) or, from older SDKs, by the old
+        // ones (http.method, http.status_code): the HTTP alerts read both.
+        func calls(_ filters: String...) -> String {
+            "sum by (service_name) (" + filters.map { "rate(\(M.spanCalls)\(selector(ctx, server + "," + $0))\(window))" }.joined(separator: " or ") + ")"
         }
         let traceRunbook = "Find the slow or failing spans in Tempo (Grafana Explore, datasource \(GrafanaRender.datasourceName(.tempo, ctx))) and the logs linked by trace_id in Loki; raise the threshold in spec.alerting.thresholds only if the SLO changed."
         var rules: [AlertRule] = [
@@ -117,7 +127,7 @@ public enum PrometheusRules {
             ),
             AlertRule(
                 alert: "HighLatencyP95_HTTP",
-                expr: "\(p95("service_name, http_route", server + ",http_method!=\"\"")) > \(latency)",
+                expr: "\(p95("service_name, http_route", server + ",http_request_method!=\"\"", server + ",http_method!=\"\"")) > \(latency)",
                 forSeconds: s.forSeconds, severity: "warning",
                 summary: "p95 latency of {{ $labels.service_name }} {{ $labels.http_route }} is above \(latency) ms",
                 description: "The 95th percentile duration of HTTP requests to {{ $labels.service_name }} {{ $labels.http_route }} has been above \(latency) ms for \(prometheusDuration(s.forSeconds)).",
@@ -133,7 +143,7 @@ public enum PrometheusRules {
             ),
             AlertRule(
                 alert: "HighErrorRate_HTTP",
-                expr: "sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server + ",http_status_code=~\"5..\""))\(window))) / sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server + ",http_status_code!=\"\""))\(window))) > \(ratio)",
+                expr: "\(calls("http_response_status_code=~\"5..\"", "http_status_code=~\"5..\"")) / \(calls("http_response_status_code!=\"\"", "http_status_code!=\"\"")) > \(ratio)",
                 forSeconds: s.forSeconds, severity: prod ? "critical" : "warning",
                 summary: "HTTP 5xx rate of {{ $labels.service_name }} is above \(pct)%",
                 description: "More than \(pct)% of the HTTP requests served by {{ $labels.service_name }} have answered 5xx for \(prometheusDuration(s.forSeconds)).",
