@@ -23,6 +23,51 @@ import Testing
         var files: String
     }
 
+    /// OTLP/HTTP: the SDK's HTTP exporter, with `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`
+    /// and its endpoint from the Secret's `VIGIL_OTLP_HTTP_ENDPOINT` (everything else as
+    /// published), exports over HTTPS with BasicAuth and a client certificate to a receiver
+    /// on 4318 serving the stack's certificate; a wrong password is refused there too.
+    @Test func anSDKAppExportsOverOTLPHTTPWithTheSecretsHTTPEndpoint() async throws {
+        guard let python = ProcessInfo.processInfo.environment["VIGIL_OTEL_PYTHON"], FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("VIGIL_OTEL_PYTHON does not name the OpenTelemetry SDK's python: scripts/test installs it (scripts/control-plane otel-python)")
+            return
+        }
+        let plane = try await SharedControlPlane.shared.get()
+        let ns = "sdk-http"
+        try await plane.createNamespace(ns)
+        let secretName = "\(ns).app-otlp-client"
+        let work = "\(testRoot)/sdk-http-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: "\(work)/files", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(work)/collector", withIntermediateDirectories: true)
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
+            let extra = "  ingest:\n    tls: {clientAuth: Required}\n    basicAuth:\n      clients: [{name: api, namespace: \(ns)}]\n"
+            try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: extra))
+            let data = try await eventually("the client Secret") { try await plane.secretData(ns, secretName) }
+            let endpoint = try #require(data["VIGIL_OTLP_HTTP_ENDPOINT"])
+            #expect(endpoint == "https://app-collector.\(ns).svc:4318")
+            #expect(data["OTEL_EXPORTER_OTLP_ENDPOINT"] == "https://app-collector.\(ns).svc:4317")
+            var env = data.filter { $0.key.hasPrefix("OTEL_") && $0.key != "OTEL_EXPORTER_OTLP_ENDPOINT" && $0.key != "OTEL_EXPORTER_OTLP_PROTOCOL" }
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
+            let lines = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            try lines.joined(separator: "\n").write(toFile: "\(work)/env", atomically: true, encoding: .utf8)
+            for key in ["ca.crt", "tls.crt", "tls.key"] { try (try #require(data[key])).write(toFile: "\(work)/files/\(key)", atomically: true, encoding: .utf8) }
+            let tls = try #require(try await plane.secretData(ns, "app-ingest-tls"))
+            for key in ["tls.crt", "tls.key", "ca.crt"] { try (try #require(tls[key])).write(toFile: "\(work)/collector/\(key)", atomically: true, encoding: .utf8) }
+            try (try #require(try await plane.secretData(ns, "app-htpasswd")?["htpasswd"])).write(toFile: "\(work)/collector/htpasswd", atomically: true, encoding: .utf8)
+            func export(_ envFile: String) async throws -> String {
+                try await run(["bash", Self.sdkScript, python, "\(work)/collector", envFile, "\(work)/files", "app-collector.\(ns).svc", "4318", "--require-client-cert", "--http"])
+            }
+            let out = try await export("\(work)/env")
+            #expect(out.contains("app-exit=0") && out.contains("receiver: accepted api-g1 spans=1"), "\(out)")
+            let wrong = lines.map { $0.hasPrefix("OTEL_EXPORTER_OTLP_HEADERS=") ? "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Basic%20" + Data("api-g1:nope".utf8).base64EncodedString().replacingOccurrences(of: "=", with: "%3D") : $0 }
+            try wrong.joined(separator: "\n").write(toFile: "\(work)/wrong", atomically: true, encoding: .utf8)
+            let refused = try await export("\(work)/wrong")
+            #expect(refused.contains("receiver: rejected wrong password") && !refused.contains("app-exit=0"), "\(refused)")
+            #expect(await vigil.terminate() == 0)
+        }
+    }
+
     @Test func anSDKAppConfiguredByItsClientSecretExportsThroughARotationAndARolloverAndStrangersAreRefused() async throws {
         guard let python = ProcessInfo.processInfo.environment["VIGIL_OTEL_PYTHON"], FileManager.default.isExecutableFile(atPath: python) else {
             Issue.record("VIGIL_OTEL_PYTHON does not name the OpenTelemetry SDK's python: scripts/test installs it (scripts/control-plane otel-python)")

@@ -54,6 +54,9 @@ public enum ClientSecret {
         return nil
     }
 
+    /// The OTLP/HTTP endpoint's key (`https://<collector>:4318`; the SDKs add `/v1/traces`).
+    public static let httpEndpointKey = "VIGIL_OTLP_HTTP_ENDPOINT"
+
     static func draft(_ ctx: StackContext, _ c: ClientCredential, certificates: CertificateMaterial?) -> Draft {
         let tls = ctx.spec.tlsEnabled
         // Vigil's CA is the clients' only when Vigil issues the ingest certificate (with a
@@ -63,6 +66,9 @@ public enum ClientSecret {
             "OTEL_EXPORTER_OTLP_ENDPOINT": ctx.names.otlpEndpoint(tls: tls, port: CollectorPorts.otlpGRPC),
             "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
             "OTEL_EXPORTER_OTLP_HEADERS": headers(user: c.username, password: c.password),
+            // OTLP/HTTP, for an app that sets OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf and
+            // takes its OTEL_EXPORTER_OTLP_ENDPOINT from this key (no SDK reads it as it is).
+            httpEndpointKey: ctx.names.otlpEndpoint(tls: tls, port: CollectorPorts.otlpHTTP),
         ]
         if let bundle = certificates?.bundle, tls {
             data["ca.crt"] = bundle

@@ -1,11 +1,16 @@
 """An application configured only by the environment, as a pod with `envFrom` a Vigil
-client Secret is: the OpenTelemetry Python SDK's OTLP/gRPC exporter reads the endpoint,
-headers, CA and client certificate from OTEL_EXPORTER_OTLP_*. It exports one span and
-exits 0 when the receiver accepted it, 1 when not.
+client Secret is: the OpenTelemetry Python SDK's OTLP exporter (gRPC, or HTTP with
+OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) reads the endpoint, headers, CA and client
+certificate from OTEL_EXPORTER_OTLP_*. It exports one span and exits 0 when the receiver
+accepted it, 1 when not.
 """
+import os
 import sys
 
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+if os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") == "http/protobuf":
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+else:
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
