@@ -126,7 +126,7 @@ public enum CollectorConfig {
             "memory_limiter": memoryLimiter(eff),
             "resourcedetection": ["detectors": ["env", "system"], "timeout": "5s", "override": false],
             "resource": ["attributes": [["key": "deployment.environment", "value": .string(eff.environment.rawValue), "action": "upsert"]]],
-            "batch": ["send_batch_size": 8192, "send_batch_max_size": 10000, "timeout": "5s"],
+            "batch": Batching.processor,
         ]
     }
 
@@ -183,6 +183,8 @@ public enum CollectorConfig {
         }
         func protocolConfig(_ port: Int) -> JSONValue {
             var p: [String: JSONValue] = ["endpoint": .string("0.0.0.0:\(port)")]
+            // gRPC: apps' SDK batches (512 spans by default) of large spans fit.
+            if port == CollectorPorts.otlpGRPC { p["max_recv_msg_size_mib"] = .int(Batching.receiverLimitMiB) }
             if let tls { p["tls"] = tls }
             if eff.basicAuth { p["auth"] = ["authenticator": "basicauth/server"] }
             return .object(p)
@@ -313,7 +315,7 @@ public enum CollectorConfig {
         let processors: [String: JSONValue] = [
             "memory_limiter": memoryLimiter(eff),
             "tail_sampling": tailSampling(eff),
-            "batch": ["send_batch_size": 8192, "send_batch_max_size": 10000, "timeout": "5s"],
+            "batch": Batching.processor,
         ]
         let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(tempo, extensions: &extensions, names: &extensionNames)]
         return document(
@@ -322,6 +324,7 @@ public enum CollectorConfig {
                     "protocols": [
                         "grpc": [
                             "endpoint": .string("0.0.0.0:\(CollectorPorts.otlpGRPC)"),
+                            "max_recv_msg_size_mib": .int(Batching.receiverLimitMiB),
                             // Only agents with a certificate from the stack's CA: both the
                             // certificate and the bundle are re-read when they change.
                             "tls": [
