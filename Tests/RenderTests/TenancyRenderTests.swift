@@ -75,7 +75,9 @@ import Testing
         let ctx = StackContext(s)
         let yaml = try YAMLText.document(CollectorConfig.agent(ctx))
         #expect(yaml.contains("tenant=a$$1"))
-        #expect(Expansion.unescaped(yaml).isEmpty)
+        // The only expansions left are Vigil's own: the node's name.
+        #expect(Expansion.unescaped(yaml).allSatisfy { $0.hasPrefix("${env:K8S_NODE_NAME}") })
+        #expect(Expansion.unescaped(yaml).count == 2)
         #expect(ConfigCheck.check(ctx).isEmpty)
         let datasources = try GrafanaRender.datasources(ctx)
         #expect(datasources.contains("https://prometheus.example/$$1"))
@@ -105,7 +107,12 @@ import Testing
         let ctx = StackContext(ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "prod"), spec: spec))
         let config = try #require(CollectorConfig.gateway(ctx) ?? CollectorConfig.agent(ctx) as JSONValue?)
         let refs = Expansion.strings(config, path: "").filter { !Expansion.unescaped($0.value).isEmpty }
-        #expect(refs.map(\.value) == ["${env:TEMPO_BEARER_TOKEN}"])
-        #expect(refs.allSatisfy { $0.path.hasPrefix("extensions.") })
+        // An extension's credential, and the node's name for the resource processor (the
+        // downward API's spec.nodeName): nothing else, and nowhere else.
+        #expect(refs.map(\.value) == ["${env:TEMPO_BEARER_TOKEN}", "${env:K8S_NODE_NAME}", "${env:K8S_NODE_NAME}"])
+        #expect(refs.allSatisfy { $0.path.hasPrefix("extensions.") || ($0.path.hasPrefix("processors.resource.attributes") && $0.value == "${env:K8S_NODE_NAME}") })
+        // Anywhere else, or another variable, it is not Vigil's own.
+        #expect(!Expansion.isOwnCollectorReference(path: ["processors", "resource", "attributes[3]", "value"], value: "${env:LOKI_PASSWORD}"))
+        #expect(!Expansion.isOwnCollectorReference(path: ["exporters", "otlp/tempo", "endpoint"], value: "${env:K8S_NODE_NAME}"))
     }
 }

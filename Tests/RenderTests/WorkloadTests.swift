@@ -27,6 +27,24 @@ import Yams
         #expect(c?["resources"]?["requests"]?["cpu"] == "250m")
     }
 
+    /// Telemetry is attributed to the node, not the collector's pod: the system detector's
+    /// host.name (the pod's hostname) is off, and host.name and k8s.node.name come from the
+    /// node the pod runs on (the downward API), where the telemetry does not carry them.
+    @Test func hostNameIsTheNodesNotTheCollectorPods() throws {
+        let ctx = StackContext(stack(.production) { _ in })
+        let agent = CollectorConfig.agent(ctx)
+        let detection = agent["processors"]?["resourcedetection"]
+        #expect(detection?["system"]?["resource_attributes"]?["host.name"]?["enabled"] == false)
+        let attributes = agent["processors"]?["resource"]?["attributes"]?.arrayValue ?? []
+        for key in ["host.name", "k8s.node.name"] {
+            #expect(attributes.contains { $0["key"] == .string(key) && $0["value"] == "${env:K8S_NODE_NAME}" && $0["action"] == "insert" }, "\(key)")
+        }
+        let env = try daemonSet { _ in }["spec"]?["template"]?["spec"]?["containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
+        #expect(env.contains { $0["name"] == "K8S_NODE_NAME" && $0["valueFrom"]?["fieldRef"]?["fieldPath"] == "spec.nodeName" })
+        // The config check agrees every variable the config names is set in the pod.
+        #expect(ConfigCheck.check(ctx).isEmpty)
+    }
+
     @Test func secretsAreMountedAsReadOnlyDirectoriesNeverSubPath() throws {
         let ds = try daemonSet {
             $0.exporters = ExportersSpec(loki: LokiExporterSpec(endpoint: "https://loki/otlp", credentialsSecret: CredentialsRef(name: "loki"), caSecret: SecretKeyRef(name: "loki-ca", key: "bundle.pem")))

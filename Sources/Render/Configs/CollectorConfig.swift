@@ -124,8 +124,18 @@ public enum CollectorConfig {
     static func commonProcessors(_ eff: ResolvedSpec) -> [String: JSONValue] {
         [
             "memory_limiter": memoryLimiter(eff),
-            "resourcedetection": ["detectors": ["env", "system"], "timeout": "5s", "override": false],
-            "resource": ["attributes": [["key": "deployment.environment", "value": .string(eff.environment.rawValue), "action": "upsert"]]],
+            // The system detector would name the host after the collector's pod: host.name
+            // and k8s.node.name come from the node the pod runs on instead, where the
+            // telemetry does not carry them already (an app's own host.name stays).
+            "resourcedetection": [
+                "detectors": ["env", "system"], "timeout": "5s", "override": false,
+                "system": ["resource_attributes": ["host.name": ["enabled": false], "host.id": ["enabled": false]]],
+            ],
+            "resource": ["attributes": [
+                ["key": "deployment.environment", "value": .string(eff.environment.rawValue), "action": "upsert"],
+                ["key": "host.name", "value": "${env:K8S_NODE_NAME}", "action": "insert"],
+                ["key": "k8s.node.name", "value": "${env:K8S_NODE_NAME}", "action": "insert"],
+            ]],
             "batch": Batching.processor,
         ]
     }

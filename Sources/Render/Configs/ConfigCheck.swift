@@ -98,10 +98,11 @@ public enum ConfigCheck {
         }
 
         // Environment references, and expansions Vigil did not write: only an extension's
-        // credential may be a `${env:NAME}`; any other `$` must be escaped (`$$`).
+        // credential and the node's name as a resource attribute may be a `${env:NAME}`
+        // (Expansion.isOwnCollectorReference); any other `$` must be escaped (`$$`).
         walk(config, path: "") { path, key, value in
             guard let s = value.stringValue else { return }
-            if path.hasPrefix("extensions."), Expansion.isOwnCollectorReference(path: ["extensions", key], value: s) {
+            if Expansion.isOwnCollectorReference(path: path.split(separator: ".").map(String.init), value: s) {
                 for name in envReferences(s) where !pod.env.contains(name) {
                     problems.append("\(path): ${env:\(name)} is not set in the pod")
                 }
@@ -181,7 +182,7 @@ public enum ConfigCheck {
             var mounts = [CollectorPaths.configDir] + inputs.mounts.map(\.path)
             mounts += CollectorPod.hostMounts(ctx, role: role).map(\.mountPath)
             let ports: Set<Int>? = role == .agent ? [CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP, CollectorPorts.metrics, CollectorPorts.telemetry, CollectorPorts.health] : nil
-            let pod = Pod(env: Set(inputs.env.map(\.name)), mountPaths: mounts, servicePorts: ports)
+            let pod = Pod(env: Set(inputs.env.map(\.name) + CollectorPod.fieldEnv.map(\.name)), mountPaths: mounts, servicePorts: ports)
             problems += check(config, pod: pod).map { "\(role.rawValue) config: \($0)" }
         }
         return problems

@@ -71,17 +71,17 @@ public enum CollectorPod {
         return .object(security)
     }
 
+    /// The pod's own facts, from the downward API: the node (the telemetry's host.name).
+    public static let fieldEnv: [(name: String, fieldPath: String)] = [("K8S_NODE_NAME", "spec.nodeName"), ("K8S_POD_NAME", "metadata.name")]
+
     public static func template(_ ctx: StackContext, role: CollectorRole, configMap: String, configHash: String) -> JSONValue {
         let eff = ctx.spec
         let inputs = CollectorInputs(ctx, role: role)
         let name = ctx.name
 
-        var env: [JSONValue] = [
-            ["name": "K8S_NODE_NAME", "valueFrom": ["fieldRef": ["fieldPath": "spec.nodeName"]]],
-            ["name": "K8S_POD_NAME", "valueFrom": ["fieldRef": ["fieldPath": "metadata.name"]]],
-            // Keeps the Go runtime's heap under the container limit, beside memory_limiter.
-            ["name": "GOMEMLIMIT", "value": .string("\(eff.memoryLimitMiB)MiB")],
-        ]
+        var env: [JSONValue] = fieldEnv.map { ["name": .string($0.name), "valueFrom": ["fieldRef": ["fieldPath": .string($0.fieldPath)]]] }
+        // Keeps the Go runtime's heap under the container limit, beside memory_limiter.
+        env.append(["name": "GOMEMLIMIT", "value": .string("\(eff.memoryLimitMiB)MiB")])
         for e in inputs.env {
             env.append(["name": .string(e.name), "valueFrom": ["secretKeyRef": ["name": .string(e.secret), "key": .string(e.key)]]])
         }

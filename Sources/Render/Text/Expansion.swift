@@ -24,8 +24,10 @@ public enum Expansion {
     }
 
     /// Whether a string of the collector config is one of Vigil's own `${env:NAME}`
-    /// references: only extension credentials are, and only whole.
-    static func isOwnCollectorReference(path: [String], value: String) -> Bool {
+    /// references: only extension credentials are, and the node's name (the downward API's
+    /// `K8S_NODE_NAME`) as a resource attribute's value; only whole.
+    public static func isOwnCollectorReference(path: [String], value: String) -> Bool {
+        if path.count >= 2, path[0] == "processors", path[1] == "resource", path.last == "value" { return value == "${env:K8S_NODE_NAME}" }
         guard path.first == "extensions", let key = path.last, ["token", "username", "password"].contains(key) else { return false }
         return envReferenceName(value) != nil
     }
