@@ -66,11 +66,12 @@ import Testing
             let ns = ["development": "fba-dev", "staging": "fba-staging", "production": "fba-prod"][env]!
             vigils.append(try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns))
             var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
-            if env == "production" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
+            // Staging and production run a gateway.
+            if env != "development" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
             // Network policies: on in staging and production.
             if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
             // The gateway's own policy: only the stack's agents reach it.
-            if env == "production" { expected.append("NetworkPolicy/fba-bench-gateway") }
+            if env != "development" { expected.append("NetworkPolicy/fba-bench-gateway") }
             // Monitoring: the Prometheus ConfigMap (no Prometheus Operator here) and Grafana's.
             expected += ["ConfigMap/fba-bench-prometheus", "ConfigMap/fba-bench-grafana-datasources", "ConfigMap/fba-bench-grafana-dashboards"]
             let live = try await eventually("the \(env) objects") { () -> [String: JSONValue]? in
