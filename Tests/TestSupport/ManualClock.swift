@@ -74,13 +74,20 @@ public final class ManualClock: ControllerClock, Sendable {
 
     /// Waits until exactly `count` tasks sleep on this clock and nothing has begun or ended
     /// a sleep for a while: every task that time woke has done its work.
+    ///
+    /// "A while" is counted in yields and in real time: work that runs on another thread (a
+    /// request in flight, which is not a sleep) may need the scheduler to get to it, and on
+    /// a loaded machine 200 yields can pass before it does. Three quiet rounds in a row,
+    /// each with a few real milliseconds, make a task that was woken finish first.
     public func settle(_ count: Int) async {
-        while true {
+        var quiet = 0
+        while quiet < 3 {
             await waitForSleepers(count)
             let before = state.withLock { $0.version }
             for _ in 0..<200 { await Task.yield() }
+            try? await Task.sleep(nanoseconds: 3_000_000)
             let (after, n) = state.withLock { ($0.version, $0.sleepers.count) }
-            if after == before && n == count { return }
+            quiet = after == before && n == count ? quiet + 1 : 0
         }
     }
 }
