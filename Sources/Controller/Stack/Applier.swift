@@ -127,7 +127,7 @@ struct Applier: Sendable {
     /// Operator objects (which the sidecar's ConfigMaps replace).
     func pruneUncached(_ ctx: StackContext, _ desired: [DesiredObject], world: World, log: Logger) async throws {
         let keys = Set(desired.map(\.key))
-        let optional = [(AlertmanagerConfigObject.resource, Naming.name(ctx.name, "alerts"))] + GrafanaOperatorRender.names(ctx)
+        let optional = [(AlertmanagerConfigObject.resource, AlertmanagerConfigObject.name(ctx))] + GrafanaOperatorRender.names(ctx)
         for (resource, name) in optional where world.monitoringKinds.contains(resource.plural) {
             guard !keys.contains("\(resource.plural)/\(ctx.namespace)/\(name)") else { continue }
             guard let live = try await writer.readObject(resource, namespace: ctx.namespace, name: name), Ownership.owns(ctx, live, resource: resource) else { continue }

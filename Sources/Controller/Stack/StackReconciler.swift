@@ -141,9 +141,7 @@ public final class StackReconciler: Sendable {
         if !ctx.spec.clients.isEmpty, ctx.stack.metadata.finalizers?.contains(Annotations.clientSecretsFinalizer) != true {
             let stack = try await writer.applyFinalizers([Annotations.clientSecretsFinalizer], of: ctx.stack)
             stacks.upsert(stack)
-            let legacySelectors = ctx.legacySelectors
-            ctx = StackContext(stack, spec: ctx.spec)
-            ctx.legacySelectors = legacySelectors
+            ctx = ctx.replacingStack(stack)
         }
         return outcome
     }

@@ -366,14 +366,21 @@ public enum AlertmanagerConfig {
     /// The Secret's key: the Prometheus Operator reads `alertmanager.yaml`.
     public static let key = "alertmanager.yaml"
 
+    /// The notification policy both outputs share (this file and the AlertmanagerConfig):
+    /// the title and text of a notification, and how often a firing group repeats.
+    static let title = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }}/{{ .CommonLabels.stack }})"
+    static let text = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}"
+    static func repeatInterval(_ ctx: StackContext) -> String {
+        ["development": "12h", "staging": "4h", "production": "1h"][ctx.spec.environment.rawValue] ?? "4h"
+    }
+
     public static func render(_ ctx: StackContext, secrets: AlertReceiverSecrets) throws -> String {
         let env = ctx.spec.environment.rawValue
         let r = ctx.raw.alerting?.receivers
         var receivers: [JSONValue] = [["name": "null"]]
         var routes: [JSONValue] = []
         let envMatcher = "environment=\"\(env)\""
-        let title = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }}/{{ .CommonLabels.stack }})"
-        let text = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}"
+        let title = AlertmanagerConfig.title, text = AlertmanagerConfig.text
         // User values first, escaped for Alertmanager's templates in one pass; Vigil's own
         // templates (title, text, severity) are added after it.
         if r?.pagerDuty != nil, let key = secrets.pagerDutyRoutingKey {
@@ -405,7 +412,7 @@ public enum AlertmanagerConfig {
             receivers.append(["name": "email", "email_configs": [.object(config)]])
             routes.append(["receiver": "email", "matchers": [.string(envMatcher)]])
         }
-        let repeatInterval = ["development": "12h", "staging": "4h", "production": "1h"][env] ?? "4h"
+        let repeatInterval = AlertmanagerConfig.repeatInterval(ctx)
         let doc: JSONValue = [
             "global": ["resolve_timeout": "5m"],
             "route": [
@@ -435,6 +442,9 @@ public enum AlertmanagerConfig {
 public enum AlertmanagerConfigObject {
     public static let resource = ResourceDescriptor(group: "monitoring.coreos.com", version: "v1alpha1", kind: "AlertmanagerConfig", plural: "alertmanagerconfigs")
 
+    /// `<stack>-alerts`, like the PrometheusRule (another kind, another API group).
+    public static func name(_ ctx: StackContext) -> String { Naming.name(ctx.name, "alerts") }
+
     static func matcher(_ name: String, _ value: String, _ type: String = "=") -> JSONValue {
         ["name": .string(name), "value": .string(value), "matchType": .string(type)]
     }
@@ -449,8 +459,7 @@ public enum AlertmanagerConfigObject {
     public static func body(_ ctx: StackContext) -> JSONValue {
         let env = ctx.spec.environment.rawValue
         let r = ctx.raw.alerting?.receivers
-        let title = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }}/{{ .CommonLabels.stack }})"
-        let text = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}"
+        let title = AlertmanagerConfig.title, text = AlertmanagerConfig.text
         let inEnvironment = matcher("environment", env)
         var receivers: [JSONValue] = [["name": "null"]]
         var routes: [JSONValue] = []
@@ -479,10 +488,10 @@ public enum AlertmanagerConfigObject {
             receivers.append(["name": "email", "emailConfigs": [.object(config)]])
             routes.append(["receiver": "email", "matchers": [inEnvironment]])
         }
-        let repeatInterval = ["development": "12h", "staging": "4h", "production": "1h"][env] ?? "4h"
+        let repeatInterval = AlertmanagerConfig.repeatInterval(ctx)
         return [
             "apiVersion": .string(resource.apiVersion), "kind": .string(resource.kind),
-            "metadata": ["name": .string(Naming.name(ctx.name, "alerts")), "labels": .object(ctx.spec.alertmanagerConfigLabels.mapValues(JSONValue.string))],
+            "metadata": ["name": .string(name(ctx)), "labels": .object(ctx.spec.alertmanagerConfigLabels.mapValues(JSONValue.string))],
             "spec": [
                 "route": [
                     "receiver": "null",

@@ -32,6 +32,14 @@ public struct StackContext: Sendable {
         names = StackNames(stack: name, namespace: namespace)
     }
 
+    /// The same stack as written back by the API server (its finalizers, resourceVersion):
+    /// the resolved spec and what the reconcile learnt of the cluster stay.
+    public func replacingStack(_ stack: ObservabilityStack) -> StackContext {
+        var ctx = StackContext(stack, spec: spec)
+        ctx.legacySelectors = legacySelectors
+        return ctx
+    }
+
     /// The spec as written, for fields that have no default to resolve.
     public var raw: StackSpec { stack.spec }
     /// Whether the stack runs a gateway: replicas asked for, and traces to sample whole
