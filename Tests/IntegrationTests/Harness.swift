@@ -143,8 +143,16 @@ final class ControlPlane: Sendable {
     }
 
     /// Creates a namespace, or leaves an existing one (suites share a control plane).
+    /// Creates a namespace, or leaves it as it is. Tests on the shared plane create the same
+    /// namespaces side by side: a client-side apply that lost the race to create one
+    /// (AlreadyExists) applies again, and then finds it.
     func createNamespace(_ name: String) async throws {
-        try await kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(name)\n")
+        let yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(name)\n"
+        do {
+            try await kubectl("apply", "-f", "-", input: yaml)
+        } catch where "\(error)".contains("AlreadyExists") {
+            try await kubectl("apply", "-f", "-", input: yaml)
+        }
     }
 
     /// Lets stacks (`<namespace>/<name>`) publish client Secrets into a namespace; none revokes.

@@ -62,8 +62,11 @@ import Testing
         defer { for v in vigils { v.kill() } }
         for env in ["development", "staging", "production"] {
             let file = repoRoot.appendingPathComponent("examples/\(env).yaml").path
-            try await plane.kubectl("apply", "-f", file)
             let ns = ["development": "fba-dev", "staging": "fba-staging", "production": "fba-prod"][env]!
+            // Other suites create these namespaces on the shared plane at the same time: made
+            // first (race-safe), the example's own Namespace then finds it.
+            try await plane.createNamespace(ns)
+            try await plane.kubectl("apply", "-f", file)
             vigils.append(try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns))
             var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
             // Staging and production run a gateway.
