@@ -71,12 +71,19 @@ public struct CollectorSpec: Codable, Sendable, Hashable {
     public var resources: ResourceRequirements?
     public var tolerations: [Toleration]?
     public var nodeSelector: [String: String]?
+    public var batch: BatchSpec?
+    public var sendingQueue: SendingQueueSpec?
+    public var kubernetesAttributes: KubernetesAttributesSpec?
 
     public init(
         image: String? = nil, mode: String? = nil, gateway: GatewaySpec? = nil, memoryLimiter: MemoryLimiterSpec? = nil,
         hostMetrics: HostMetricsSpec? = nil, fileLogs: FileLogsSpec? = nil, resources: ResourceRequirements? = nil,
-        tolerations: [Toleration]? = nil, nodeSelector: [String: String]? = nil
+        tolerations: [Toleration]? = nil, nodeSelector: [String: String]? = nil, batch: BatchSpec? = nil, sendingQueue: SendingQueueSpec? = nil,
+        kubernetesAttributes: KubernetesAttributesSpec? = nil
     ) {
+        self.batch = batch
+        self.sendingQueue = sendingQueue
+        self.kubernetesAttributes = kubernetesAttributes
         self.image = image
         self.mode = mode
         self.gateway = gateway
@@ -91,7 +98,39 @@ public struct CollectorSpec: Codable, Sendable, Hashable {
 
 public struct GatewaySpec: Codable, Sendable, Hashable {
     public var replicas: Int?
-    public init(replicas: Int? = nil) { self.replicas = replicas }
+    public var minAvailable: Int?
+    public init(replicas: Int? = nil, minAvailable: Int? = nil) {
+        self.replicas = replicas
+        self.minAvailable = minAvailable
+    }
+}
+
+/// `spec.collector.batch`: the batch processor.
+public struct BatchSpec: Codable, Sendable, Hashable {
+    public var sendBatchSize: Int?
+    public var sendBatchMaxSize: Int?
+    public var timeout: String?
+    public init(sendBatchSize: Int? = nil, sendBatchMaxSize: Int? = nil, timeout: String? = nil) {
+        self.sendBatchSize = sendBatchSize
+        self.sendBatchMaxSize = sendBatchMaxSize
+        self.timeout = timeout
+    }
+}
+
+/// `spec.collector.sendingQueue`: the exporters' queues.
+public struct SendingQueueSpec: Codable, Sendable, Hashable {
+    public var persistent: Bool?
+    public var size: Int?
+    public init(persistent: Bool? = nil, size: Int? = nil) {
+        self.persistent = persistent
+        self.size = size
+    }
+}
+
+/// `spec.collector.kubernetesAttributes`: the k8sattributes processor.
+public struct KubernetesAttributesSpec: Codable, Sendable, Hashable {
+    public var enabled: Bool?
+    public init(enabled: Bool? = nil) { self.enabled = enabled }
 }
 
 public struct MemoryLimiterSpec: Codable, Sendable, Hashable {
@@ -227,7 +266,11 @@ public struct SamplingSpec: Codable, Sendable, Hashable {
     public var percentage: Double?
     public var errors: Bool?
     public var latencyThresholdMs: Int?
-    public init(percentage: Double? = nil, errors: Bool? = nil, latencyThresholdMs: Int? = nil) {
+    public var decisionWait: String?
+    public var numTraces: Int?
+    public init(percentage: Double? = nil, errors: Bool? = nil, latencyThresholdMs: Int? = nil, decisionWait: String? = nil, numTraces: Int? = nil) {
+        self.decisionWait = decisionWait
+        self.numTraces = numTraces
         self.percentage = percentage
         self.errors = errors
         self.latencyThresholdMs = latencyThresholdMs
@@ -353,7 +396,12 @@ public struct NetworkPolicySpec: Codable, Sendable, Hashable {
     public var metricsFrom: [PeerSpec]?
     public var egressTo: [String]?
     public var nodeCIDRs: [String]?
-    public init(enabled: Bool? = nil, ingestFrom: [PeerSpec]? = nil, metricsFrom: [PeerSpec]? = nil, egressTo: [String]? = nil, nodeCIDRs: [String]? = nil) {
+    public var apiServerCIDRs: [String]?
+    public init(
+        enabled: Bool? = nil, ingestFrom: [PeerSpec]? = nil, metricsFrom: [PeerSpec]? = nil, egressTo: [String]? = nil, nodeCIDRs: [String]? = nil,
+        apiServerCIDRs: [String]? = nil
+    ) {
+        self.apiServerCIDRs = apiServerCIDRs
         self.enabled = enabled
         self.ingestFrom = ingestFrom
         self.metricsFrom = metricsFrom

@@ -84,7 +84,36 @@ public enum StackCRD {
                     "mode": .string(description: "How agents run. Only DaemonSet is supported.", enum: ["DaemonSet"]),
                     "gateway": .object(
                         description: "Optional gateway Deployment that does tail sampling behind a trace-ID load-balancing exporter.",
-                        properties: ["replicas": .integer(description: "Gateway replicas; 0 or absent disables the gateway.", minimum: 0, maximum: 100)]
+                        properties: [
+                            "replicas": .integer(
+                                description: "Gateway replicas, used where spec.exporters.tempo is set; 0 disables the gateway (agents then sample on each node, on partial traces). Default: 0 in development, 2 in staging and production.",
+                                minimum: 0, maximum: 100),
+                            "minAvailable": .integer(
+                                description: "minAvailable of the gateway's PodDisruptionBudget, below replicas; 0: no budget. Default: replicas - 1.", minimum: 0, maximum: 99),
+                        ]
+                    ),
+                    "batch": .object(
+                        description: "The batch processor. The largest batch must fit the next hop's 4 MiB gRPC message limit (Tempo, the gateway), planning 4 KiB per item: at most 768 items.",
+                        properties: [
+                            "sendBatchSize": .integer(description: "A batch is sent once it holds this many spans, data points or log records (default 384).", minimum: 1, maximum: 768),
+                            "sendBatchMaxSize": .integer(description: "The most items in one batch (default and maximum 768).", minimum: 1, maximum: 768),
+                            "timeout": duration("How long a batch waits to fill before it is sent, 100ms to 60s (default 1s in development, 5s in staging and production)."),
+                        ]
+                    ),
+                    "sendingQueue": .object(
+                        description: "The exporters' sending queues (Loki, Tempo, remote write), which hold data while a backend is down.",
+                        properties: [
+                            "persistent": .boolean(
+                                description: "Keep the queues on disk (file_storage on a per-node host directory for agents, an emptyDir for the gateway), so that a collector restart during a backend outage loses nothing. Default: false in development, true in staging and production."
+                            ),
+                            "size": .integer(
+                                description: "Queue size in batches, per exporter. Default: what fits 256 MiB (development, in memory), 1 GiB (staging) or 4 GiB (production) of the largest batches.",
+                                minimum: 1, maximum: 100_000),
+                        ]
+                    ),
+                    "kubernetesAttributes": .object(
+                        description: "The k8sattributes processor: namespace, pod, deployment and node on every span, metric and log of the stack's namespace and its clients' namespaces. Agents then mount a ServiceAccount token that may list and watch pods and replicasets in those namespaces only.",
+                        properties: ["enabled": .boolean(description: "Add Kubernetes attributes (default true).")]
                     ),
                     "memoryLimiter": .object(
                         description: "memory_limiter processor settings.",
@@ -198,6 +227,10 @@ public enum StackCRD {
                     "percentage": .number(description: "Probabilistic sampling percentage (default 100 / 25 / 10 by environment).", minimum: 0, maximum: 100),
                     "errors": .boolean(description: "Always keep traces with errors (default true)."),
                     "latencyThresholdMs": .integer(description: "Always keep traces slower than this (default 2000).", minimum: 1, maximum: 3_600_000),
+                    "decisionWait": duration("How long tail sampling waits for a trace's spans before it decides, 1s to 5m (default 10s)."),
+                    "numTraces": .integer(
+                        description: "Traces tail sampling holds in memory while they wait (default 10000 in development, 50000 in staging, 100000 in production).", minimum: 1000,
+                        maximum: 10_000_000),
                 ]
             ),
             "exporters": .object(
@@ -242,6 +275,9 @@ public enum StackCRD {
                     "metricsFrom": .array(description: "Sources allowed to scrape 8889 (Prometheus).", items: peer),
                     "egressTo": .array(description: "Extra CIDRs the collector may reach (external backends).", items: .string(description: "A CIDR.")),
                     "nodeCIDRs": .array(description: "Node CIDRs allowed to reach the health port (kubelet probes).", items: .string(description: "A CIDR.")),
+                    "apiServerCIDRs": .array(
+                        description: "Where the API server answers, for the agents' k8sattributes processor (ports 443 and 6443). Default: the nodes' addresses, where kubeadm, kind and k3s run it; managed clusters (EKS, GKE, AKS) set their API endpoint's range here.",
+                        items: .string(description: "A CIDR.")),
                 ]
             ),
             "alerting": .object(

@@ -160,7 +160,7 @@ import Testing
             world.object("secrets/team/obs-credentials")?.metadata.annotations?["observability.vigil.dev/\(k)"]
         }
 
-        var attempt = 0
+        var attempts: [String: Int] = [:]
         var crashes: [String: Set<Int>] = [:]
         var requested = 0
         var exposedOnce = false
@@ -169,10 +169,11 @@ import Testing
         while iterations < 5000 {
             iterations += 1
             let phase = credentialsAnnotation("credential-phase") ?? ""
-            // Crash before write number k of this reconcile, k cycling through 1...6; every
-            // seventh reconcile runs to its end.
-            attempt += 1
-            let crashBefore = attempt % 7
+            // Crash before write number k of this reconcile, k cycling through 1...6 in each
+            // phase (so that how many reconciles a phase takes cannot skip a position);
+            // every seventh reconcile runs to its end.
+            attempts[phase, default: 0] += 1
+            let crashBefore = attempts[phase]! % 7
             let writes = Mutex(0)
             fake.beforeWriteHook.withLock {
                 $0 = {

@@ -29,6 +29,8 @@ import Testing
 
     func stack(_ env: Environment = .production, generation: Int = 1, _ edit: (inout StackSpec) -> Void = { _ in }) -> ObservabilityStack {
         var spec = StackSpec(environment: env, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317")))
+        // The agents alone (the gateway's own tests say so when they want one).
+        spec.collector = CollectorSpec(gateway: GatewaySpec(replicas: 0))
         edit(&spec)
         var s = ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec)
         s.metadata.uid = "uid-1"
@@ -48,16 +50,16 @@ import Testing
         // Credentials rotate 30 days in, and the leaf renews 60 days into its 90: the
         // sooner is the next deadline.
         #expect(abs(d - 30 * 86400) < 600)
-        // Credentials and htpasswd, CA and serving Secrets, ServiceAccount, ConfigMap, Service and headless Service,
+        // Credentials and htpasswd, CA and serving Secrets, ServiceAccount and its RoleBinding (k8sattributes), ConfigMap, Service and headless Service,
         // DaemonSet, NetworkPolicy, and monitoring: Prometheus ConfigMap, Alertmanager Secret, two Grafana ConfigMaps.
-        #expect(fake.counts.withLock { $0 } == .init(applies: 14, statusWrites: 1, deletes: 0, events: 2))
+        #expect(fake.counts.withLock { $0 } == .init(applies: 15, statusWrites: 1, deletes: 0, events: 2))
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.condition("Ready")?.isTrue == true)
         #expect(s.status?.condition("ConfigValid")?.isTrue == true)
         #expect(s.status?.observedGeneration == 1)
         #expect(s.status?.endpoints?.grpc == "https://obs-collector.team.svc:4317")
         for _ in 0..<3 { _ = try await r.reconcile("team/obs") }
-        #expect(fake.counts.withLock { $0 } == .init(applies: 14, statusWrites: 1, deletes: 0, events: 2))
+        #expect(fake.counts.withLock { $0 } == .init(applies: 15, statusWrites: 1, deletes: 0, events: 2))
         #expect(s.status?.condition("CertificateReady")?.isTrue == true)
         #expect(s.status?.certificate?.caPhase == "Stable")
         #expect(s.status?.certificate?.serial?.isEmpty == false)
@@ -96,7 +98,7 @@ import Testing
         cms.remove("team/obs-collector")
         cms.upsert(live)
         _ = try await r.reconcile("team/obs")
-        #expect(fake.counts.withLock { $0.applies } == 15)
+        #expect(fake.counts.withLock { $0.applies } == 16)
     }
 
     @Test func aSpecEditReappliesAndMovesObservedGeneration() async throws {
@@ -110,7 +112,7 @@ import Testing
         stacks.upsert(edited)
         _ = try await r.reconcile("team/obs")
         // The ConfigMap and the DaemonSet, whose pod template carries the config hash.
-        #expect(fake.counts.withLock { $0.applies } == 16)
+        #expect(fake.counts.withLock { $0.applies } == 17)
         let s = try #require(stacks.get("team/obs"))
         #expect(s.status?.observedGeneration == 2)
         #expect(s.status?.condition("Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")
@@ -250,8 +252,8 @@ import Testing
         #expect(s.status?.condition("CertificateReady")?.isTrue == true)
         #expect(s.status?.certificate?.serial == a.serial)
         #expect(s.status?.condition("Ready")?.isTrue == true)
-        // Credentials, htpasswd, the workloads, the NetworkPolicy and monitoring: the user's Secret is theirs, Vigil makes no certificate Secrets.
-        #expect(fake.counts.withLock { $0.applies } == 12)
+        // Credentials, htpasswd, the workloads and their RoleBinding, the NetworkPolicy and monitoring: the user's Secret is theirs, Vigil makes no certificate Secrets.
+        #expect(fake.counts.withLock { $0.applies } == 13)
     }
 
     @Test func eachClientGetsAPasswordWhoseHashIsMadeOnceAndTheCollectorRollsWhenClientsChange() async throws {
@@ -347,14 +349,15 @@ import Testing
         #expect(st.metadata.finalizers == [Annotations.clientSecretsFinalizer])
         #expect(!"\(st.status as Any)".contains(parts[1]))
 
-        // Deleting the stack removes the client Secret, then the finalizer.
+        // Deleting the stack removes the client Secret and the agents' RoleBinding in the
+        // client's namespace, then the finalizer.
         var deleting = st
         deleting.metadata.deletionTimestamp = "2027-01-15T09:00:00Z"
         deleting.metadata.resourceVersion = "99000000000"
         stacks.upsert(deleting)
         let deletes = fake.counts.withLock { $0.deletes }
         #expect(try await r.reconcile("team/obs") == .done)
-        #expect(fake.counts.withLock { $0.deletes } == deletes + 1)
+        #expect(fake.counts.withLock { $0.deletes } == deletes + 2)
         #expect(stacks.get("team/obs")?.metadata.finalizers == nil)
     }
 

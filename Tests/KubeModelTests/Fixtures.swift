@@ -12,13 +12,16 @@ enum Fixtures {
         spec: StackSpec(
             environment: .production,
             collector: CollectorSpec(
-                image: "img", mode: "DaemonSet", gateway: GatewaySpec(replicas: 2),
+                image: "img", mode: "DaemonSet", gateway: GatewaySpec(replicas: 2, minAvailable: 1),
                 memoryLimiter: MemoryLimiterSpec(limitMiB: 2048, spikeLimitMiB: 400),
                 hostMetrics: HostMetricsSpec(enabled: true, collectionInterval: "30s"),
                 fileLogs: FileLogsSpec(enabled: true, include: ["/var/log/pods/*/*/*.log"]),
                 resources: ResourceRequirements(limits: ["cpu": "1"], requests: ["memory": "1Gi"]),
                 tolerations: [Toleration(key: "k", operator: "Equal", value: "v", effect: "NoSchedule", tolerationSeconds: 10)],
-                nodeSelector: ["kubernetes.io/os": "linux"]
+                nodeSelector: ["kubernetes.io/os": "linux"],
+                batch: BatchSpec(sendBatchSize: 256, sendBatchMaxSize: 512, timeout: "2s"),
+                sendingQueue: SendingQueueSpec(persistent: true, size: 500),
+                kubernetesAttributes: KubernetesAttributesSpec(enabled: true)
             ),
             ingest: IngestSpec(
                 tls: TLSSpec(
@@ -35,13 +38,13 @@ enum Fixtures {
                     return b
                 }()
             ),
-            sampling: SamplingSpec(percentage: 10, errors: true, latencyThresholdMs: 2000),
+            sampling: SamplingSpec(percentage: 10, errors: true, latencyThresholdMs: 2000, decisionWait: "15s", numTraces: 20000),
             exporters: ExportersSpec(
                 loki: LokiExporterSpec(endpoint: "https://loki/otlp", credentialsSecret: creds, caSecret: secretKey, insecureSkipVerify: false),
                 tempo: TempoExporterSpec(endpoint: "tempo:4317", bearerTokenSecret: secretKey, caSecret: secretKey, insecure: false),
                 remoteWrite: RemoteWriteExporterSpec(url: "https://mimir/api/v1/push", credentialsSecret: creds, caSecret: secretKey)
             ),
-            networkPolicy: NetworkPolicySpec(enabled: true, ingestFrom: [peer], metricsFrom: [peer], egressTo: ["0.0.0.0/0"], nodeCIDRs: ["10.0.0.0/8"]),
+            networkPolicy: NetworkPolicySpec(enabled: true, ingestFrom: [peer], metricsFrom: [peer], egressTo: ["0.0.0.0/0"], nodeCIDRs: ["10.0.0.0/8"], apiServerCIDRs: ["172.16.0.0/12"]),
             alerting: AlertingSpec(
                 thresholds: AlertThresholds(latencyP95Ms: 500, errorRatio: 0.05, cpuUtilization: 0.9, memoryUtilization: 0.9, forDuration: "5m"),
                 receivers: AlertReceivers(

@@ -47,4 +47,30 @@ import Testing
         #expect(Batching.largestBatchBytes(items: Batching.maxItems(fitting: 4 * 1024 * 1024) + 257) > 4 * 1024 * 1024)
         #expect(Batching.sendBatchMaxSize == 768 && Batching.sendBatchSize == 384)
     }
+
+    /// A full queue of the largest batches stays within its profile's budget, on disk or
+    /// in memory, and never below ten batches.
+    @Test(arguments: Environment.allCases)
+    func aFullQueueStaysWithinItsProfilesBudget(_ env: Environment) {
+        let profile = EnvironmentProfile.of(env)
+        let eff = ResolvedSpec(StackSpec(environment: env))
+        #expect(eff.queueSize == Batching.queueSize(budgetMiB: profile.queueBudgetMiB, maxBatchItems: eff.batchMaxSize))
+        #expect(Batching.queueMiB(size: eff.queueSize, maxBatchItems: eff.batchMaxSize) <= profile.queueBudgetMiB)
+        #expect(Batching.queueMiB(size: eff.queueSize + 1, maxBatchItems: eff.batchMaxSize) > profile.queueBudgetMiB)
+        #expect(eff.persistentQueues == (env != .development))
+        #expect(Batching.queueSize(budgetMiB: 1, maxBatchItems: 768) == 10)
+    }
+
+    /// Staging has production's topology: a gateway wherever traces go to Tempo.
+    @Test(arguments: Environment.allCases)
+    func stagingAndProductionSampleBehindAGateway(_ env: Environment) {
+        let s = ObservabilityStack(
+            metadata: ObjectMeta(name: "s", namespace: "n"), spec: StackSpec(environment: env, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317"))))
+        let ctx = StackContext(s)
+        #expect(ctx.hasGateway == (env != .development))
+        // Tail sampling runs where whole traces arrive: the gateway if there is one.
+        let agentSamples = CollectorConfig.agent(ctx)["processors"]?["tail_sampling"] != nil
+        #expect(agentSamples == !ctx.hasGateway)
+        #expect((CollectorConfig.gateway(ctx)?["processors"]?["tail_sampling"] != nil) == ctx.hasGateway)
+    }
 }

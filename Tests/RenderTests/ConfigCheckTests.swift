@@ -80,4 +80,86 @@ import Testing
         #expect(ConfigCheck.check(StackContext(s)) == [])
         #expect(ConfigCheck.check(StackContext(ObservabilityStack(metadata: ObjectMeta(name: "s", namespace: "n"), spec: StackSpec(environment: env)))) == [])
     }
+
+    /// A pod with a writable storage mount and rights to list pods in `team`.
+    let statefulPod = ConfigCheck.Pod(
+        env: ["K8S_NODE_NAME"], mountPaths: ["/etc/otelcol", "/var/log/pods", "/var/lib/otelcol/storage"], servicePorts: nil,
+        writablePaths: ["/var/lib/otelcol/storage"], podReadNamespaces: ["team"])
+
+    /// Logs from files with checkpoints, k8sattributes for `team`, a persistent queue.
+    var stateful: JSONValue {
+        [
+            "receivers": [
+                "filelog": [
+                    "include": ["/var/log/pods/team_*/*/*.log"], "storage": "file_storage",
+                    "operators": [["type": "container", "id": "container-parser"], ["type": "json_parser", "id": "json-body"]],
+                ]
+            ],
+            "processors": ["k8sattributes/team": ["filter": ["namespace": "team", "node_from_env_var": "K8S_NODE_NAME"]]],
+            "exporters": ["otlphttp/loki": ["endpoint": "https://loki/otlp", "sending_queue": ["enabled": true, "storage": "file_storage"]]],
+            "extensions": ["file_storage": ["directory": "/var/lib/otelcol/storage", "compaction": ["directory": "/var/lib/otelcol/storage"]]],
+            "service": [
+                "extensions": ["file_storage"],
+                "pipelines": ["logs": ["receivers": ["filelog"], "processors": ["k8sattributes/team"], "exporters": ["otlphttp/loki"]]],
+            ],
+        ]
+    }
+
+    func editStateful(_ path: [String], _ value: JSONValue?) -> JSONValue {
+        func set(_ v: JSONValue, _ p: ArraySlice<String>) -> JSONValue {
+            guard let k = p.first, case .object(var o) = v else { return value ?? .null }
+            if p.count == 1 { o[k] = value } else { o[k] = set(o[k] ?? [:], p.dropFirst()) }
+            return .object(o)
+        }
+        return set(stateful, path[...])
+    }
+
+    @Test func theStatefulConfigPasses() {
+        #expect(ConfigCheck.check(stateful, pod: statefulPod) == [])
+    }
+
+    /// A component used without its storage or its permissions is refused.
+    @Test(arguments: [
+        ("checkpoints with no storage extension", ["service", "extensions"], [] as JSONValue, "receivers.filelog.storage: storage file_storage is not an enabled file_storage extension"),
+        ("a queue naming another extension", ["exporters", "otlphttp/loki", "sending_queue", "storage"], "health_check" as JSONValue, "storage health_check is not an enabled file_storage extension"),
+        ("storage on a read-only path", ["extensions", "file_storage", "directory"], "/etc/otelcol" as JSONValue, "extensions.file_storage.directory: /etc/otelcol is not a writable mount of the pod"),
+        ("compaction in /tmp (the default)", ["extensions", "file_storage", "compaction"], [:] as JSONValue, "extensions.file_storage.compaction.directory: /tmp is not a writable mount"),
+        ("pods of a namespace the token may not list", ["processors", "k8sattributes/team", "filter", "namespace"], "other" as JSONValue, "may not list pods in other"),
+        ("pods cluster-wide", ["processors", "k8sattributes/team", "filter"], ["node_from_env_var": "K8S_NODE_NAME"] as JSONValue, "filter.namespace: missing"),
+        ("a node variable the pod lacks", ["processors", "k8sattributes/team", "filter", "node_from_env_var"], "NODE" as JSONValue, "NODE is not set in the pod"),
+        ("an operator type 0.120.1 lacks", ["receivers", "filelog", "operators"], [["type": "container"], ["type": "json_decoder"]] as JSONValue, "no operator type \"json_decoder\""),
+        ("two operators with one id", ["receivers", "filelog", "operators"], [["type": "container", "id": "a"], ["type": "json_parser", "id": "a"]] as JSONValue, "id a is used twice"),
+    ] as [(String, [String], JSONValue, String)])
+    func aComponentWithoutItsStorageOrPermissionsIsRefused(_ name: String, _ path: [String], _ value: JSONValue, _ expected: String) {
+        let problems = ConfigCheck.check(editStateful(path, value), pod: statefulPod)
+        #expect(problems.contains { $0.contains(expected) }, "\(name): \(problems)")
+    }
+
+    @Test func k8sattributesWithoutAToken() {
+        var pod = statefulPod
+        pod.podReadNamespaces = nil
+        #expect(ConfigCheck.check(stateful, pod: pod).contains("processors.k8sattributes/team: the pod mounts no ServiceAccount token with rights to list pods"))
+    }
+
+    /// The rendered pods and configs agree: a stack's agents get exactly the rights and the
+    /// writable directory their config needs, with and without each feature.
+    @Test(arguments: [(true, true), (true, false), (false, true), (false, false)])
+    func theRenderedPodGivesTheConfigWhatItUses(_ attributes: Bool, _ persistent: Bool) {
+        var spec = StackSpec(
+            environment: .production,
+            collector: CollectorSpec(
+                gateway: GatewaySpec(replicas: 2), sendingQueue: SendingQueueSpec(persistent: persistent), kubernetesAttributes: KubernetesAttributesSpec(enabled: attributes)),
+            exporters: ExportersSpec(loki: LokiExporterSpec(endpoint: "https://loki/otlp"), tempo: TempoExporterSpec(endpoint: "tempo:4317"))
+        )
+        spec.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [ClientRef(name: "api", namespace: "apps")]))
+        let ctx = StackContext(ObservabilityStack(metadata: ObjectMeta(name: "s", namespace: "n"), spec: spec))
+        #expect(ConfigCheck.check(ctx) == [])
+        let agent = CollectorConfig.agent(ctx)
+        let k8s = (agent["processors"]?.objectValue ?? [:]).keys.filter { $0.hasPrefix("k8sattributes") }.sorted()
+        #expect(k8s == (attributes ? ["k8sattributes/apps", "k8sattributes/n"] : []))
+        #expect((agent["exporters"]?["otlphttp/loki"]?["sending_queue"]?["storage"] != nil) == persistent)
+        // Checkpoints whatever the queues do.
+        #expect(agent["receivers"]?["filelog"]?["storage"] == "file_storage")
+        #expect((CollectorConfig.gateway(ctx)?["exporters"]?["otlp/tempo"]?["sending_queue"]?["storage"] != nil) == persistent)
+    }
 }

@@ -26,7 +26,9 @@ import Testing
         let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
         let stack = try #require(try StackFile.parse(input).first)
         let kinds = try DesiredState.render(StackContext(stack)).objects.map { "\($0.resource.kind)/\($0.name)" }
-        var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
+        let ns = try #require(stack.metadata.namespace)
+        // The agents' RoleBinding (k8sattributes, on by default) follows their ServiceAccount.
+        var expected = ["ServiceAccount/fba-bench-collector", "RoleBinding/\(ns).fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
         // Staging runs like production: a gateway, where tail sampling sees whole traces.
         if env != "development" {
             expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"]

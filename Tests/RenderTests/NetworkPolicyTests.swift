@@ -105,8 +105,29 @@ struct PolicyEvaluator {
 @Suite struct NetworkPolicyTests {
     func stack(_ env: Environment = .staging, _ edit: (inout StackSpec) -> Void = { _ in }) -> ObservabilityStack {
         var spec = StackSpec(environment: env)
+        // Agents alone, without k8sattributes (their own tests turn each on).
+        spec.collector = CollectorSpec(gateway: GatewaySpec(replicas: 0), kubernetesAttributes: KubernetesAttributesSpec(enabled: false))
         edit(&spec)
         return ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec)
+    }
+
+    /// With k8sattributes the agents reach the API server's ports: at the nodes' addresses
+    /// (where kubeadm, kind and k3s run it), or at apiServerCIDRs; nowhere else.
+    @Test func kubernetesAttributesOpenTheAPIServerAndNothingElse() {
+        let on = stack { $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 0)) }
+        let p = PolicyEvaluator(StackContext(on), nodes: Self.nodes)
+        for port in NetworkPolicyRender.apiServerPorts {
+            #expect(p.egress(from: agent, to: .init(namespace: "default", ip: "172.18.0.2"), port: port))
+            #expect(!p.egress(from: agent, to: .init(namespace: "default", ip: "203.0.113.9"), port: port))
+        }
+        #expect(!p.egress(from: agent, to: .init(namespace: "default", ip: "172.18.0.2"), port: 10250))
+        let managed = stack {
+            $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 0))
+            $0.networkPolicy = NetworkPolicySpec(apiServerCIDRs: ["192.0.2.0/28"])
+        }
+        let m = PolicyEvaluator(StackContext(managed), nodes: Self.nodes)
+        #expect(m.egress(from: agent, to: .init(namespace: "default", ip: "192.0.2.5"), port: 443))
+        #expect(!m.egress(from: agent, to: .init(namespace: "default", ip: "172.18.0.2"), port: 443))
     }
 
     @Test(arguments: [
@@ -189,7 +210,7 @@ struct PolicyEvaluator {
         #expect(p.egress(from: agent, to: dns, port: 53, proto: "UDP"))
         #expect(p.egress(from: agent, to: dns, port: 53, proto: "TCP"))
         #expect(!p.egress(from: agent, to: .init(namespace: "kube-system", labels: ["k8s-app": "other"]), port: 53, proto: "UDP"))
-        // No collector talks to the API server: no egress to it, at any address.
+        // Without k8sattributes no collector talks to the API server: no egress to it, at any address.
         for port in [443, 6443] {
             #expect(!p.egress(from: agent, to: .init(namespace: "default", ip: "10.96.0.1"), port: port))
             #expect(!p.egress(from: agent, to: .init(namespace: "default", ip: "172.18.0.2"), port: port))

@@ -98,20 +98,27 @@ enum PodSecurity {
         return pods
     }
 
+    static let namespaces = ["development": "fba-dev", "staging": "fba-staging", "production": "fba-prod"]
+
     /// Agents that read host metrics and pod logs: the exact deviations, each needed.
-    static let agentDeviations: [String] = [
-        // Host metrics read the node's /proc and /sys (world-readable; no privilege).
-        "HostPath Volumes (host-proc: /proc)",
-        "HostPath Volumes (host-sys: /sys)",
-        // Pod logs are files of the node, owned by root, mode 0640 or 0600.
-        "HostPath Volumes (varlogpods: /var/log/pods)",
-        // Reading files other users own: that capability, and nothing else.
-        "Capabilities (otc-container adds DAC_READ_SEARCH)",
-    ]
+    static func agentDeviations(_ env: String) -> [String] {
+        [
+            // Host metrics read the node's /proc and /sys (world-readable; no privilege).
+            "HostPath Volumes (host-proc: /proc)",
+            "HostPath Volumes (host-sys: /sys)",
+            // Pod logs are files of the node, owned by root, mode 0640 or 0600.
+            "HostPath Volumes (varlogpods: /var/log/pods)",
+            // The filelog checkpoints (and persistent queues): the stack's own directory.
+            "HostPath Volumes (storage: /var/lib/vigil/\(namespaces[env]!)/fba-bench)",
+            // Reading files other users own: that capability, and nothing else.
+            "Capabilities (otc-container adds DAC_READ_SEARCH)",
+        ]
+    }
     static let agentRestrictedOnly: [String] = [
         "Volume Types (host-proc: hostPath)",
         "Volume Types (host-sys: hostPath)",
         "Volume Types (varlogpods: hostPath)",
+        "Volume Types (storage: hostPath)",
         // The runtime writes pod logs as root: the reader is root, with one capability.
         "Running as Non-root (otc-container)",
         "Running as Non-root user (otc-container)",
@@ -121,15 +128,46 @@ enum PodSecurity {
     @Test(arguments: ["development", "staging", "production"])
     func agentsDeviateOnlyWhereTheirReceiversNeedIt(_ env: String) throws {
         let agent = try #require(try Self.podSpecs(env)["DaemonSet"])
-        #expect(PodSecurity.baseline(agent) == Self.agentDeviations)
-        #expect(PodSecurity.restricted(agent) == Self.agentDeviations + Self.agentRestrictedOnly)
+        #expect(PodSecurity.baseline(agent) == Self.agentDeviations(env))
+        #expect(PodSecurity.restricted(agent) == Self.agentDeviations(env) + Self.agentRestrictedOnly)
         // The settings behind the rest of `restricted`, stated.
         let sc = agent["containers"]?.arrayValue?.first?["securityContext"]
         #expect(sc?["readOnlyRootFilesystem"] == true && sc?["allowPrivilegeEscalation"] == false && sc?["privileged"] == false)
         #expect(sc?["capabilities"]?["drop"] == ["ALL"])
         #expect(agent["securityContext"]?["seccompProfile"]?["type"] == "RuntimeDefault")
+        // k8sattributes (on by default) is the token's one user.
+        #expect(agent["automountServiceAccountToken"] == true)
+        // One writable mount: the storage directory.
+        let mounts = agent["containers"]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []
+        #expect(mounts.filter { $0["readOnly"] != true }.map { $0["mountPath"]?.stringValue ?? "" } == ["/var/lib/otelcol/storage"])
+    }
+
+    @Test func theTokenIsMountedOnlyForKubernetesAttributes() throws {
+        let agent = try #require(
+            try Self.podSpecs("production") { spec in
+                var c = spec.collector ?? CollectorSpec()
+                c.kubernetesAttributes = KubernetesAttributesSpec(enabled: false)
+                spec.collector = c
+            }["DaemonSet"])
         #expect(agent["automountServiceAccountToken"] == false)
-        #expect((agent["containers"]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []).allSatisfy { $0["readOnly"] == true })
+        // And the gateway never has one.
+        #expect(try Self.podSpecs("production")["Deployment"]?["automountServiceAccountToken"] == false)
+    }
+
+    /// Persistent queues without pod logs: the agent writes its own directory of the node,
+    /// created by the kubelet as root's, so it runs as uid 0, with no capability at all.
+    @Test func persistentQueuesAloneRunAsRootWithNoCapability() throws {
+        let agent = try #require(
+            try Self.podSpecs("staging") { spec in
+                var c = spec.collector ?? CollectorSpec()
+                c.fileLogs = FileLogsSpec(enabled: false)
+                c.hostMetrics = HostMetricsSpec(enabled: false)
+                spec.collector = c
+            }["DaemonSet"])
+        #expect(PodSecurity.baseline(agent) == ["HostPath Volumes (storage: /var/lib/vigil/fba-staging/fba-bench)"])
+        let sc = agent["containers"]?.arrayValue?.first?["securityContext"]
+        #expect(sc?["runAsUser"] == 0 && sc?["capabilities"] == ["drop": ["ALL"]] && sc?["allowPrivilegeEscalation"] == false)
+        #expect(agent["volumes"]?.arrayValue?.last?["hostPath"]?["type"] == "DirectoryOrCreate")
     }
 
     @Test func theGatewayMeetsRestricted() throws {
@@ -142,6 +180,7 @@ enum PodSecurity {
             try Self.podSpecs("staging") { spec in
                 var c = spec.collector ?? CollectorSpec()
                 c.fileLogs = FileLogsSpec(enabled: false)
+                c.sendingQueue = SendingQueueSpec(persistent: false)
                 spec.collector = c
             }["DaemonSet"])
         #expect(PodSecurity.baseline(agent) == ["HostPath Volumes (host-proc: /proc)", "HostPath Volumes (host-sys: /sys)"])
@@ -154,6 +193,7 @@ enum PodSecurity {
                 var c = spec.collector ?? CollectorSpec()
                 c.fileLogs = FileLogsSpec(enabled: false)
                 c.hostMetrics = HostMetricsSpec(enabled: false)
+                c.sendingQueue = SendingQueueSpec(persistent: false)
                 spec.collector = c
             }["DaemonSet"])
         #expect(PodSecurity.restricted(agent) == [])

@@ -15,7 +15,10 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 
     @Test func theConfigMapIsOwnedLabelledAndHashed() throws {
         let r = try DesiredState.render(StackContext(withUID(stack(.production))))
-        #expect(r.objects.map(\.resource.kind) == ["ServiceAccount", "ConfigMap", "Service", "Service", "DaemonSet", "NetworkPolicy", "ConfigMap", "ConfigMap", "ConfigMap"])
+        #expect(
+            r.objects.map(\.resource.kind) == [
+                "ServiceAccount", "RoleBinding", "ConfigMap", "Service", "Service", "DaemonSet", "NetworkPolicy", "ConfigMap", "ConfigMap", "ConfigMap",
+            ])
         let cm = try #require(r.objects.first { $0.resource.kind == "ConfigMap" })
         #expect(cm.name == "obs-collector" && cm.namespace == "team")
         let meta = cm.body["metadata"]!
@@ -42,7 +45,8 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         let a = try DesiredState.render(StackContext(withUID(stack(.staging) { $0.exporters = tempo })))
         let b = try DesiredState.render(StackContext(withUID(stack(.staging) { $0.exporters = tempo; $0.sampling = SamplingSpec(percentage: 50) })))
         #expect(a.configHash != b.configHash)
-        let config = b.objects.first { $0.resource.kind == "ConfigMap" }?.body["data"]?["config.yaml"]?.stringValue ?? ""
+        // Staging samples on its gateway.
+        let config = b.objects.first { $0.resource.kind == "ConfigMap" && $0.name.hasSuffix("-gateway") }?.body["data"]?["config.yaml"]?.stringValue ?? ""
         #expect(config.contains("sampling_percentage: 50"))
     }
 
@@ -74,9 +78,11 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
                 tempo: TempoExporterSpec(endpoint: "tempo:4317", bearerTokenSecret: SecretKeyRef(name: "tempo", key: "token"))
             )
         }
-        let yaml = try YAMLText.document(CollectorConfig.render(StackContext(s)))
+        let ctx = StackContext(s)
+        let yaml = try YAMLText.document(CollectorConfig.agent(ctx))
         #expect(yaml.contains("${env:LOKI_PASSWORD}"))
-        #expect(yaml.contains("${env:TEMPO_BEARER_TOKEN}"))
+        // Tempo's token: in the gateway, which exports traces in production.
+        #expect(try YAMLText.document(try #require(CollectorConfig.gateway(ctx))).contains("${env:TEMPO_BEARER_TOKEN}"))
         #expect(!yaml.contains("loki-creds"))
     }
 

@@ -85,27 +85,37 @@ import Testing
         #expect(Expansion.unescaped(datasources).isEmpty)
     }
 
-    /// Nothing in the collector talks to the API server: its pods carry no token, and its
-    /// resource detection uses no detector that would need one.
+    /// Only k8sattributes talks to the API server: agents carry a token only with it, the
+    /// gateway never, and resource detection uses no detector that would need one.
     @Test(arguments: Environment.allCases)
-    func collectorPodsMountNoServiceAccountToken(_ env: Environment) throws {
-        var spec = StackSpec(environment: env, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317")))
-        spec.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2))
-        let ctx = StackContext(ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec))
-        let workloads = try DesiredState.render(ctx).objects.filter { ["DaemonSet", "Deployment"].contains($0.resource.kind) }
-        #expect(workloads.count == 2)
-        for w in workloads {
-            #expect(w.body["spec"]?["template"]?["spec"]?["automountServiceAccountToken"] == false, "\(w.key)")
+    func collectorPodsMountATokenOnlyForKubernetesAttributes(_ env: Environment) throws {
+        for attributes in [true, false] {
+            var spec = StackSpec(environment: env, exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317")))
+            spec.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2), kubernetesAttributes: KubernetesAttributesSpec(enabled: attributes))
+            let ctx = StackContext(ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: spec))
+            let objects = try DesiredState.render(ctx).objects
+            let workloads = objects.filter { ["DaemonSet", "Deployment"].contains($0.resource.kind) }
+            #expect(workloads.count == 2)
+            for w in workloads {
+                let wanted = attributes && w.resource.kind == "DaemonSet"
+                #expect(w.body["spec"]?["template"]?["spec"]?["automountServiceAccountToken"] == .bool(wanted), "\(w.key)")
+            }
+            // The rights go with the token: a RoleBinding to vigil-collector, or none.
+            let bindings = objects.filter { $0.resource.kind == "RoleBinding" }
+            #expect(bindings.map(\.namespace) == (attributes ? ["team"] : []))
+            #expect(bindings.allSatisfy { $0.body["roleRef"]?["name"] == "vigil-collector" && $0.body["subjects"]?.arrayValue?.first?["name"] == "obs-collector" })
         }
+        let ctx = StackContext(ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "team"), spec: StackSpec(environment: env)))
         let detectors = CollectorConfig.agent(ctx)["processors"]?["resourcedetection"]?["detectors"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(Set(detectors).isSubset(of: ["env", "system"]), "a detector that needs the API: \(detectors)")
     }
 
     @Test func vigilsOwnCredentialReferencesAreTheOnlyExpansions() throws {
         var spec = StackSpec(environment: .production)
+        spec.collector = CollectorSpec(gateway: GatewaySpec(replicas: 0))
         spec.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo.monitoring.svc:4317", bearerTokenSecret: SecretKeyRef(name: "t", key: "token")))
         let ctx = StackContext(ObservabilityStack(metadata: ObjectMeta(name: "obs", namespace: "prod"), spec: spec))
-        let config = try #require(CollectorConfig.gateway(ctx) ?? CollectorConfig.agent(ctx) as JSONValue?)
+        let config = CollectorConfig.agent(ctx)
         let refs = Expansion.strings(config, path: "").filter { !Expansion.unescaped($0.value).isEmpty }
         // An extension's credential, and the node's name for the resource processor (the
         // downward API's spec.nodeName): nothing else, and nowhere else.

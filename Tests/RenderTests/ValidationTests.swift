@@ -49,7 +49,42 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
         ("a bad egress CIDR is rejected", { $0.networkPolicy = NetworkPolicySpec(egressTo: ["10.0.0.0/33"]) }, "spec.networkPolicy.egressTo[0]"),
         ("an empty ingest peer is rejected", { $0.networkPolicy = NetworkPolicySpec(ingestFrom: [PeerSpec()]) }, "spec.networkPolicy.ingestFrom[0]"),
         ("an error ratio above 1 is rejected", { $0.alerting = AlertingSpec(thresholds: AlertThresholds(errorRatio: 5)) }, "spec.alerting.thresholds.errorRatio"),
+        // The pipeline's knobs.
+        ("a batch larger than the next hop accepts is rejected", { $0.collector = CollectorSpec(batch: BatchSpec(sendBatchMaxSize: 10_000)) }, "spec.collector.batch.sendBatchMaxSize"),
+        ("a batch size above its maximum is rejected", { $0.collector = CollectorSpec(batch: BatchSpec(sendBatchSize: 600, sendBatchMaxSize: 500)) }, "spec.collector.batch.sendBatchSize"),
+        ("a batch timeout of a day is rejected", { $0.collector = CollectorSpec(batch: BatchSpec(timeout: "1d")) }, "spec.collector.batch.timeout"),
+        ("a malformed batch timeout is rejected", { $0.collector = CollectorSpec(batch: BatchSpec(timeout: "soon")) }, "spec.collector.batch.timeout"),
+        ("an empty sending queue is rejected", { $0.collector = CollectorSpec(sendingQueue: SendingQueueSpec(size: 0)) }, "spec.collector.sendingQueue.size"),
+        ("a budget that would block every drain is rejected", { $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 2, minAvailable: 2)) }, "spec.collector.gateway.minAvailable"),
+        ("a decision wait of an hour is rejected", { $0.sampling = SamplingSpec(decisionWait: "1h") }, "spec.sampling.decisionWait"),
+        ("too few traces held for sampling are rejected", { $0.sampling = SamplingSpec(numTraces: 10) }, "spec.sampling.numTraces"),
+        ("a bad API server CIDR is rejected", { $0.networkPolicy = NetworkPolicySpec(apiServerCIDRs: ["api.example.com"]) }, "spec.networkPolicy.apiServerCIDRs[0]"),
     ]
+
+    /// The knobs reach the configs as the collector reads them (Go durations), and the
+    /// budget the PodDisruptionBudget.
+    @Test func theKnobsReachTheConfigs() throws {
+        let s = stack(.production) {
+            $0.collector = CollectorSpec(
+                gateway: GatewaySpec(replicas: 3, minAvailable: 1), batch: BatchSpec(sendBatchSize: 100, sendBatchMaxSize: 200, timeout: "1500ms"),
+                sendingQueue: SendingQueueSpec(persistent: false, size: 42))
+            $0.sampling = SamplingSpec(decisionWait: "1m", numTraces: 2000)
+            $0.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317"))
+        }
+        #expect(StackValidator.validate(s) == [])
+        let ctx = StackContext(s)
+        let gateway = try #require(CollectorConfig.gateway(ctx))
+        #expect(gateway["processors"]?["batch"] == ["send_batch_size": 100, "send_batch_max_size": 200, "timeout": "1500ms"])
+        #expect(gateway["processors"]?["tail_sampling"]?["decision_wait"] == "60s")
+        #expect(gateway["processors"]?["tail_sampling"]?["num_traces"] == 2000)
+        #expect(gateway["exporters"]?["otlp/tempo"]?["sending_queue"] == ["enabled": true, "queue_size": 42])
+        let pdb = GatewayDisruptionBudget.body(ctx, resource: try #require(GatewayDisruptionBudget.resource(kinds: [GatewayDisruptionBudget.discoveryKey(version: "v1")])))
+        #expect(pdb["apiVersion"] == "policy/v1" && pdb["spec"]?["minAvailable"] == 1)
+        #expect(pdb["spec"]?["selector"]?["matchLabels"]?["app.kubernetes.io/component"] == "gateway")
+        // Before 1.21, v1beta1; with no budget asked for, none.
+        #expect(GatewayDisruptionBudget.resource(kinds: [GatewayDisruptionBudget.discoveryKey(version: "v1beta1")])?.version == "v1beta1")
+        #expect(!GatewayDisruptionBudget.wanted(StackContext(stack(.production) { $0.collector = CollectorSpec(gateway: GatewaySpec(replicas: 1)) })))
+    }
 
     @Test(arguments: 0..<invalid.count)
     func anInvalidSpecNamesTheField(_ i: Int) {

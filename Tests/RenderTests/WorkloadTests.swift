@@ -52,7 +52,8 @@ import Yams
         let pod = try #require(ds["spec"]?["template"]?["spec"])
         let mounts = pod["containers"]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []
         #expect(!mounts.isEmpty)
-        #expect(mounts.allSatisfy { $0["subPath"] == nil && $0["readOnly"] == true })
+        // Read-only, but the collector's own storage directory.
+        #expect(mounts.allSatisfy { $0["subPath"] == nil && ($0["readOnly"] == true || $0["mountPath"] == "/var/lib/otelcol/storage") })
         let volumes = pod["volumes"]?.arrayValue ?? []
         let tls = volumes.first { $0["name"] == "ingest-tls" }
         #expect(tls?["secret"]?["secretName"] == "obs-ingest-tls")
@@ -60,8 +61,8 @@ import Yams
         #expect(ca?["secret"]?["items"] == [["key": "bundle.pem", "path": "ca.crt"]])
         // The node's directories, one per receiver, never `/`.
         let hostPaths = volumes.compactMap { $0["hostPath"]?["path"]?.stringValue }
-        #expect(hostPaths == ["/proc", "/sys", "/var/log/pods"])
-        #expect(volumes.allSatisfy { $0["hostPath"] == nil || $0["hostPath"]?["type"] == "Directory" })
+        #expect(hostPaths == ["/proc", "/sys", "/var/log/pods", "/var/lib/vigil/team/obs"])
+        #expect(volumes.allSatisfy { $0["hostPath"] == nil || $0["hostPath"]?["type"] == "Directory" || $0["name"] == "storage" })
         let env = pod["containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
         #expect(env.contains { $0["name"] == "LOKI_PASSWORD" && $0["valueFrom"]?["secretKeyRef"]?["name"] == "loki" })
         #expect(ds["spec"]?["updateStrategy"]?["type"] == "RollingUpdate")

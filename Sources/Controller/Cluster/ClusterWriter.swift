@@ -103,6 +103,14 @@ extension KubeClient: ClusterWriter {
             let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
             kinds.formUnion((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
         }
+        // PodDisruptionBudgets: policy/v1 on current clusters, v1beta1 before 1.21.
+        for groupVersion in ["policy/v1", "policy/v1beta1"] {
+            guard let bytes = try await ifExists({ try await getRaw("/apis/\(groupVersion)") }) else { continue }
+            let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
+            if (raw["resources"]?.arrayValue ?? []).contains(where: { $0["name"]?.stringValue == "poddisruptionbudgets" }) {
+                kinds.insert(GatewayDisruptionBudget.discoveryKey(version: String(groupVersion.dropFirst("policy/".count))))
+            }
+        }
         return kinds
     }
 

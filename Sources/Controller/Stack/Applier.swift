@@ -123,12 +123,17 @@ struct Applier: Sendable {
 
     /// The optional objects of kinds Vigil does not cache (read by name where the kind is
     /// served) that a stack no longer asks for: its AlertmanagerConfig (whose routes would
-    /// notify twice beside the alertmanager.yaml that replaces it) and its Grafana
-    /// Operator objects (which the sidecar's ConfigMaps replace).
+    /// notify twice beside the alertmanager.yaml that replaces it), its Grafana Operator
+    /// objects (which the sidecar's ConfigMaps replace) and its gateway's PodDisruptionBudget.
     func pruneUncached(_ ctx: StackContext, _ desired: [DesiredObject], world: World, log: Logger) async throws {
         let keys = Set(desired.map(\.key))
-        let optional = [(AlertmanagerConfigObject.resource, AlertmanagerConfigObject.name(ctx))] + GrafanaOperatorRender.names(ctx)
-        for (resource, name) in optional where world.monitoringKinds.contains(resource.plural) {
+        var optional = [(AlertmanagerConfigObject.resource, AlertmanagerConfigObject.name(ctx))] + GrafanaOperatorRender.names(ctx)
+        optional = optional.filter { world.monitoringKinds.contains($0.0.plural) }
+        // A budget exists only beside a gateway: looked for while the stack had one.
+        if let pdb = GatewayDisruptionBudget.resource(kinds: world.monitoringKinds), world.owned["\(Kinds.deployment.plural)/\(ctx.namespace)/\(ctx.names.gateway)"] != nil {
+            optional.append((pdb, GatewayDisruptionBudget.name(ctx)))
+        }
+        for (resource, name) in optional {
             guard !keys.contains("\(resource.plural)/\(ctx.namespace)/\(name)") else { continue }
             guard let live = try await writer.readObject(resource, namespace: ctx.namespace, name: name), Ownership.owns(ctx, live, resource: resource) else { continue }
             try await writer.delete(resource, namespace: ctx.namespace, name: name)

@@ -3,14 +3,15 @@ import Render
 
 /// Whether a live object is a stack's to write and to delete. Never assumed from a name:
 /// an object in the stack's namespace is the stack's when the stack controls it (an owner
-/// reference with its uid); a client Secret in another namespace, which no owner reference
-/// can reach, when its labels name the stack's namespace, name and uid.
+/// reference with its uid); a client Secret or a RoleBinding in another namespace, which no
+/// owner reference can reach, when its labels name the stack's namespace, name and uid.
 public enum Ownership {
     public static func owns(_ ctx: StackContext, _ object: Unstructured, resource: ResourceDescriptor) -> Bool {
         if let ref = object.metadata.controllerOwner {
             return ref.kind == ObservabilityStack.resource.kind && ref.uid == ctx.uid && object.metadata.namespace == ctx.namespace
         }
-        guard resource == Secret.resource else { return false }
+        // Client Secrets and the agents' RoleBindings in other namespaces.
+        guard resource == Secret.resource || resource == CollectorRBAC.resource else { return false }
         return labelled(object.metadata.labels ?? [:], namespace: ctx.namespace, name: ctx.name, uid: ctx.uid)
     }
 

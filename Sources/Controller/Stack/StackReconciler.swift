@@ -66,12 +66,20 @@ public final class StackReconciler: Sendable {
         var ctx = admitted.ctx
         let world = self.world.read(ctx)
         ctx.legacySelectors = world.legacySelectors(ctx)
+        // Pods are attributed (and may be listed) only where Vigil may write.
+        ctx.servedNamespaces = Array(Set([ctx.namespace] + world.writableClients.map(\.namespace))).sorted()
         var contribution = admitted.contribution
         contribution.merge(networkPolicyContribution(ctx, nodeAddresses: world.nodeAddresses))
         let credentials = try await credentialStep(&ctx, world: world, now: now)
         let certificates = try certificateStep(ctx, now: now, world: world)
         let material = credentials.map { $0.material(ctx, clients: world.writableClients) }
         let rendered = try render(ctx, admitted, world, certificates: certificates, credentials: credentials, material: material)
+        // Objects in other namespaces go with the stack through its finalizer.
+        if rendered.objects.contains(where: { $0.namespace != ctx.namespace }), ctx.stack.metadata.finalizers?.contains(Annotations.clientSecretsFinalizer) != true {
+            let stack = try await writer.applyFinalizers([Annotations.clientSecretsFinalizer], of: ctx.stack)
+            stacks.upsert(stack)
+            ctx = ctx.replacingStack(stack)
+        }
         let clientKeys = Self.clientKeys(ctx, world)
         var applied: Applier.Outcome
         switch try await applier.apply(ctx, rendered.objects, clientKeys: credentials == nil ? [:] : clientKeys, world: world, log: log) {
@@ -109,13 +117,13 @@ public final class StackReconciler: Sendable {
         return log
     }
 
-    /// A stack being deleted: its client Secrets go first (no owner reference reaches other
-    /// namespaces), then Vigil's finalizer.
+    /// A stack being deleted: its client Secrets and RoleBindings in other namespaces go
+    /// first (no owner reference reaches them), then Vigil's finalizer.
     func release(_ stack: ObservabilityStack, key: String, log: Logger) async throws -> ReconcileResult {
         guard stack.metadata.finalizers?.contains(Annotations.clientSecretsFinalizer) == true else { return .done }
-        for secret in clientSecrets(of: stack, in: owned) {
-            try await writer.delete(Secret.resource, namespace: secret.metadata.namespace, name: secret.metadata.name ?? "")
-            store(owned, Secret.resource)?.remove(secret.metadata.key)
+        for (resource, object) in crossNamespaceObjects(of: stack, in: owned) {
+            try await writer.delete(resource, namespace: object.metadata.namespace, name: object.metadata.name ?? "")
+            store(owned, resource)?.remove(object.metadata.key)
         }
         let released = try await writer.applyFinalizers([], of: stack)
         // With no finalizer left the server deletes it: caching the answer would keep a

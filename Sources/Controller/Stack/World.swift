@@ -86,8 +86,8 @@ struct WorldReader: Sendable {
     /// Live objects whose controller is this stack, and its client Secrets.
     func ownedObjects(_ ctx: StackContext) -> [String: Unstructured] {
         var result: [String: Unstructured] = [:]
-        for o in clientSecrets(of: ctx.stack, in: owned) {
-            result["secrets/\(o.metadata.namespace ?? "")/\(o.metadata.name ?? "")"] = o
+        for (resource, o) in crossNamespaceObjects(of: ctx.stack, in: owned) {
+            result["\(resource.plural)/\(o.metadata.namespace ?? "")/\(o.metadata.name ?? "")"] = o
         }
         guard let uid = ctx.uid else { return result }
         for kind in owned {
@@ -114,9 +114,14 @@ func store(_ owned: [OwnedKind], _ resource: ResourceDescriptor) -> Store<Unstru
     owned.first { $0.resource == resource }?.store
 }
 
-/// The client Secrets of a stack, in any namespace, found by their labels.
-func clientSecrets(of stack: ObservabilityStack, in owned: [OwnedKind]) -> [Unstructured] {
-    store(owned, Secret.resource)?.filter {
+/// What a stack keeps in other namespaces, found by labels: client Secrets and the agents'
+/// RoleBindings (those in its own namespace count too when they carry no owner reference).
+func crossNamespaceObjects(of stack: ObservabilityStack, in owned: [OwnedKind]) -> [(ResourceDescriptor, Unstructured)] {
+    [Secret.resource, CollectorRBAC.resource].flatMap { r in labelledObjects(of: stack, in: store(owned, r)).map { (r, $0) } }
+}
+
+func labelledObjects(of stack: ObservabilityStack, in store: Store<Unstructured>?) -> [Unstructured] {
+    store?.filter {
         $0.metadata.controllerOwner == nil
             && Ownership.labelled($0.metadata.labels ?? [:], namespace: stack.metadata.namespace, name: stack.metadata.name ?? "", uid: stack.metadata.uid)
     } ?? []

@@ -30,7 +30,18 @@ public enum Batching {
     public static var sendBatchSize: Int { sendBatchMaxSize / 2 }
 
     /// The batch processor's config.
-    public static var processor: JSONValue {
-        ["send_batch_size": .int(sendBatchSize), "send_batch_max_size": .int(sendBatchMaxSize), "timeout": "5s"]
+    public static func processor(_ eff: ResolvedSpec) -> JSONValue {
+        ["send_batch_size": .int(eff.batchSize), "send_batch_max_size": .int(eff.batchMaxSize), "timeout": .string(ResolvedSpec.goDuration(eff.batchTimeoutSeconds))]
+    }
+
+    /// The sending queue's size in batches such that a queue full of the largest batches
+    /// stays within `budgetMiB` (on disk, or in memory), at least 10.
+    public static func queueSize(budgetMiB: Int, maxBatchItems: Int) -> Int {
+        max(10, budgetMiB * 1024 * 1024 / max(1, largestBatchBytes(items: maxBatchItems)))
+    }
+
+    /// The most a full queue of `size` batches of at most `maxBatchItems` items holds, in MiB.
+    public static func queueMiB(size: Int, maxBatchItems: Int) -> Int {
+        (size * largestBatchBytes(items: maxBatchItems) + 1024 * 1024 - 1) / (1024 * 1024)
     }
 }

@@ -17,6 +17,12 @@ public enum CollectorPaths {
     public static let agentTLSDir = "/etc/vigil/agent-tls"
     public static let hostRoot = "/hostfs"
     public static let podLogs = "/var/log/pods"
+    /// The collector's own writable directory: file_storage (filelog checkpoints, persistent
+    /// sending queues). For agents, a directory of the node per stack; for the gateway, an emptyDir.
+    public static let storage = "/var/lib/otelcol/storage"
+    /// Where on the node an agent keeps its storage: one directory per stack, which no other
+    /// stack's pods mount.
+    public static func hostStorage(namespace: String, stack: String) -> String { "/var/lib/vigil/\(namespace)/\(stack)" }
 }
 
 /// Ports of the collector, as the Service and NetworkPolicy expose them.
@@ -115,14 +121,101 @@ public enum CollectorRole: String, Sendable, Hashable {
 /// Credentials never enter it: they are `${env:VAR}` references to Secret-backed
 /// environment variables, or files in Secret mounts.
 public enum CollectorConfig {
-    static let base: [JSONValue] = ["memory_limiter", "resourcedetection", "resource"]
+    /// The file_storage extension's id.
+    public static let storageID = "file_storage"
+
+    /// Whether a collector of `role` keeps anything on disk: the agents' filelog checkpoints,
+    /// and the exporters' persistent sending queues where asked for.
+    public static func usesStorage(_ ctx: StackContext, role: CollectorRole) -> Bool {
+        let ex = ctx.raw.exporters
+        switch role {
+        case .agent:
+            return CollectorPod.readsPodLogs(ctx, role: .agent) || (ctx.spec.persistentQueues && (ex?.loki != nil || (ex?.tempo != nil && !ctx.hasGateway)))
+        case .gateway:
+            return ctx.hasGateway && ctx.spec.persistentQueues
+        }
+    }
+
+    /// The k8sattributes processors of the agents, one per namespace the stack serves (each
+    /// may list pods in its own namespace only), or none.
+    public static func kubernetesAttributeIDs(_ ctx: StackContext) -> [String] {
+        guard ctx.spec.kubernetesAttributes else { return [] }
+        return ctx.servedNamespaces.map { "k8sattributes/\($0)" }
+    }
+
+    /// The processors every agent pipeline starts with.
+    static func base(_ ctx: StackContext) -> [JSONValue] {
+        ["memory_limiter"] + kubernetesAttributeIDs(ctx).map(JSONValue.string) + ["resourcedetection", "resource"]
+    }
+
+    /// The pod fields k8sattributes adds (`k8s.node.name` too, where the telemetry lacks it).
+    public static let kubernetesMetadata = ["k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.pod.start_time", "k8s.deployment.name", "k8s.node.name"]
+
+    static func kubernetesAttributes(namespace: String) -> JSONValue {
+        [
+            "auth_type": "serviceAccount",
+            "passthrough": false,
+            // Only the pods of this node, in this namespace: the informer lists no more.
+            "filter": ["node_from_env_var": "K8S_NODE_NAME", "namespace": .string(namespace)],
+            "extract": ["metadata": .array(kubernetesMetadata.map(JSONValue.string))],
+            // Pod log records carry the pod's uid (from the file path); OTLP from an app is
+            // matched by its address.
+            "pod_association": [
+                ["sources": [["from": "resource_attribute", "name": "k8s.pod.uid"]]],
+                ["sources": [["from": "resource_attribute", "name": "k8s.pod.ip"]]],
+                ["sources": [["from": "connection"]]],
+            ],
+        ]
+    }
+
+    /// file_storage in the collector's own directory; compaction works there too (the root
+    /// filesystem is read-only) and gives space back once a backlog drained.
+    static let fileStorage: JSONValue = [
+        "directory": .string(CollectorPaths.storage),
+        "create_directory": false,
+        "timeout": "1s",
+        "compaction": ["directory": .string(CollectorPaths.storage), "on_start": true, "on_rebound": true],
+    ]
+
+    /// An exporter's sending queue: on disk where the spec asks for persistence.
+    static func sendingQueue(_ ctx: StackContext, role: CollectorRole) -> JSONValue {
+        var q: [String: JSONValue] = ["enabled": true, "queue_size": .int(ctx.spec.queueSize)]
+        if ctx.spec.persistentQueues && usesStorage(ctx, role: role) { q["storage"] = .string(storageID) }
+        return .object(q)
+    }
+
+    /// The filelog operators: the container runtime's format, then JSON bodies, whose
+    /// trace and span ids become the record's trace context (`trace_id`/`span_id`, or
+    /// `otelTraceID`/`otelSpanID` as OpenTelemetry's Python logging instrumentation names them).
+    public static let fileLogOperators: JSONValue = {
+        var ops: [JSONValue] = [
+            ["type": "container", "id": "container-parser"],
+            [
+                "type": "json_parser", "id": "json-body", "if": #"body matches "^\\s*\\{""#, "parse_from": "body", "parse_to": "attributes",
+                "on_error": "send_quiet",
+            ],
+        ]
+        for (trace, span) in [("trace_id", "span_id"), ("otelTraceID", "otelSpanID")] {
+            ops.append([
+                "type": "trace_parser", "id": .string("trace-context-\(trace)"), "if": .string("attributes.\(trace) != nil"),
+                "trace_id": ["parse_from": .string("attributes.\(trace)")],
+                "span_id": ["parse_from": .string("attributes.\(span)")],
+                "on_error": "send_quiet",
+            ])
+            for field in [trace, span] {
+                ops.append(["type": "remove", "id": .string("drop-\(field)"), "if": .string("attributes.\(field) != nil"), "field": .string("attributes.\(field)")])
+            }
+        }
+        return .array(ops)
+    }()
 
     static func memoryLimiter(_ eff: ResolvedSpec) -> JSONValue {
         ["check_interval": "1s", "limit_mib": .int(eff.memoryLimitMiB), "spike_limit_mib": .int(eff.memorySpikeLimitMiB)]
     }
 
-    static func commonProcessors(_ eff: ResolvedSpec) -> [String: JSONValue] {
-        [
+    static func commonProcessors(_ ctx: StackContext) -> [String: JSONValue] {
+        let eff = ctx.spec
+        var processors: [String: JSONValue] = [
             "memory_limiter": memoryLimiter(eff),
             // The system detector would name the host after the collector's pod: host.name
             // and k8s.node.name come from the node the pod runs on instead, where the
@@ -136,8 +229,12 @@ public enum CollectorConfig {
                 ["key": "host.name", "value": "${env:K8S_NODE_NAME}", "action": "insert"],
                 ["key": "k8s.node.name", "value": "${env:K8S_NODE_NAME}", "action": "insert"],
             ]],
-            "batch": Batching.processor,
+            "batch": Batching.processor(eff),
         ]
+        for ns in ctx.servedNamespaces where eff.kubernetesAttributes {
+            processors["k8sattributes/\(ns)"] = kubernetesAttributes(namespace: ns)
+        }
+        return processors
     }
 
     static func tailSampling(_ eff: ResolvedSpec) -> JSONValue {
@@ -147,10 +244,13 @@ public enum CollectorConfig {
         }
         policies.append(["name": "latency", "type": "latency", "latency": ["threshold_ms": .int(eff.latencyThresholdMs)]])
         policies.append(["name": "probabilistic", "type": "probabilistic", "probabilistic": ["sampling_percentage": .double(eff.samplingPercentage)]])
-        return ["decision_wait": "10s", "num_traces": 50000, "expected_new_traces_per_sec": 100, "policies": .array(policies)]
+        return [
+            "decision_wait": .string(ResolvedSpec.goDuration(eff.decisionWaitSeconds)), "num_traces": .int(eff.numTraces), "expected_new_traces_per_sec": 100,
+            "policies": .array(policies),
+        ]
     }
 
-    static func tempoExporter(_ tempo: TempoExporterSpec, extensions: inout [String: JSONValue], names: inout [JSONValue]) -> JSONValue {
+    static func tempoExporter(_ ctx: StackContext, role: CollectorRole, _ tempo: TempoExporterSpec, extensions: inout [String: JSONValue], names: inout [JSONValue]) -> JSONValue {
         var e: [String: JSONValue] = ["endpoint": .string(tempo.endpoint)]
         var t: [String: JSONValue] = [:]
         if tempo.caSecret != nil { t["ca_file"] = .string("\(CollectorPaths.tempoCADir)/ca.crt") }
@@ -161,7 +261,7 @@ public enum CollectorConfig {
             names.append("bearertokenauth/tempo")
             e["auth"] = ["authenticator": "bearertokenauth/tempo"]
         }
-        e["sending_queue"] = ["enabled": true, "queue_size": 5000]
+        e["sending_queue"] = sendingQueue(ctx, role: role)
         e["retry_on_failure"] = ["enabled": true]
         return .object(e)
     }
@@ -224,8 +324,13 @@ public enum CollectorConfig {
             extensions["basicauth/server"] = ["htpasswd": ["file": .string(CollectorPaths.htpasswdFile)]]
             extensionNames.append("basicauth/server")
         }
+        if usesStorage(ctx, role: .agent) {
+            extensions[storageID] = fileStorage
+            extensionNames.append(.string(storageID))
+        }
+        let head = base(ctx)
 
-        var processors = commonProcessors(eff)
+        var processors = commonProcessors(ctx)
         var exp: [String: JSONValue] = [
             "prometheus": ["endpoint": .string("0.0.0.0:\(CollectorPorts.metrics)"), "resource_to_telemetry_conversion": ["enabled": true]]
         ]
@@ -243,7 +348,7 @@ public enum CollectorConfig {
                 extensionNames.append("basicauth/loki")
                 e["auth"] = ["authenticator": "basicauth/loki"]
             }
-            e["sending_queue"] = ["enabled": true, "queue_size": 5000]
+            e["sending_queue"] = sendingQueue(ctx, role: .agent)
             e["retry_on_failure"] = ["enabled": true]
             exp["otlphttp/loki"] = .object(e)
             var logReceivers: [JSONValue] = ["otlp"]
@@ -254,11 +359,13 @@ public enum CollectorConfig {
                     "exclude": [.string("\(CollectorPaths.podLogs)/\(ns)_\(Naming.collector(name))-*/*/*.log")],
                     "include_file_path": true,
                     "start_at": "end",
-                    "operators": [["type": "container", "id": "container-parser"]],
+                    // Checkpoints: a restarted collector resumes each file where it stopped.
+                    "storage": .string(storageID),
+                    "operators": fileLogOperators,
                 ]
                 logReceivers.append("filelog")
             }
-            pipelines["logs"] = ["receivers": .array(logReceivers), "processors": .array(base + ["batch"]), "exporters": ["otlphttp/loki"]]
+            pipelines["logs"] = ["receivers": .array(logReceivers), "processors": .array(head + ["batch"]), "exporters": ["otlphttp/loki"]]
         }
         if let rw = exporters?.remoteWrite {
             var e: [String: JSONValue] = ["endpoint": .string(rw.url), "resource_to_telemetry_conversion": ["enabled": true]]
@@ -300,13 +407,13 @@ public enum CollectorConfig {
             traceExporters.append("loadbalancing")
         } else if let tempo = exporters?.tempo {
             processors["tail_sampling"] = tailSampling(eff)
-            exp["otlp/tempo"] = tempoExporter(tempo, extensions: &extensions, names: &extensionNames)
+            exp["otlp/tempo"] = tempoExporter(ctx, role: .agent, tempo, extensions: &extensions, names: &extensionNames)
             pipelines["traces/sampled"] = [
-                "receivers": ["otlp"], "processors": .array(base + ["tail_sampling", "batch"]), "exporters": ["otlp/tempo"],
+                "receivers": ["otlp"], "processors": .array(head + ["tail_sampling", "batch"]), "exporters": ["otlp/tempo"],
             ]
         }
-        pipelines["traces"] = ["receivers": ["otlp"], "processors": .array(base + ["batch"]), "exporters": .array(traceExporters)]
-        pipelines["metrics"] = ["receivers": .array(metricsReceivers), "processors": .array(base + ["batch"]), "exporters": .array(metricsExporters)]
+        pipelines["traces"] = ["receivers": ["otlp"], "processors": .array(head + ["batch"]), "exporters": .array(traceExporters)]
+        pipelines["metrics"] = ["receivers": .array(metricsReceivers), "processors": .array(head + ["batch"]), "exporters": .array(metricsExporters)]
 
         return document(
             receivers: receivers, processors: processors, exporters: exp, extensions: extensions, extensionNames: extensionNames,
@@ -321,13 +428,17 @@ public enum CollectorConfig {
         guard ctx.hasGateway, let tempo = ctx.raw.exporters?.tempo else { return nil }
         var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
         var extensionNames: [JSONValue] = ["health_check"]
+        if usesStorage(ctx, role: .gateway) {
+            extensions[storageID] = fileStorage
+            extensionNames.append(.string(storageID))
+        }
         // Agents already detected and stamped resources; the gateway only samples.
         let processors: [String: JSONValue] = [
             "memory_limiter": memoryLimiter(eff),
             "tail_sampling": tailSampling(eff),
-            "batch": Batching.processor,
+            "batch": Batching.processor(eff),
         ]
-        let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(tempo, extensions: &extensions, names: &extensionNames)]
+        let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(ctx, role: .gateway, tempo, extensions: &extensions, names: &extensionNames)]
         return document(
             receivers: [
                 "otlp": [

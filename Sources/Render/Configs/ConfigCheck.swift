@@ -12,10 +12,17 @@ public enum ConfigCheck {
         public var mountPaths: [String]
         /// Ports exposed by the Service in front of the pods; nil skips the check (gateway).
         public var servicePorts: Set<Int>?
-        public init(env: Set<String>, mountPaths: [String], servicePorts: Set<Int>?) {
+        /// The mounts the collector may write to.
+        public var writablePaths: [String]
+        /// Whether the pod has a ServiceAccount token whose rights let k8sattributes list
+        /// and watch pods in these namespaces.
+        public var podReadNamespaces: Set<String>?
+        public init(env: Set<String>, mountPaths: [String], servicePorts: Set<Int>?, writablePaths: [String] = [], podReadNamespaces: Set<String>? = nil) {
             self.env = env
             self.mountPaths = mountPaths
             self.servicePorts = servicePorts
+            self.writablePaths = writablePaths
+            self.podReadNamespaces = podReadNamespaces
         }
     }
 
@@ -132,6 +139,56 @@ public enum ConfigCheck {
                 problems.append("receivers.filelog.include[\(i)]: \(g) is not in a mounted volume")
             }
         }
+        // Storage: what keeps state names an enabled file_storage extension, whose
+        // directories are writable mounts.
+        walk(config, path: "") { path, key, value in
+            guard key == "storage", let id = value.stringValue else { return }
+            if !enabledExtensions.contains(id) || Components.lookup(.extensions, id: id)?.type != "file_storage" {
+                problems.append("\(path): storage \(id) is not an enabled file_storage extension")
+            }
+        }
+        for (id, ext) in defined[.extensions]!.sorted(by: { $0.key < $1.key }) where Components.lookup(.extensions, id: id)?.type == "file_storage" {
+            for (field, dir) in [("directory", ext["directory"]?.stringValue), ("compaction.directory", ext["compaction"]?["directory"]?.stringValue ?? "/tmp")] {
+                guard let dir else {
+                    problems.append("extensions.\(id).\(field): missing (the collector's default is not writable under a read-only root filesystem)")
+                    continue
+                }
+                if !pod.writablePaths.contains(where: { dir == $0 || dir.hasPrefix($0 + "/") }) {
+                    problems.append("extensions.\(id).\(field): \(dir) is not a writable mount of the pod")
+                }
+            }
+        }
+        // Permissions: k8sattributes lists pods through the API server, with the pod's
+        // token and only in a namespace its rights cover, and filters on an env variable.
+        for (id, p) in defined[.processors]!.sorted(by: { $0.key < $1.key }) where Components.lookup(.processors, id: id)?.type == "k8sattributes" {
+            let ns = p["filter"]?["namespace"]?.stringValue
+            if let allowed = pod.podReadNamespaces {
+                if ns == nil {
+                    problems.append("processors.\(id).filter.namespace: missing: the pod may list pods in \(allowed.sorted().joined(separator: ", ")) only, not cluster-wide")
+                } else if let ns, !allowed.contains(ns) {
+                    problems.append("processors.\(id).filter.namespace: the pod may not list pods in \(ns)")
+                }
+            } else {
+                problems.append("processors.\(id): the pod mounts no ServiceAccount token with rights to list pods")
+            }
+            if let v = p["filter"]?["node_from_env_var"]?.stringValue, !pod.env.contains(v) {
+                problems.append("processors.\(id).filter.node_from_env_var: \(v) is not set in the pod")
+            }
+        }
+        // filelog operators: known types, unique ids.
+        for (rid, r) in defined[.receivers]!.sorted(by: { $0.key < $1.key }) where Components.lookup(.receivers, id: rid)?.type == "filelog" {
+            var ids: Set<String> = []
+            for (i, op) in (r["operators"]?.arrayValue ?? []).enumerated() {
+                let type = op["type"]?.stringValue ?? ""
+                if !Components.fileLogOperators.contains(type) {
+                    problems.append("receivers.\(rid).operators[\(i)]: no operator type \"\(type)\" in otelcol-contrib 0.120.1")
+                }
+                let id = op["id"]?.stringValue ?? type
+                if !ids.insert(id).inserted {
+                    problems.append("receivers.\(rid).operators[\(i)]: id \(id) is used twice")
+                }
+            }
+        }
         // Listening ports.
         if let ports = pod.servicePorts {
             walk(config, path: "") { path, key, value in
@@ -181,8 +238,13 @@ public enum ConfigCheck {
             let inputs = CollectorInputs(ctx, role: role)
             var mounts = [CollectorPaths.configDir] + inputs.mounts.map(\.path)
             mounts += CollectorPod.hostMounts(ctx, role: role).map(\.mountPath)
+            let writable = CollectorPod.storageVolume(ctx, role: role) == nil ? [] : [CollectorPaths.storage]
+            mounts += writable
             let ports: Set<Int>? = role == .agent ? [CollectorPorts.otlpGRPC, CollectorPorts.otlpHTTP, CollectorPorts.metrics, CollectorPorts.telemetry, CollectorPorts.health] : nil
-            let pod = Pod(env: Set(inputs.env.map(\.name) + CollectorPod.fieldEnv.map(\.name)), mountPaths: mounts, servicePorts: ports)
+            let podReaders: Set<String>? = CollectorPod.mountsToken(ctx, role: role) ? Set(CollectorRBAC.namespaces(ctx)) : nil
+            let pod = Pod(
+                env: Set(inputs.env.map(\.name) + CollectorPod.fieldEnv.map(\.name)), mountPaths: mounts, servicePorts: ports, writablePaths: writable,
+                podReadNamespaces: podReaders)
             problems += check(config, pod: pod).map { "\(role.rawValue) config: \($0)" }
         }
         return problems

@@ -43,6 +43,25 @@ public enum CollectorPod {
         return mounts
     }
 
+    /// The collector's writable directory, where it keeps anything on disk
+    /// (`CollectorConfig.usesStorage`): for agents a directory of the node, one per stack,
+    /// created by the kubelet; for the gateway an emptyDir as large as its queue may grow.
+    public static func storageVolume(_ ctx: StackContext, role: CollectorRole) -> JSONValue? {
+        guard CollectorConfig.usesStorage(ctx, role: role) else { return nil }
+        switch role {
+        case .agent:
+            return ["name": "storage", "hostPath": ["path": .string(CollectorPaths.hostStorage(namespace: ctx.namespace, stack: ctx.name)), "type": "DirectoryOrCreate"]]
+        case .gateway:
+            let mib = Batching.queueMiB(size: ctx.spec.queueSize, maxBatchItems: ctx.spec.batchMaxSize) + 64
+            return ["name": "storage", "emptyDir": ["sizeLimit": .string("\(mib)Mi")]]
+        }
+    }
+
+    /// Whether the agents mount a ServiceAccount token: only for k8sattributes.
+    public static func mountsToken(_ ctx: StackContext, role: CollectorRole) -> Bool {
+        role == .agent && !CollectorConfig.kubernetesAttributeIDs(ctx).isEmpty
+    }
+
     /// Linux capabilities the agents keep when they read pod logs: reading files the
     /// runtime wrote for other users, nothing else (no writes, no ownership, no network).
     public static let logReaderCapabilities = ["DAC_READ_SEARCH"]
@@ -50,7 +69,10 @@ public enum CollectorPod {
     /// The container's security context. Everything is dropped and the root filesystem is
     /// read-only. Host metrics read the world-readable `/proc` and `/sys` as a non-root user.
     /// Pod log files belong to root with mode 0640 or 0600 on containerd and CRI-O, so
-    /// agents that read them run as uid 0 with one capability, `DAC_READ_SEARCH`.
+    /// agents that read them run as uid 0 with one capability, `DAC_READ_SEARCH`. Agents
+    /// that keep data on the node write to their own directory there, which the kubelet
+    /// creates owned by root (mode 0755): they run as uid 0 too, the directory's owner,
+    /// with no capability at all (none is needed to write what one owns).
     public static func securityContext(_ ctx: StackContext, role: CollectorRole) -> JSONValue {
         var security: [String: JSONValue] = [
             "allowPrivilegeEscalation": false,
@@ -59,6 +81,11 @@ public enum CollectorPod {
         ]
         if readsPodLogs(ctx, role: role) {
             security["capabilities"] = ["drop": ["ALL"], "add": .array(logReaderCapabilities.map(JSONValue.string))]
+            security["runAsUser"] = 0
+            security["runAsGroup"] = 0
+            security["runAsNonRoot"] = false
+        } else if role == .agent && CollectorConfig.usesStorage(ctx, role: role) {
+            security["capabilities"] = ["drop": ["ALL"]]
             security["runAsUser"] = 0
             security["runAsGroup"] = 0
             security["runAsNonRoot"] = false
@@ -99,6 +126,11 @@ public enum CollectorPod {
             mounts.append(["name": .string(m.volume), "mountPath": .string(m.mountPath), "readOnly": true])
             volumes.append(["name": .string(m.volume), "hostPath": ["path": .string(m.hostPath), "type": "Directory"]])
         }
+        // The one writable mount.
+        if let storage = storageVolume(ctx, role: role) {
+            mounts.append(["name": "storage", "mountPath": .string(CollectorPaths.storage)])
+            volumes.append(storage)
+        }
 
         var ports: [JSONValue] = [port("otlp-grpc", CollectorPorts.otlpGRPC)]
         if role == .agent {
@@ -131,9 +163,10 @@ public enum CollectorPod {
         let labels = Labels.forStack(ctx, component: role.rawValue).merging(selector(ctx, role: role)) { _, selected in selected }
         var spec: [String: JSONValue] = [
             "serviceAccountName": .string(Naming.collector(name)),
-            // No component of the collector talks to the API server (resource detection uses
-            // the env and system detectors): no token in the pod to steal.
-            "automountServiceAccountToken": false,
+            // Only k8sattributes talks to the API server (resource detection uses the env and
+            // system detectors): without it, no token in the pod to steal. Its token may list
+            // and watch pods and replicasets in the served namespaces, nothing else.
+            "automountServiceAccountToken": .bool(mountsToken(ctx, role: role)),
             "securityContext": ["seccompProfile": ["type": "RuntimeDefault"], "fsGroup": 10001],
             "terminationGracePeriodSeconds": 30,
             "containers": [container],

@@ -52,6 +52,8 @@ public enum DesiredState {
         let agentYAML = try YAMLText.document(CollectorConfig.agent(ctx))
         let agentHash = sha256Hex(Array((agentYAML + "\n" + inputs.mountedMaterialHash).utf8))
         bodies.append(Draft(Kinds.serviceAccount, component: "serviceaccount", body: Workloads.serviceAccount(ctx)))
+        // The agents' API rights (k8sattributes), before the pods that use them.
+        bodies += CollectorRBAC.drafts(ctx)
         bodies.append(Draft(Kinds.configMap, component: "collector", body: Workloads.configMap(name: Naming.collector(name), config: agentYAML)))
         bodies.append(Draft(Kinds.service, component: "collector", body: Workloads.service(ctx)))
         bodies.append(Draft(Kinds.service, component: "collector", body: Workloads.collectorHeadless(ctx)))
@@ -72,6 +74,9 @@ public enum DesiredState {
             bodies.append(Draft(Kinds.configMap, component: "gateway", body: Workloads.configMap(name: Naming.gateway(name), config: gatewayYAML)))
             bodies.append(Draft(Kinds.service, component: "gateway", body: Workloads.gatewayHeadless(ctx)))
             bodies.append(Draft(Kinds.deployment, component: "gateway", body: Workloads.deployment(ctx, replicas: eff.gatewayReplicas, configHash: gatewayHash)))
+            if GatewayDisruptionBudget.wanted(ctx), let pdb = GatewayDisruptionBudget.resource(kinds: inputs.monitoringKinds) {
+                bodies.append(Draft(pdb, component: "gateway", body: GatewayDisruptionBudget.body(ctx, resource: pdb)))
+            }
             configHash = sha256Hex(Array((agentYAML + gatewayYAML).utf8))
         }
 

@@ -18,7 +18,8 @@ public struct EgressTarget: Sendable, Hashable {
 
 /// The stack's NetworkPolicies, in both directions: `<stack>-collector` for the agents and,
 /// with a gateway, `<stack>-gateway` for its pods. Pure: the nodes' addresses come in as
-/// input. No collector talks to the API server, so neither opens egress to it.
+/// input. Only the agents' k8sattributes processor talks to the API server: egress to it
+/// exists only with that processor.
 public enum NetworkPolicyRender {
     public static let resource = ResourceDescriptor(group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", plural: "networkpolicies")
     /// The label every namespace carries with its own name (Kubernetes 1.21+ sets it; on
@@ -146,6 +147,18 @@ public enum NetworkPolicyRender {
         return addresses.isEmpty ? nil : addresses.map(ipPeer)
     }
 
+    /// The API server's ports: the Service's and the usual endpoint's.
+    public static let apiServerPorts = [443, 6443]
+
+    /// Where the agents may reach the API server: `apiServerCIDRs`, else the nodes'
+    /// addresses; nil (open by port) when neither is known.
+    public static func apiServerPeers(_ ctx: StackContext, nodeAddresses: [String]) -> [JSONValue]? {
+        let cidrs = ctx.raw.networkPolicy?.apiServerCIDRs ?? []
+        if !cidrs.isEmpty { return cidrs.map { ["ipBlock": ["cidr": .string($0)]] } }
+        let addresses = Array(Set(nodeAddresses.filter(IPAddress.isValid))).sorted()
+        return addresses.isEmpty ? nil : addresses.map(ipPeer)
+    }
+
     /// Whether the health port is open to every peer: no `nodeCIDRs` and no node address known.
     public static func healthPortOpen(_ ctx: StackContext, nodeAddresses: [String]) -> Bool {
         ctx.spec.networkPolicy && healthPeers(ctx, nodeAddresses: nodeAddresses) == nil
@@ -210,6 +223,10 @@ public enum NetworkPolicyRender {
         let health = rule("from", peers: healthPeers(ctx, nodeAddresses: nodeAddresses), ports: ports([CollectorPorts.health]))
 
         var agentEgress = egress(ctx, role: .agent)
+        // k8sattributes lists pods through the API server: its ports, where it answers.
+        if CollectorPod.mountsToken(ctx, role: .agent) {
+            agentEgress.append(rule("to", peers: apiServerPeers(ctx, nodeAddresses: nodeAddresses), ports: ports(apiServerPorts)))
+        }
         if ctx.hasGateway { agentEgress.append(rule("to", peers: [podsOf(ctx, .gateway)], ports: ports([CollectorPorts.otlpGRPC]))) }
         var policies = [
             policy(

@@ -11,7 +11,8 @@ public enum Kinds {
 
     /// Every kind a stack may own, in the order they are applied.
     public static let networkPolicy = NetworkPolicyRender.resource
-    public static let owned: [ResourceDescriptor] = [secret, serviceAccount, configMap, service, daemonSet, deployment, networkPolicy]
+    public static let roleBinding = CollectorRBAC.resource
+    public static let owned: [ResourceDescriptor] = [secret, serviceAccount, roleBinding, configMap, service, daemonSet, deployment, networkPolicy]
 }
 
 /// Builders of one object each, as JSON for server-side apply. Labels, namespace and owner

@@ -49,23 +49,38 @@ public struct EnvironmentProfile: Sendable, Hashable {
     public var networkPolicy: Bool
     public var samplingPercentage: Double
     public var alerts: AlertSettings
+    /// Gateway replicas where Tempo is configured: staging and production sample whole
+    /// traces behind a gateway, development samples on each node.
+    public var gatewayReplicas: Int
+    /// The batch processor's timeout.
+    public var batchTimeout: String
+    /// Whether the exporters' sending queues are on disk (file_storage).
+    public var persistentQueues: Bool
+    /// What the exporters' queues may hold at most, in MiB of the largest batches: the
+    /// queue size in batches follows (`Batching.queueSize`).
+    public var queueBudgetMiB: Int
+    /// tail_sampling's `num_traces`: traces held in memory while their decision waits.
+    public var numTraces: Int
 
     public static func of(_ environment: Environment) -> EnvironmentProfile {
         switch environment {
         case .development:
             return EnvironmentProfile(
                 memoryLimitMiB: 1024, tlsMode: .disabled, clientAuth: .none, basicAuth: false, networkPolicy: false, samplingPercentage: 100,
-                alerts: AlertSettings(latencyP95Ms: 2000, errorRatio: 0.10, cpuUtilization: 0.95, memoryUtilization: 0.95, forSeconds: 900, collectorDownForSeconds: 300)
+                alerts: AlertSettings(latencyP95Ms: 2000, errorRatio: 0.10, cpuUtilization: 0.95, memoryUtilization: 0.95, forSeconds: 900, collectorDownForSeconds: 300),
+                gatewayReplicas: 0, batchTimeout: "1s", persistentQueues: false, queueBudgetMiB: 256, numTraces: 10000
             )
         case .staging:
             return EnvironmentProfile(
                 memoryLimitMiB: 1024, tlsMode: .selfSigned, clientAuth: .none, basicAuth: true, networkPolicy: true, samplingPercentage: 25,
-                alerts: AlertSettings(latencyP95Ms: 1000, errorRatio: 0.05, cpuUtilization: 0.90, memoryUtilization: 0.90, forSeconds: 600, collectorDownForSeconds: 180)
+                alerts: AlertSettings(latencyP95Ms: 1000, errorRatio: 0.05, cpuUtilization: 0.90, memoryUtilization: 0.90, forSeconds: 600, collectorDownForSeconds: 180),
+                gatewayReplicas: 2, batchTimeout: "5s", persistentQueues: true, queueBudgetMiB: 1024, numTraces: 50000
             )
         case .production:
             return EnvironmentProfile(
                 memoryLimitMiB: 2048, tlsMode: .selfSigned, clientAuth: .optional, basicAuth: true, networkPolicy: true, samplingPercentage: 10,
-                alerts: AlertSettings(latencyP95Ms: 500, errorRatio: 0.02, cpuUtilization: 0.85, memoryUtilization: 0.90, forSeconds: 300, collectorDownForSeconds: 120)
+                alerts: AlertSettings(latencyP95Ms: 500, errorRatio: 0.02, cpuUtilization: 0.85, memoryUtilization: 0.90, forSeconds: 300, collectorDownForSeconds: 120),
+                gatewayReplicas: 2, batchTimeout: "5s", persistentQueues: true, queueBudgetMiB: 4096, numTraces: 100000
             )
         }
     }
@@ -89,6 +104,19 @@ public struct ResolvedSpec: Sendable, Hashable {
     /// The operator's monitoring namespace (`--monitoring-namespace`).
     public var monitoringNamespace: String
     public var gatewayReplicas: Int
+    /// The gateway PodDisruptionBudget's minAvailable; 0: no budget.
+    public var gatewayMinAvailable: Int
+    public var batchSize: Int
+    public var batchMaxSize: Int
+    public var batchTimeout: String
+    public var batchTimeoutSeconds: Double
+    public var persistentQueues: Bool
+    /// The exporters' queue size, in batches.
+    public var queueSize: Int
+    public var decisionWait: String
+    public var decisionWaitSeconds: Double
+    public var numTraces: Int
+    public var kubernetesAttributes: Bool
     public var memoryLimitMiB: Int
     public var memorySpikeLimitMiB: Int
     public var hostMetrics: Bool
@@ -133,7 +161,18 @@ public struct ResolvedSpec: Sendable, Hashable {
         serviceMonitorLabels = policy.monitoringLabels.merging(spec.alerting?.serviceMonitor?.labels ?? [:]) { _, stack in stack }
         alertmanagerConfigLabels = policy.monitoringLabels.merging(spec.alerting?.alertmanagerConfig?.labels ?? [:]) { _, stack in stack }
         monitoringNamespace = policy.monitoringNamespace
-        gatewayReplicas = spec.collector?.gateway?.replicas ?? 0
+        gatewayReplicas = spec.collector?.gateway?.replicas ?? profile.gatewayReplicas
+        gatewayMinAvailable = spec.collector?.gateway?.minAvailable ?? max(0, gatewayReplicas - 1)
+        batchMaxSize = spec.collector?.batch?.sendBatchMaxSize ?? Batching.sendBatchMaxSize
+        batchSize = spec.collector?.batch?.sendBatchSize ?? min(Batching.sendBatchSize, batchMaxSize)
+        batchTimeout = spec.collector?.batch?.timeout ?? profile.batchTimeout
+        batchTimeoutSeconds = (try? DurationParser.seconds(batchTimeout)) ?? 5
+        persistentQueues = spec.collector?.sendingQueue?.persistent ?? profile.persistentQueues
+        queueSize = spec.collector?.sendingQueue?.size ?? Batching.queueSize(budgetMiB: profile.queueBudgetMiB, maxBatchItems: batchMaxSize)
+        decisionWait = spec.sampling?.decisionWait ?? "10s"
+        decisionWaitSeconds = (try? DurationParser.seconds(decisionWait)) ?? 10
+        numTraces = spec.sampling?.numTraces ?? profile.numTraces
+        kubernetesAttributes = spec.collector?.kubernetesAttributes?.enabled ?? true
         memoryLimitMiB = spec.collector?.memoryLimiter?.limitMiB ?? profile.memoryLimitMiB
         memorySpikeLimitMiB = spec.collector?.memoryLimiter?.spikeLimitMiB ?? memoryLimitMiB / 5
         hostMetrics = spec.collector?.hostMetrics?.enabled ?? true
@@ -169,6 +208,11 @@ public struct ResolvedSpec: Sendable, Hashable {
     }
 
     public var tlsEnabled: Bool { tlsMode != .disabled }
+    /// A duration as the collector (Go) reads it: whole seconds, else milliseconds.
+    public static func goDuration(_ seconds: Double) -> String {
+        let ms = (seconds * 1000).rounded()
+        return ms.truncatingRemainder(dividingBy: 1000) == 0 ? "\(Int(ms / 1000))s" : "\(Int(ms))ms"
+    }
     /// Whether Vigil issues the stack's certificates (its own CA).
     public var issuesCertificates: Bool { tlsMode == .selfSigned }
     /// Whether clients get certificates (mTLS, Optional or Required).

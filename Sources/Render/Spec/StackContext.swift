@@ -18,6 +18,10 @@ public struct StackContext: Sendable {
     /// Vigil did before it had a label of its own: a workload's selector cannot change, so
     /// theirs stays (and their pods keep that label) until the workload is created again.
     public var legacySelectors: Set<CollectorRole> = []
+    /// The namespaces whose pods the stack serves, sorted: its own and its clients'. The
+    /// reconciler narrows it to the client namespaces Vigil may write to (watched, and
+    /// consenting); offline it is every declared one.
+    public var servedNamespaces: [String]
 
     public init(_ stack: ObservabilityStack) {
         self.init(stack, spec: ResolvedSpec(stack.spec, namespace: stack.metadata.namespace ?? "default"))
@@ -30,6 +34,7 @@ public struct StackContext: Sendable {
         uid = stack.metadata.uid
         self.spec = spec
         names = StackNames(stack: name, namespace: namespace)
+        servedNamespaces = PodLogs.namespaces(namespace: namespace, clients: spec.clients)
     }
 
     /// The same stack as written back by the API server (its finalizers, resourceVersion):
@@ -37,6 +42,7 @@ public struct StackContext: Sendable {
     public func replacingStack(_ stack: ObservabilityStack) -> StackContext {
         var ctx = StackContext(stack, spec: spec)
         ctx.legacySelectors = legacySelectors
+        ctx.servedNamespaces = servedNamespaces
         return ctx
     }
 

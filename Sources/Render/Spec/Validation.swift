@@ -84,6 +84,32 @@ public enum StackValidator {
         if let r = spec.collector?.gateway?.replicas, r < 0 || r > 100 {
             errors.append(FieldError("spec.collector.gateway.replicas", "must be between 0 and 100, got \(r)"))
         }
+        if let m = spec.collector?.gateway?.minAvailable, m < 0 || (m > 0 && m >= eff.gatewayReplicas) {
+            errors.append(
+                FieldError(
+                    "spec.collector.gateway.minAvailable",
+                    "must be at least 0 and less than the gateway's replicas (\(eff.gatewayReplicas)), or no node holding a gateway pod could ever be drained, got \(m)"
+                )
+            )
+        }
+        // Batches: what the next hop accepts bounds the largest (Batching).
+        if eff.batchMaxSize < 1 || eff.batchMaxSize > Batching.sendBatchMaxSize {
+            errors.append(
+                FieldError(
+                    "spec.collector.batch.sendBatchMaxSize",
+                    "must be between 1 and \(Batching.sendBatchMaxSize): a larger batch of \(Batching.itemBytes)-byte items would exceed the \(Batching.backendLimitBytes / 1024 / 1024) MiB gRPC message limit of Tempo and the gateway, got \(eff.batchMaxSize)"
+                )
+            )
+        }
+        if eff.batchSize < 1 || eff.batchSize > eff.batchMaxSize {
+            errors.append(FieldError("spec.collector.batch.sendBatchSize", "must be between 1 and sendBatchMaxSize (\(eff.batchMaxSize)), got \(eff.batchSize)"))
+        }
+        if let t = checkDuration(spec.collector?.batch?.timeout, "spec.collector.batch.timeout", into: &errors), t < 0.1 || t > 60 {
+            errors.append(FieldError("spec.collector.batch.timeout", "must be between 100ms and 60s, got \(eff.batchTimeout)"))
+        }
+        if eff.queueSize < 1 || eff.queueSize > 100_000 {
+            errors.append(FieldError("spec.collector.sendingQueue.size", "must be between 1 and 100000 batches, got \(eff.queueSize)"))
+        }
         // memory_limiter refuses to start unless the spike allowance is below the limit.
         if eff.memoryLimitMiB < 64 || eff.memoryLimitMiB > 65536 {
             errors.append(FieldError("spec.collector.memoryLimiter.limitMiB", "must be between 64 and 65536, got \(eff.memoryLimitMiB)"))
@@ -223,6 +249,12 @@ public enum StackValidator {
         if eff.latencyThresholdMs < 1 {
             errors.append(FieldError("spec.sampling.latencyThresholdMs", "must be at least 1, got \(eff.latencyThresholdMs)"))
         }
+        if let w = checkDuration(spec.sampling?.decisionWait, "spec.sampling.decisionWait", into: &errors), w < 1 || w > 300 {
+            errors.append(FieldError("spec.sampling.decisionWait", "must be between 1s and 5m, got \(eff.decisionWait)"))
+        }
+        if eff.numTraces < 1000 || eff.numTraces > 10_000_000 {
+            errors.append(FieldError("spec.sampling.numTraces", "must be between 1000 and 10000000, got \(eff.numTraces)"))
+        }
 
         // Exporters: development alone may skip TLS verification, as the specification says.
         if let loki = spec.exporters?.loki {
@@ -247,6 +279,9 @@ public enum StackValidator {
         let np = spec.networkPolicy
         for (i, cidr) in (np?.egressTo ?? []).enumerated() where !IPAddress.isValidCIDR(cidr) {
             errors.append(FieldError("spec.networkPolicy.egressTo[\(i)]", "is not a CIDR: \"\(cidr)\""))
+        }
+        for (i, cidr) in (np?.apiServerCIDRs ?? []).enumerated() where !IPAddress.isValidCIDR(cidr) {
+            errors.append(FieldError("spec.networkPolicy.apiServerCIDRs[\(i)]", "is not a CIDR: \"\(cidr)\""))
         }
         for (i, cidr) in (np?.nodeCIDRs ?? []).enumerated() where !IPAddress.isValidCIDR(cidr) {
             errors.append(FieldError("spec.networkPolicy.nodeCIDRs[\(i)]", "is not a CIDR: \"\(cidr)\""))

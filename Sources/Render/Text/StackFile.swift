@@ -57,7 +57,10 @@ public enum StackFile {
                 header += "# The pod templates' \(Annotations.configHash) also covers these Secrets in the\n"
                 header += "# cluster, so it differs there from the value below.\n"
             }
-            for (i, o) in try DesiredState.render(ctx).objects.enumerated() {
+            // Offline, a current cluster is assumed for built-in kinds (policy/v1), none of
+            // the monitoring operators' CRDs.
+            let inputs = RenderInputs(monitoringKinds: [GatewayDisruptionBudget.discoveryKey(version: "v1")])
+            for (i, o) in try DesiredState.render(ctx, inputs: inputs).objects.enumerated() {
                 let doc = try YAMLText.document(o.body)
                 files.append(RenderedFile(name: "\(ns)_\(o.resource.kind.lowercased())_\(o.name).yaml", yaml: (i == 0 ? header : "") + doc))
             }

@@ -52,6 +52,7 @@ public enum Components {
         ComponentInfo(.processors, "resource", "\(contrib)/processor/resourceprocessor", all),
         ComponentInfo(.processors, "resourcedetection", "\(contrib)/processor/resourcedetectionprocessor", all),
         ComponentInfo(.processors, "tail_sampling", "\(contrib)/processor/tailsamplingprocessor", [.traces]),
+        ComponentInfo(.processors, "k8sattributes", "\(contrib)/processor/k8sattributesprocessor", all),
         ComponentInfo(.exporters, "otlp", "\(core)/exporter/otlpexporter", all),
         ComponentInfo(.exporters, "otlphttp", "\(core)/exporter/otlphttpexporter", all),
         ComponentInfo(.exporters, "prometheus", "\(contrib)/exporter/prometheusexporter", [.metrics]),
@@ -62,6 +63,15 @@ public enum Components {
         ComponentInfo(.extensions, "health_check", "\(contrib)/extension/healthcheckextension"),
         ComponentInfo(.extensions, "basicauth", "\(contrib)/extension/basicauthextension"),
         ComponentInfo(.extensions, "bearertokenauth", "\(contrib)/extension/bearertokenauthextension"),
+        ComponentInfo(.extensions, "file_storage", "\(contrib)/extension/storage/filestorage"),
+    ]
+
+    /// The filelog receiver's operator types at 0.120.1 (pkg/stanza/operator): parsers,
+    /// transformers and the container parser. A config naming another type fails to start.
+    public static let fileLogOperators: Set<String> = [
+        "container", "json_parser", "regex_parser", "key_value_parser", "csv_parser", "syslog_parser", "trace_parser", "severity_parser",
+        "time_parser", "scope_name_parser", "json_array_parser", "add", "copy", "move", "remove", "retain", "flatten", "filter", "router",
+        "recombine", "unquote", "assign_keys", "noop",
     ]
 
     /// The component of `kind` whose type is the part of `id` before `/`.

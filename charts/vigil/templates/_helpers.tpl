@@ -89,6 +89,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch]
+# The agents' API rights (k8sattributes): one RoleBinding per namespace a stack serves,
+# to the ClusterRole vigil-collector, cached to compare and pruned; and the right to bind
+# that ClusterRole and no other (Vigil holds none of its rights over replicasets).
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [rolebindings]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [clusterroles]
+  verbs: [bind]
+  resourceNames: [vigil-collector]
+# The gateway's PodDisruptionBudget, read by name, applied, and deleted with the gateway.
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, create, patch, delete]
 {{- if eq .Values.watchNamespace "" }}
 # Namespaces: their consent annotation (observability.vigil.dev/accept-stacks) decides where
 # a stack may publish client Secrets.
