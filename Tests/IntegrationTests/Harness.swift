@@ -404,9 +404,17 @@ func eventually<T>(_ what: String, timeout: Double = 30, _ check: () async throw
     throw CommandError(description: "timed out after \(timeout)s waiting for \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
 }
 
-func stackYAML(name: String, namespace: String, environment: String = "production", extra: String = "") -> String {
+/// `gateway`: the gateway's replicas, 0 by default (the agents sample, which most tests look
+/// at); nil leaves the profile's default (a gateway in staging and production). `extra`'s
+/// own `collector.gateway` wins.
+func stackYAML(name: String, namespace: String, environment: String = "production", extra: String = "", gateway: Int? = 0) -> String {
     // A trace backend, so that sampling is part of the config.
     let exporters = "  exporters:\n    tempo:\n      endpoint: tempo.monitoring.svc:4317\n"
+    var extra = extra.isEmpty || extra.hasSuffix("\n") ? extra : extra + "\n"
+    if let gateway, !extra.contains("gateway:") {
+        let line = "    gateway: {replicas: \(gateway)}\n"
+        extra = extra.contains("  collector:\n") ? extra.replacingOccurrences(of: "  collector:\n", with: "  collector:\n" + line) : extra + "  collector:\n" + line
+    }
     return """
     apiVersion: observability.vigil.dev/v1alpha1
     kind: ObservabilityStack

@@ -34,15 +34,24 @@ import Testing
             _ = try await eventually("Disabled in development") { try await condition()?.reason == "Disabled" ? true : nil }
             #expect(try await policy() == nil)
 
-            // On: the policy appears. No collector talks to the API server: no egress to it.
+            // On: the policy appears.
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"networkPolicy":{"enabled":true}}}"#)
             let made = try await eventually("the NetworkPolicy") { try await policy() }
-            let egress = made.object["spec"]?["egress"]?.arrayValue ?? []
-            #expect(!egress.contains { $0["ports"]?.arrayValue?.contains { $0["port"] == .int(6443) || $0["port"] == .int(443) } == true }, "egress: \(egress)")
             func healthPeers() async throws -> [String]? {
                 let rule = try await policy()?.object["spec"]?["ingress"]?.arrayValue?.first { $0["ports"]?.arrayValue?.first?["port"] == .int(13133) }
                 return rule?["from"]?.arrayValue?.compactMap { $0["ipBlock"]?["cidr"]?.stringValue }
             }
+            /// The egress rule to the API server's ports: nil when there is none, its peers
+            /// (empty when open to every address) otherwise.
+            func apiServerPeers() async throws -> [String]? {
+                let rule = try await policy()?.object["spec"]?["egress"]?.arrayValue?.first {
+                    $0["ports"]?.arrayValue?.contains { $0["port"] == .int(6443) || $0["port"] == .int(443) } == true
+                }
+                return rule.map { ($0["to"]?.arrayValue ?? []).compactMap { $0["ipBlock"]?["cidr"]?.stringValue } }
+            }
+            // k8sattributes (on by default) reaches the API server; with no address known, its
+            // ports are open by port only, and the status says so.
+            #expect(try await apiServerPeers() == [])
             // This control plane has no Node: the health port is open, and the status says so.
             let open = try await eventually("HealthPortOpen") { () -> Condition? in
                 let c = try await condition()
@@ -59,14 +68,25 @@ import Testing
             }
             try await addNode("np-node-1", "172.31.0.11")
             _ = try await eventually("the node's address as the peer") { try await healthPeers() == ["172.31.0.11/32"] ? true : nil }
+            // The API server where kubeadm, kind and k3s run it: on the nodes.
+            #expect(try await apiServerPeers() == ["172.31.0.11/32"])
             _ = try await eventually("Applied") { try await condition()?.reason == "Applied" ? true : nil }
             try await addNode("np-node-2", "172.31.0.12")
             _ = try await eventually("both nodes") { try await healthPeers() == ["172.31.0.11/32", "172.31.0.12/32"] ? true : nil }
             try await plane.kubectl("delete", "node", "np-node-2")
             _ = try await eventually("one node again") { try await healthPeers() == ["172.31.0.11/32"] ? true : nil }
             try await plane.kubectl("delete", "node", "np-node-1")
-            _ = try await eventually("open again, and said so") { try await condition()?.reason == "HealthPortOpen" ? true : nil }
+            let reopened = try await eventually("open again, and said so") { () -> Condition? in
+                let c = try await condition()
+                return c?.reason == "HealthPortOpen" ? c : nil
+            }
+            #expect(reopened.message.contains("apiServerCIDRs"), "\(reopened.message)")
             #expect(made.object["spec"]?["policyTypes"] == ["Ingress", "Egress"])
+            // Given where the API server answers, only there; without k8sattributes, no rule.
+            try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"networkPolicy":{"apiServerCIDRs":["192.0.2.0/28"]}}}"#)
+            _ = try await eventually("the API server's CIDR") { try await apiServerPeers() == ["192.0.2.0/28"] ? true : nil }
+            try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"kubernetesAttributes":{"enabled":false}}}}"#)
+            _ = try await eventually("no egress to the API server") { try await apiServerPeers() == nil ? true : nil }
 
             // An external backend: open by port only, said plainly.
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"exporters":{"tempo":{"endpoint":"tempo.example.com:4317"}}}}"#)

@@ -10,8 +10,11 @@ import Testing
 /// The collector pipeline on the real API server: what each example becomes, that
 /// `vigil render` matches it, and that edits change exactly what they should.
 @Suite(.serialized) struct PipelineTests {
-    /// The workloads; the certificate Secrets have tests of their own.
-    static let kinds = Kinds.owned.filter { $0 != Kinds.secret }
+    /// The workloads; the certificate Secrets have tests of their own. Kubernetes 1.20 serves
+    /// the gateway's PodDisruptionBudget as policy/v1beta1 only (Vigil writes policy/v1 from
+    /// 1.21 on, as discovery finds).
+    static let pdb = ResourceDescriptor(group: "policy", version: "v1beta1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets")
+    static let kinds = Kinds.owned.filter { $0 != Kinds.secret } + [pdb]
 
     /// Every object Vigil manages in `ns`, keyed `kind/name`, without server bookkeeping.
     func snapshot(_ plane: ControlPlane, _ ns: String) async throws -> [String: JSONValue] {
@@ -68,9 +71,14 @@ import Testing
             try await plane.createNamespace(ns)
             try await plane.kubectl("apply", "-f", file)
             vigils.append(try VigilProcess(kubeconfig: plane.kubeconfig, namespace: ns))
-            var expected = ["ServiceAccount/fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector", "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector"]
-            // Staging and production run a gateway.
-            if env != "development" { expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway"] }
+            var expected = [
+                "ServiceAccount/fba-bench-collector", "RoleBinding/\(ns).fba-bench-collector", "ConfigMap/fba-bench-collector", "Service/fba-bench-collector",
+                "Service/fba-bench-collector-headless", "DaemonSet/fba-bench-collector",
+            ]
+            // Staging and production run a gateway, with its disruption budget.
+            if env != "development" {
+                expected += ["ConfigMap/fba-bench-gateway", "Service/fba-bench-gateway-headless", "Deployment/fba-bench-gateway", "PodDisruptionBudget/fba-bench-gateway"]
+            }
             // Network policies: on in staging and production.
             if env != "development" { expected.append("NetworkPolicy/fba-bench-collector") }
             // The gateway's own policy: only the stack's agents reach it.
@@ -99,6 +107,7 @@ import Testing
                     meta["annotations"] = ann.isEmpty ? nil : .object(ann)
                 }
                 o["metadata"] = .object(meta)
+                if o["kind"] == "PodDisruptionBudget" { o["apiVersion"] = .string(Self.pdb.apiVersion) }
                 // The pod template's hash also covers the Secrets only the operator makes
                 // (htpasswd): offline it cannot match, and the render header says so.
                 if case .object(var spec)? = o["spec"], case .object(var template)? = spec["template"],
@@ -126,7 +135,7 @@ import Testing
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  sampling:\n    percentage: 25\n"))
             let before = try await eventually("the objects") { () -> [String: JSONValue]? in
                 let s = try await snapshot(plane, ns)
-                return s.count == 9 ? s : nil
+                return s.count == 10 ? s : nil
             }
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":60}}}"#)
             let after = try await eventually("the new config") { () -> [String: JSONValue]? in
@@ -156,19 +165,22 @@ import Testing
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
             let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
                 let s = try await snapshot(plane, ns)
-                return s.count == 13 ? s : nil
+                return s.count == 15 ? s : nil
             }
             #expect(with["NetworkPolicy/app-gateway"] != nil)
+            // Drains keep all but one gateway pod.
+            #expect(with["PodDisruptionBudget/app-gateway"]?["spec"]?["minAvailable"] == 1)
+            #expect(with["PodDisruptionBudget/app-gateway"]?["spec"]?["selector"]?["matchLabels"]?[Labels.component] == "gateway")
             #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
             #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)
             let without = try await eventually("the gateway pruned") { () -> [String: JSONValue]? in
                 let s = try await snapshot(plane, ns)
-                return s.count == 9 ? s : nil
+                return s.count == 10 ? s : nil
             }
             #expect(
                 Set(without.keys) == [
-                    "ServiceAccount/app-collector", "ConfigMap/app-collector", "Service/app-collector", "Service/app-collector-headless", "DaemonSet/app-collector",
+                    "ServiceAccount/app-collector", "RoleBinding/\(ns).app-collector", "ConfigMap/app-collector", "Service/app-collector", "Service/app-collector-headless", "DaemonSet/app-collector",
                     "NetworkPolicy/app-collector", "ConfigMap/app-prometheus", "ConfigMap/app-grafana-datasources", "ConfigMap/app-grafana-dashboards",
                 ]
             )

@@ -125,7 +125,8 @@ import Testing
                     extra: ["--leader-elect", "--leader-election-namespace", "vigil-system", "--leader-election-id", "rules-\(round)"]
                 )
                 let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n  alerting:\n    alertmanagerConfig: {enabled: true}\n  grafana:\n    operator: {enabled: true, instanceLabels: {dashboards: grafana}}\n"
-                try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients))
+                // Staging's own topology: a gateway, with its PodDisruptionBudget.
+                try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: clients, gateway: nil))
                 // A pod that reads the client Secret and started before it was published: the
                 // opt-in restarts then look for workloads (Deployments, StatefulSets, DaemonSets).
                 try await plane.kubectl("apply", "-f", "-", input: "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: \(ns)}\n")

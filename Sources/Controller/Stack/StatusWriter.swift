@@ -169,9 +169,10 @@ func networkPolicyContribution(_ ctx: StackContext, nodeAddresses: [String]) -> 
     var c = Contribution()
     let externalHosts = NetworkPolicyRender.externalHosts(ctx)
     let healthOpen = NetworkPolicyRender.healthPortOpen(ctx, nodeAddresses: nodeAddresses)
+    let apiOpen = NetworkPolicyRender.apiServerOpen(ctx, nodeAddresses: nodeAddresses)
     if !ctx.spec.networkPolicy {
         c.conditions = [StackCondition(.networkPolicyReady, true, reason: "Disabled", message: "no NetworkPolicy: turned off by the environment profile or spec.networkPolicy.enabled")]
-    } else if !externalHosts.isEmpty || healthOpen {
+    } else if !externalHosts.isEmpty || healthOpen || apiOpen {
         var parts: [String] = []
         if !externalHosts.isEmpty {
             let egressTo = ctx.raw.networkPolicy?.egressTo ?? []
@@ -183,11 +184,16 @@ func networkPolicyContribution(_ ctx: StackContext, nodeAddresses: [String]) -> 
                 "no node address is known (no Node objects readable) and spec.networkPolicy.nodeCIDRs is not set: the health port \(CollectorPorts.health) is open to every peer"
             )
         }
+        if apiOpen {
+            parts.append(
+                "k8sattributes reaches the API server, whose address is not known (no apiServerCIDRs, nodeCIDRs or Node addresses): ports \(NetworkPolicyRender.apiServerPorts.map(String.init).joined(separator: " and ")) are open to every address (set spec.networkPolicy.apiServerCIDRs)"
+            )
+        }
         let message = parts.joined(separator: "; ")
-        let reason = externalHosts.isEmpty ? "HealthPortOpen" : "ExternalBackendsOpenByPort"
+        let reason = !externalHosts.isEmpty ? "ExternalBackendsOpenByPort" : healthOpen ? "HealthPortOpen" : "APIServerOpenByPort"
         c.conditions = [StackCondition(.networkPolicyReady, true, reason: reason, message: message)]
         if ctx.stack.status?.condition(ConditionType.networkPolicyReady.rawValue)?.message != message {
-            c.events = [StackEvent(type: .warning, reason: externalHosts.isEmpty ? "HealthPortOpen" : "EgressOpenByPort", message: message, log: "network policy: \(message)")]
+            c.events = [StackEvent(type: .warning, reason: !externalHosts.isEmpty ? "EgressOpenByPort" : healthOpen ? "HealthPortOpen" : "APIServerOpenByPort", message: message, log: "network policy: \(message)")]
         }
     } else {
         c.conditions = [StackCondition(.networkPolicyReady, true, reason: "Applied", message: "ingress and egress of the collector pods are limited to their peers and backends")]

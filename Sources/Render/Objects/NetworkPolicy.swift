@@ -150,13 +150,18 @@ public enum NetworkPolicyRender {
     /// The API server's ports: the Service's and the usual endpoint's.
     public static let apiServerPorts = [443, 6443]
 
-    /// Where the agents may reach the API server: `apiServerCIDRs`, else the nodes'
-    /// addresses; nil (open by port) when neither is known.
+    /// Where the agents may reach the API server: `apiServerCIDRs`, else the nodes (their
+    /// `nodeCIDRs`, else their addresses); nil (open by port) when none is known.
     public static func apiServerPeers(_ ctx: StackContext, nodeAddresses: [String]) -> [JSONValue]? {
         let cidrs = ctx.raw.networkPolicy?.apiServerCIDRs ?? []
         if !cidrs.isEmpty { return cidrs.map { ["ipBlock": ["cidr": .string($0)]] } }
-        let addresses = Array(Set(nodeAddresses.filter(IPAddress.isValid))).sorted()
-        return addresses.isEmpty ? nil : addresses.map(ipPeer)
+        return healthPeers(ctx, nodeAddresses: nodeAddresses)
+    }
+
+    /// Whether the API server's ports are open to every address: agents that need them,
+    /// and no address known.
+    public static func apiServerOpen(_ ctx: StackContext, nodeAddresses: [String]) -> Bool {
+        ctx.spec.networkPolicy && CollectorPod.mountsToken(ctx, role: .agent) && apiServerPeers(ctx, nodeAddresses: nodeAddresses) == nil
     }
 
     /// Whether the health port is open to every peer: no `nodeCIDRs` and no node address known.
