@@ -77,6 +77,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -104,7 +105,7 @@ let package = Package(
         ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
         // Helpers shared by the test targets: running real tools, the golden diff, a manual clock.
-        .target(name: "TestSupport", dependencies: ["Controller"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Controller", "Render", "KubeModel"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "RenderTests",
             dependencies: ["Render", "KubeModel", "TestSupport", .product(name: "Yams", package: "Yams")],

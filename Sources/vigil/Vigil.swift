@@ -19,7 +19,7 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "A Kubernetes operator for secure OpenTelemetry observability stacks.",
-        subcommands: [Run.self, RenderCommand.self, CRD.self, Version.self]
+        subcommands: [Run.self, RenderCommand.self, Check.self, CRD.self, Version.self]
     )
 }
 
@@ -77,6 +77,30 @@ struct Run: AsyncParsableCommand {
     @OptionGroup(title: "What stacks may choose (operator policy)")
     var policy: PolicyOptions
 
+    @Option(help: "Where the validating admission webhook is served over HTTPS (HOST:PORT, :PORT, or 0 for off). Every replica serves it, leader or not.")
+    var webhookBindAddress: String = ":9443"
+
+    @Option(help: "Serve the webhook with tls.crt and tls.key from this directory (for example a cert-manager Certificate's Secret, with its CA injector writing the caBundle), re-read when they change, instead of Vigil's own CA.")
+    var webhookCertDir: String?
+
+    @Option(help: "The operator's namespace, where the webhook's Secret and Service are (default: the pod's own namespace in a cluster, else --leader-election-namespace, else default).")
+    var webhookNamespace: String?
+
+    @Option(help: "The webhook Service: its names are the serving certificate's.")
+    var webhookService: String = "vigil-webhook"
+
+    @Option(help: "The Secret holding the webhook's CA and serving certificate.")
+    var webhookSecret: String = "vigil-webhook-tls"
+
+    @Option(help: "The ValidatingWebhookConfiguration whose caBundle Vigil writes (empty: none).")
+    var webhookConfiguration: String = "vigil"
+
+    @Option(name: .customLong("webhook-certificate-ips"), help: ArgumentHelp("Testing only: comma-separated IP addresses the webhook certificate also names (a webhook registered by URL).", visibility: .hidden))
+    var webhookCertificateIPs: String = ""
+
+    @Option(help: ArgumentHelp("Testing only: the webhook serving certificate's lifetime in seconds.", visibility: .hidden))
+    var webhookCertificateSeconds: Double = 90 * 86400
+
     @Option(help: ArgumentHelp("Testing only: a file holding seconds to add to the clock, re-read on every use.", visibility: .hidden))
     var clockOffsetFile: String?
 
@@ -110,9 +134,11 @@ struct Run: AsyncParsableCommand {
         }
         let metricsAddress: (host: String, port: Int)?
         let probeAddress: (host: String, port: Int)?
+        let webhookAddress: (host: String, port: Int)?
         do {
             metricsAddress = try HTTPEndpoint.parse(metricsBindAddress)
             probeAddress = try HTTPEndpoint.parse(healthProbeBindAddress)
+            webhookAddress = try HTTPEndpoint.parse(webhookBindAddress)
         } catch {
             logger.critical("invalid flag", metadata: ["error": "\(error)"])
             throw ExitCode(2)
@@ -160,6 +186,31 @@ struct Run: AsyncParsableCommand {
                     : (503, "text/plain; charset=utf-8", Array("caches not synced\n".utf8))
             }
             services.append(.init(service: HTTPEndpoint(name: "health probes", host: a.host, port: a.port, routes: ["/healthz": healthz, "/readyz": readyz], logger: logger)))
+        }
+        if let a = webhookAddress {
+            // Every replica serves admission, whether it leads or not.
+            let tls = WebhookTLS()
+            if let dir = webhookCertDir {
+                let files = WebhookCertificateFiles(directory: dir, tls: tls, logger: logger)
+                do {
+                    _ = try files.load()
+                } catch {
+                    logger.critical("cannot read the webhook certificate", metadata: ["directory": "\(dir)", "error": "\(error)"])
+                    throw ExitCode(2)
+                }
+                services.append(.init(service: files))
+            } else {
+                let inCluster = try? String(contentsOfFile: "/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding: .utf8)
+                var certOptions = WebhookCertificates.Options(
+                    namespace: webhookNamespace ?? inCluster?.trimmingCharacters(in: .whitespacesAndNewlines) ?? leaderElectionNamespace ?? "default")
+                certOptions.serviceName = webhookService
+                certOptions.secretName = webhookSecret
+                certOptions.configurationName = webhookConfiguration.isEmpty ? nil : webhookConfiguration
+                certOptions.extraIPAddresses = PolicyOptions.list(webhookCertificateIPs)
+                certOptions.leafDuration = webhookCertificateSeconds
+                services.append(.init(service: WebhookCertificates(client: client, options: certOptions, tls: tls, now: options.now, logger: logger)))
+            }
+            services.append(.init(service: WebhookServer(host: a.host, port: a.port, tls: tls, policy: policy.policy, logger: logger)))
         }
         if testingStuckShutdown { services.insert(.init(service: StuckService()), at: 0) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -342,6 +393,80 @@ struct PolicyOptions: ParsableArguments {
             allowedNodeSelectorKeys: Self.list(allowedNodeSelectorKeys), agentPriorityClass: collectorPriorityClass.flatMap { $0.isEmpty ? nil : $0 },
             monitoringLabels: (try? labels()) ?? [:], monitoringNamespace: monitoringNamespace
         )
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a file of stacks offline, as the admission webhook and the reconciler would: every field error and what the collector would refuse; exit 1 on any.")
+
+    @Option(name: .shortAndLong, help: "The ObservabilityStack YAML file (- for standard input).")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "text (a line per problem) or json (an object per document, for tools).")
+    var output: String = "text"
+
+    @OptionGroup(title: "What stacks may choose (operator policy; pass what the operator runs with)")
+    var policy: PolicyOptions
+
+    func validate() throws {
+        guard ["text", "json"].contains(output) else { throw ValidationError("--output must be text or json") }
+    }
+
+    func run() throws {
+        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+        guard let data, let text = String(data: data, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+        let documents: [(number: Int, stack: Result<ObservabilityStack, StackFile.Problem>)]
+        do {
+            documents = try StackFile.documents(text)
+        } catch {
+            FileHandle.standardError.write(Data("vigil check: \(file) is not YAML: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        var failed = false
+        var out = ""
+        var json: [JSONValue] = []
+        for (number, result) in documents {
+            let stack: ObservabilityStack
+            switch result {
+            case .failure(let problem):
+                failed = true
+                out += "document \(number): \(problem)\n"
+                json.append(["document": .int(number), "allowed": false, "errors": [["field": "", "message": .string(problem.description)]]])
+                continue
+            case .success(let s): stack = s
+            }
+            let key = "document \(number) (\(Self.printable(stack.metadata.namespace ?? "default"))/\(Self.printable(stack.metadata.name ?? "")))"
+            let verdict = StackAdmission.verdict(stack, policy: policy.policy)
+            json.append([
+                "document": .int(number), "namespace": .string(stack.metadata.namespace ?? "default"), "name": .string(stack.metadata.name ?? ""),
+                "allowed": .bool(verdict.allowed),
+                "errors": .array(verdict.errors.map { ["field": .string($0.field), "message": .string($0.message)] }),
+                "configProblems": .array(verdict.configProblems.map(JSONValue.string)), "warnings": .array(verdict.warnings.map(JSONValue.string)),
+            ])
+            for w in verdict.warnings { out += "\(key): warning: \(w)\n" }
+            if verdict.allowed {
+                out += "\(key): ok\n"
+            } else {
+                failed = true
+                for p in verdict.problems { out += "\(key): \(p)\n" }
+            }
+        }
+        if documents.isEmpty { out += "no ObservabilityStack in \(file)\n" }
+        if output == "json" {
+            FileHandle.standardOutput.write(Data(try JSONCoding.encode(JSONValue.array(json))))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+extension Check {
+    /// A name as one line of text: control characters (a hostile name's newlines) escaped.
+    static func printable(_ s: String) -> String {
+        String(s.unicodeScalars.flatMap { $0.properties.generalCategory == .control ? Array("\\u{\(String($0.value, radix: 16))}".unicodeScalars) : [$0] }.map(Character.init))
     }
 }
 

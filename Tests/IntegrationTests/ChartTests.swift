@@ -102,6 +102,16 @@ import Yams
         #expect(try objects(plain)[crd] == (try objects(try await kustomize("manifests")))[crd])
     }
 
+    /// `webhook.enabled=false`: no webhook objects, and Vigil serves none.
+    @Test func theWebhookCanBeTurnedOff() async throws {
+        let on = try objects(try await render([]))
+        #expect(on["ValidatingWebhookConfiguration//vigil"] != nil && on["Service/vigil-system/vigil-webhook"] != nil)
+        let off = try await render(["--set", "webhook.enabled=false"])
+        let offObjects = try objects(off)
+        #expect(offObjects.keys.filter { $0.contains("webhook") }.isEmpty, "\(offObjects.keys.sorted())")
+        #expect(off.contains("--webhook-bind-address=0") && !off.contains("containerPort: 9443"))
+    }
+
     @Test func aWatchNamespaceIsTheSingleNamespaceOverlay() async throws {
         // The overlay also creates the namespace it watches, for the demo; the chart does not.
         let overlay = try objects(try await kustomize("manifests/overlays/single-namespace")).filter { $0.key != "Namespace//observability" }
@@ -237,7 +247,9 @@ import Yams
         }
         var apis = try await served()
         #expect(!apis.contains("policy/v1"), "this test expects the 1.20 API server, PDB policy/v1beta1")
-        let plain = try await render(["--include-crds"], apis: apis, release: "chartcheck", namespace: "chart-system")
+        // No kubelet runs the chart's pods, so its webhook fails open here (and goes after).
+        let plain = try await render(["--include-crds", "--set", "webhook.failurePolicy=Ignore"], apis: apis, release: "chartcheck", namespace: "chart-system")
+        #expect(plain.contains("kind: ValidatingWebhookConfiguration") && plain.contains("--webhook-configuration=chartcheck-vigil"))
         #expect(plain.contains("apiVersion: policy/v1beta1") && !plain.contains("kind: ServiceMonitor"))
         let dry = try await plane.kubectl("apply", "--dry-run=server", "-f", "-", input: plain)
         #expect(dry.contains("deployment.apps/chartcheck-vigil created (server dry run)"), "\(dry)")
@@ -249,11 +261,14 @@ import Yams
         try await plane.kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com", "--timeout=30s")
         apis = try await served() + ["monitoring.coreos.com/v1/ServiceMonitor"]
         #expect(apis.contains("monitoring.coreos.com/v1"))
-        let monitored = try await render(["--include-crds", "--set", "watchNamespace=chart-apps"], apis: apis, release: "chartcheck", namespace: "chart-system")
+        let monitored = try await render(
+            ["--include-crds", "--set", "watchNamespace=chart-apps", "--set", "webhook.failurePolicy=Ignore"], apis: apis, release: "chartcheck", namespace: "chart-system")
         #expect(monitored.contains("kind: ServiceMonitor"))
         _ = try await plane.kubectl("apply", "--dry-run=server", "-f", "-", input: monitored)
         try await plane.kubectl("apply", "-f", "-", input: monitored)
         #expect(try await plane.kubectl("get", "servicemonitor", "chartcheck-vigil", "-n", "chart-system", "-o", "jsonpath={.spec.endpoints[0].port}") == "metrics")
         #expect(try await plane.kubectl("get", "role", "chartcheck-vigil", "-n", "chart-apps", "-o", "name") == "role.rbac.authorization.k8s.io/chartcheck-vigil\n")
+        #expect(try await plane.kubectl("get", "role", "chartcheck-vigil-webhook-certificate", "-n", "chart-system", "-o", "name") != "")
+        try await plane.kubectl("delete", "validatingwebhookconfiguration", "chartcheck-vigil", "--ignore-not-found")
     }
 }

@@ -336,6 +336,8 @@ final class VigilProcess: Sendable {
         var args = [
             "run", "--kubeconfig", kubeconfig, "--log-level", "debug",
             "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
+            // The admission webhook only where a test serves it (`extra` overrides this).
+            "--webhook-bind-address", "0",
         ]
         if let namespace { args += ["--namespace", namespace] }
         p.arguments = args + extra

@@ -12,8 +12,15 @@ import Testing
     /// The manifests for this 1.20 server (PodDisruptionBudget as policy/v1beta1).
     static func manifests(_ path: String = "manifests") async throws -> String {
         let yaml = try await run(["kubectl", "kustomize", repoRoot.appendingPathComponent(path).path])
+        // No kubelet runs Vigil's pods, so the webhook Service has no endpoints: it fails
+        // open here. The test's Vigil still serves the webhook and writes its caBundle.
         return yaml.replacingOccurrences(of: "apiVersion: policy/v1\nkind: PodDisruptionBudget", with: "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget")
+            .replacingOccurrences(of: "failurePolicy: Fail", with: "failurePolicy: Ignore")
     }
+
+    /// The admission webhook served on loopback: its certificate Secret in vigil-system and
+    /// the caBundle of the manifests' ValidatingWebhookConfiguration need their rules.
+    static let webhook = ["--webhook-bind-address", "127.0.0.1:0", "--webhook-namespace", "vigil-system"]
 
     /// A kubeconfig holding only a token of the `vigil` ServiceAccount (TokenRequest).
     static func serviceAccountKubeconfig(_ plane: ControlPlane) async throws -> String {
@@ -50,7 +57,7 @@ import Testing
         try await plane.createNamespace("vigil-system")
         try await plane.kubectl("apply", "-f", "-", input: try await Self.manifests())
         let kubeconfig = try await Self.serviceAccountKubeconfig(plane)
-        try await withVigil(kubeconfig: kubeconfig, namespace: nil, extra: ["--leader-elect", "--leader-election-namespace", "vigil-system"]) { vigil in
+        try await withVigil(kubeconfig: kubeconfig, namespace: nil, extra: ["--leader-elect", "--leader-election-namespace", "vigil-system"] + Self.webhook) { vigil in
             try await plane.kubectl("apply", "-f", repoRoot.appendingPathComponent("examples").path)
             for ns in ["fba-dev", "fba-staging", "fba-prod"] {
                 _ = try await eventually("\(ns) Ready", timeout: 60) { () -> Bool? in
@@ -92,7 +99,9 @@ import Testing
         try await plane.kubectl("apply", "-f", "-", input: try await Self.manifests())
         let kubeconfig = try await Self.serviceAccountKubeconfig(plane)
         /// (kind, namespace, name) of each role, and its rule count.
-        var roles: [(kind: String, ns: String?, name: String)] = [("clusterrole", nil, "vigil"), ("role", "vigil-system", "vigil-leader-election"), ("clusterrole", nil, "vigil-nodes")]
+        var roles: [(kind: String, ns: String?, name: String)] = [
+            ("clusterrole", nil, "vigil"), ("role", "vigil-system", "vigil-leader-election"), ("clusterrole", nil, "vigil-nodes"), ("clusterrole", nil, "vigil-webhook"),
+        ]
         var unneeded: [String] = []
         var round = 0
         for role in roles {
@@ -122,7 +131,7 @@ import Testing
                 let clusterWide = "\(removed["resources"] ?? "")".contains("namespaces")
                 let vigil = try VigilProcess(
                     kubeconfig: kubeconfig, namespace: clusterWide ? nil : ns,
-                    extra: ["--leader-elect", "--leader-election-namespace", "vigil-system", "--leader-election-id", "rules-\(round)"]
+                    extra: ["--leader-elect", "--leader-election-namespace", "vigil-system", "--leader-election-id", "rules-\(round)"] + Self.webhook
                 )
                 let clients = "  ingest:\n    basicAuth:\n      clients:\n      - {name: api, namespace: \(ns)}\n  alerting:\n    alertmanagerConfig: {enabled: true}\n  grafana:\n    operator: {enabled: true, instanceLabels: {dashboards: grafana}}\n"
                 // Staging's own topology: a gateway, with its PodDisruptionBudget.

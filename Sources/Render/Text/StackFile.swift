@@ -7,21 +7,33 @@ public enum StackFile {
         public var description: String
     }
 
-    /// Every ObservabilityStack document in a YAML stream.
-    public static func parse(_ text: String) throws -> [ObservabilityStack] {
-        var stacks: [ObservabilityStack] = []
+    /// Each ObservabilityStack document of a YAML stream, numbered from 1 as in the stream,
+    /// decoded or with why it does not decode: one bad document does not hide the others.
+    public static func documents(_ text: String) throws -> [(number: Int, stack: Result<ObservabilityStack, Problem>)] {
+        var out: [(number: Int, stack: Result<ObservabilityStack, Problem>)] = []
         for (i, doc) in try Yams.compose_all(yaml: text).enumerated() {
             let json = try jsonValue(fromYAML: doc)
             guard json["kind"]?.stringValue == ObservabilityStack.resource.kind else { continue }
             do {
                 var s = try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(json))
                 if s.metadata.namespace == nil { s.metadata.namespace = "default" }
-                stacks.append(s)
+                out.append((i + 1, .success(s)))
             } catch {
-                throw Problem(description: "document \(i + 1) is not a valid ObservabilityStack: \(error)")
+                out.append((i + 1, .failure(Problem(description: "not a valid ObservabilityStack: \(error)"))))
             }
         }
-        return stacks
+        return out
+    }
+
+    /// Every ObservabilityStack document in a YAML stream; the first that does not decode
+    /// is an error naming it.
+    public static func parse(_ text: String) throws -> [ObservabilityStack] {
+        try documents(text).map { d in
+            switch d.stack {
+            case .success(let s): return s
+            case .failure(let p): throw Problem(description: "document \(d.number) is \(p)")
+            }
+        }
     }
 
     /// One rendered object: a file name and its YAML.
@@ -35,14 +47,10 @@ public enum StackFile {
     public static func renderFiles(_ text: String, policy: OperatorPolicy = .standard) throws -> [RenderedFile] {
         var files: [RenderedFile] = []
         for stack in try parse(text) {
-            let ctx: StackContext
-            switch StackValidator.resolve(stack, policy: policy) {
-            case .success(let resolved): ctx = resolved
-            case .failure(let invalid): throw Problem(description: "stack \(stack.metadata.name ?? "?") is invalid: \(invalid)")
-            }
-            let problems = ConfigCheck.check(ctx)
-            guard problems.isEmpty else {
-                throw Problem(description: "stack \(stack.metadata.name ?? "?") renders a config the collector would reject: " + problems.joined(separator: "; "))
+            // What the admission webhook and `vigil check` decide: nothing invalid renders.
+            let verdict = StackAdmission.verdict(stack, policy: policy)
+            guard verdict.allowed, case .success(let ctx) = StackValidator.resolve(stack, policy: policy) else {
+                throw Problem(description: "stack \(stack.metadata.namespace ?? "default")/\(stack.metadata.name ?? "?") is invalid: " + verdict.problems.joined(separator: "; "))
             }
             let ns = stack.metadata.namespace ?? "default"
             var header = "# ObservabilityStack \(ns)/\(stack.metadata.name ?? "")\n"
