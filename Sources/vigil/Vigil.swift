@@ -172,6 +172,8 @@ struct Run: AsyncParsableCommand {
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: controller)]
+        // The webhook's serving certificate, once loaded; nil while the webhook is off.
+        let webhookTLS: WebhookTLS? = webhookAddress == nil ? nil : WebhookTLS()
         if let a = metricsAddress {
             let route: HTTPEndpoint.Route = { (200, "text/plain; version=0.0.4; charset=utf-8", controller.metricsText()) }
             services.append(.init(service: HTTPEndpoint(name: "metrics", host: a.host, port: a.port, routes: ["/metrics": route], logger: logger)))
@@ -180,16 +182,17 @@ struct Run: AsyncParsableCommand {
             let healthz: HTTPEndpoint.Route = { (200, "text/plain; charset=utf-8", Array("ok\n".utf8)) }
             // Ready once every cache has listed: before that, a reconcile would act on
             // a partial view.
+            // and, with the webhook on, once it has a certificate to serve (the Service then
+            // sends admission requests only to replicas that can answer them).
             let readyz: HTTPEndpoint.Route = {
-                controller.hasSynced
-                    ? (200, "text/plain; charset=utf-8", Array("ok\n".utf8))
-                    : (503, "text/plain; charset=utf-8", Array("caches not synced\n".utf8))
+                if !controller.hasSynced { return (503, "text/plain; charset=utf-8", Array("caches not synced\n".utf8)) }
+                if let tls = webhookTLS, tls.serial == nil { return (503, "text/plain; charset=utf-8", Array("webhook certificate not loaded\n".utf8)) }
+                return (200, "text/plain; charset=utf-8", Array("ok\n".utf8))
             }
             services.append(.init(service: HTTPEndpoint(name: "health probes", host: a.host, port: a.port, routes: ["/healthz": healthz, "/readyz": readyz], logger: logger)))
         }
-        if let a = webhookAddress {
+        if let a = webhookAddress, let tls = webhookTLS {
             // Every replica serves admission, whether it leads or not.
-            let tls = WebhookTLS()
             if let dir = webhookCertDir {
                 let files = WebhookCertificateFiles(directory: dir, tls: tls, logger: logger)
                 do {
