@@ -9,10 +9,13 @@ public enum Htpasswd {
         public var description: String
     }
 
-    /// A `$2y$` bcrypt hash of `password` at `cost` (10 or more). The salt comes from the
-    /// operating system's CSPRNG, inside libxcrypt.
+    /// The costs Vigil hashes at: bcrypt's lowest (4) to 14.
+    public static let costs = 4...14
+
+    /// A `$2y$` bcrypt hash of `password` at `cost`. The salt comes from the operating
+    /// system's CSPRNG, inside libxcrypt.
     public static func bcrypt(_ password: String, cost: Int) throws -> String {
-        guard (10...14).contains(cost) else { throw Failure(description: "bcrypt cost must be between 10 and 14, not \(cost)") }
+        guard costs.contains(cost) else { throw Failure(description: "bcrypt cost must be between \(costs.lowerBound) and \(costs.upperBound), not \(cost)") }
         var salt = [CChar](repeating: 0, count: Int(CRYPT_GENSALT_OUTPUT_SIZE))
         guard crypt_gensalt_rn("$2y$", UInt(cost), nil, 0, &salt, Int32(salt.count)) != nil, salt[0] != 0x2A else {
             throw Failure(description: "libxcrypt could not make a bcrypt salt")

@@ -11,7 +11,7 @@ import Rotation
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vigil-bench", abstract: "Benchmarks (see BENCHMARKS.md).", subcommands: [RotationBench.self, RenderBench.self, ClusterBench.self]
+        commandName: "vigil-bench", abstract: "Benchmarks (see BENCHMARKS.md).", subcommands: [RotationBench.self, RenderBench.self, ClusterBench.self, BcryptBench.self]
     )
 }
 
@@ -66,7 +66,8 @@ struct RotationBench: AsyncParsableCommand {
         var rsa: [Double] = []
         for _ in 0..<max(3, runs) { rsa.append(try seconds { try leaf(.rsa(bits: 2048)) }) }
         var bcrypt: [Double] = []
-        for _ in 0..<max(5, runs * 2) { bcrypt.append(try seconds { _ = try Htpasswd.bcrypt(Htpasswd.password(), cost: 10) }) }
+        let cost = ResolvedSpec(StackSpec(environment: .production)).bcryptCost
+        for _ in 0..<max(5, runs * 2) { bcrypt.append(try seconds { _ = try Htpasswd.bcrypt(Htpasswd.password(), cost: cost) }) }
 
         // N stacks, each with its CA and leaf, then all renewed at once: the certificate
         // manager's own path (state from the cached Secrets, plan, issue, new Secrets).
@@ -92,12 +93,12 @@ struct RotationBench: AsyncParsableCommand {
             })
         }
         let results: [String: Stat] = [
-            "leaf_ecdsa_p256_seconds": Stat(ecdsa), "leaf_rsa_2048_seconds": Stat(rsa), "bcrypt_cost10_seconds": Stat(bcrypt),
+            "leaf_ecdsa_p256_seconds": Stat(ecdsa), "leaf_rsa_2048_seconds": Stat(rsa), "bcrypt_default_cost_seconds": Stat(bcrypt), "bcrypt_default_cost": Stat([Double(cost)]),
             "renew_\(stacks)_stacks_seconds": Stat(renewals),
         ]
         print("one serving leaf, ECDSA P-256:  \(Stat(ecdsa).ms())")
         print("one serving leaf, RSA 2048:     \(Stat(rsa).ms())")
-        print("one bcrypt hash, cost 10:       \(Stat(bcrypt).ms())")
+        print("one bcrypt hash, cost \(cost):        \(Stat(bcrypt).ms())")
         print("renew \(stacks) stacks' leaves:      \(Stat(renewals).ms()) = \(String(format: "%.0f", Double(stacks) / Stat(renewals).median)) stacks/s")
         if let json {
             let enc = JSONEncoder()
@@ -161,6 +162,56 @@ struct RenderBench: AsyncParsableCommand {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             struct Out: Encodable { var stacks_per_second: RotationBench.Stat; var objects: Int; var bytes: Int }
             try enc.encode(Out(stacks_per_second: stat, objects: objects, bytes: bytes)).write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
+
+/// `vigil-bench bcrypt`: what a bcrypt cost costs on both sides. Vigil hashes each client's
+/// password once per generation; the collector's basicauth extension verifies the hash on
+/// every request, with no cache, and a verification costs one hash at the same cost. So the
+/// time of one hash at each cost is Vigil's price per credential and the collector's price
+/// per export request.
+struct BcryptBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bcrypt", abstract: "Time one bcrypt hash and one verification at each cost.")
+
+    @Option(help: "Lowest cost measured.")
+    var from: Int = 4
+
+    @Option(help: "Highest cost measured.")
+    var to: Int = 12
+
+    @Option(help: "Write the results as JSON to this file.")
+    var json: String?
+
+    func run() async throws {
+        var rows: [[String: Double]] = []
+        print("cost  hash (median)  verify (median)  verifications/s on one core")
+        for cost in from...to {
+            let password = Htpasswd.password()
+            var hashes: [Double] = []
+            var verifies: [Double] = []
+            // At least 5 of each, and at least half a second of each.
+            var spent = 0.0
+            var hash = ""
+            while hashes.count < 5 || spent < 0.5 {
+                let t = try RotationBench().seconds { hash = try Htpasswd.bcrypt(password, cost: cost) }
+                hashes.append(t)
+                spent += t
+            }
+            spent = 0
+            while verifies.count < 5 || spent < 0.5 {
+                var ok = false
+                let t = RotationBench().seconds { ok = Htpasswd.verify(password, hash: hash) }
+                guard ok else { throw ValidationError("bcrypt verification failed at cost \(cost)") }
+                verifies.append(t)
+                spent += t
+            }
+            let h = RotationBench.Stat(hashes).median, v = RotationBench.Stat(verifies).median
+            rows.append(["cost": Double(cost), "hash_ms": h * 1000, "verify_ms": v * 1000])
+            print(String(format: "%4d  %10.2f ms  %12.2f ms  %12.0f", cost, h * 1000, v * 1000, 1 / v))
+        }
+        if let json {
+            try JSONSerialization.data(withJSONObject: ["bcrypt": rows], options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
         }
     }
 }

@@ -21,7 +21,7 @@ import Testing
         ("latency", "  sampling: {latencyThresholdMs: 99999999999}\n", "spec.sampling.latencyThresholdMs"),
         ("replicas", "  collector:\n    gateway: {replicas: 1000}\n", "spec.collector.gateway.replicas"),
         ("percentage", "  sampling: {percentage: 150}\n", "spec.sampling.percentage"),
-        ("cost", "  ingest:\n    basicAuth: {bcryptCost: 9}\n", "spec.ingest.basicAuth.bcryptCost"),
+        ("cost", "  ingest:\n    basicAuth: {bcryptCost: 3}\n", "spec.ingest.basicAuth.bcryptCost"),
         ("ip", "  ingest:\n    tls: {ipAddresses: [999.1.1.1]}\n", "spec.ingest.tls.ipAddresses[0]"),
         ("dns", "  ingest:\n    tls: {dnsNames: [-bad-]}\n", "spec.ingest.tls.dnsNames[0]"),
         ("same-namespace", "  ingest:\n    basicAuth:\n      clients: [{name: a, namespace: x}, {name: b, namespace: x}]\n", "spec.ingest.basicAuth.clients[1].namespace"),

@@ -41,7 +41,7 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
         ("Vigil's own annotation on client Secrets is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(clients: [])) ; $0.ingest?.basicAuth?.clientSecretAnnotations = ["observability.vigil.dev/credential-generation": "9"] }, "spec.ingest.basicAuth.clientSecretAnnotations.observability.vigil.dev/credential-generation"),
         ("a maxOverlap shorter than the overlap is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(rotation: RotationSpec(overlap: "2d", maxOverlap: "1d"))) }, "spec.ingest.basicAuth.rotation.maxOverlap"),
         ("a maxOverlap as long as the interval is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(rotation: RotationSpec(interval: "10d", maxOverlap: "10d"))) }, "spec.ingest.basicAuth.rotation.maxOverlap"),
-        ("a bcrypt cost below 10 is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(bcryptCost: 5)) }, "spec.ingest.basicAuth.bcryptCost"),
+        ("a bcrypt cost below bcrypt's lowest is rejected", { $0.ingest = IngestSpec(basicAuth: BasicAuthSpec(bcryptCost: 3)) }, "spec.ingest.basicAuth.bcryptCost"),
         ("a sampling percentage above 100 is rejected", { $0.sampling = SamplingSpec(percentage: 150) }, "spec.sampling.percentage"),
         ("a Loki endpoint without a scheme is rejected", { $0.exporters = ExportersSpec(loki: LokiExporterSpec(endpoint: "loki:3100")) }, "spec.exporters.loki.endpoint"),
         ("skipping Loki TLS verification outside development is rejected", { $0.exporters = ExportersSpec(loki: LokiExporterSpec(endpoint: "https://loki", insecureSkipVerify: true)) }, "spec.exporters.loki.insecureSkipVerify"),

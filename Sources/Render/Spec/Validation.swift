@@ -238,8 +238,8 @@ public enum StackValidator {
         if interval < 3600 {
             errors.append(FieldError("spec.ingest.basicAuth.rotation.interval", "must be at least 1h, got \(eff.rotationInterval)"))
         }
-        if eff.bcryptCost < 10 || eff.bcryptCost > 14 {
-            errors.append(FieldError("spec.ingest.basicAuth.bcryptCost", "must be between 10 and 14, got \(eff.bcryptCost)"))
+        if eff.bcryptCost < 4 || eff.bcryptCost > 14 {
+            errors.append(FieldError("spec.ingest.basicAuth.bcryptCost", "must be between 4 and 14, got \(eff.bcryptCost)"))
         }
 
         // Sampling.
