@@ -213,7 +213,9 @@ struct Run: AsyncParsableCommand {
                 certOptions.leafDuration = webhookCertificateSeconds
                 services.append(.init(service: WebhookCertificates(client: client, options: certOptions, tls: tls, now: options.now, logger: logger)))
             }
-            services.append(.init(service: WebhookServer(host: a.host, port: a.port, tls: tls, policy: policy.policy, logger: logger)))
+            // The reconciler's own gate, for the Secrets a stack names.
+            let gate = Gate(writer: client, policy: policy.policy)
+            services.append(.init(service: WebhookServer(host: a.host, port: a.port, tls: tls, policy: policy.policy, gate: gate, now: options.now, logger: logger)))
         }
         if testingStuckShutdown { services.insert(.init(service: StuckService()), at: 0) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

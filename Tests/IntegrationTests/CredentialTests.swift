@@ -26,9 +26,11 @@ import Testing
                 #expect((try? await run(["htpasswd", "-vb", path, "\(client)-g1", password])) != nil, "htpasswd -vb rejects \(client)")
                 #expect((try? await run(["htpasswd", "-vb", path, "\(client)-g1", password + "x"])) == nil, "htpasswd -vb accepts a wrong password")
             }
-            // The DaemonSet mounts the file as a directory.
-            let ds = try await plane.client.list(Unstructured.self, resource: .init(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets"), namespace: ns).items.first
-            let volumes = ds?.object["spec"]?["template"]?["spec"]?["volumes"]?.arrayValue ?? []
+            // The DaemonSet mounts the file as a directory (it is applied after the Secrets).
+            let volumes = try await eventually("the DaemonSet") { () -> [JSONValue]? in
+                let ds = try await plane.client.list(Unstructured.self, resource: .init(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets"), namespace: ns).items.first
+                return ds?.object["spec"]?["template"]?["spec"]?["volumes"]?.arrayValue
+            }
             #expect(volumes.contains { $0["secret"]?["secretName"] == "app-htpasswd" })
             // This operator watches one namespace: clients elsewhere get no Secret, and the
             // condition says so (the htpasswd file above serves them all the same).

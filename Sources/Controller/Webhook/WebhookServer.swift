@@ -34,10 +34,12 @@ public final class WebhookTLS: Sendable {
 }
 
 /// The validating admission webhook for ObservabilityStacks: HTTPS, `POST /validate`,
-/// `admission.k8s.io/v1` AdmissionReview in and out, judged by `StackAdmission` (the
-/// reconciler's own validation). It reads nothing of the cluster, so every replica serves
-/// it whether or not it leads. Connections arriving before a certificate is loaded are
-/// closed (the API server retries them per its failure policy).
+/// `admission.k8s.io/v1` AdmissionReview in and out. A stack is judged by `StackAdmission`
+/// (the spec, the operator's policy, the rendered config), then, where the webhook has the
+/// cluster to ask, by the reconciler's own gate for what only the cluster knows (the
+/// Secrets the spec names). Every replica serves it, leader or not. Connections arriving
+/// before a certificate is loaded are closed (the API server applies its failure policy).
+/// Each connection is a child task of the server's task group: nothing outlives it.
 public final class WebhookServer: Service, Sendable {
     public static let path = "/validate"
     /// The largest request body read (an object is at most about 1.5 MiB in etcd).
@@ -47,108 +49,128 @@ public final class WebhookServer: Service, Sendable {
     let port: Int
     let tls: WebhookTLS
     let policy: OperatorPolicy
+    /// The reconciler's gate, for the Secrets a stack names; nil judges the spec alone.
+    let gate: Gate?
+    let now: @Sendable () -> Date
     let logger: Logger
     let onBound: @Sendable (Int) -> Void
 
-    public init(host: String, port: Int, tls: WebhookTLS, policy: OperatorPolicy, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(
+        host: String, port: Int, tls: WebhookTLS, policy: OperatorPolicy, gate: Gate? = nil, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
+        onBound: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.host = host
         self.port = port
         self.tls = tls
         self.policy = policy
+        self.gate = gate
+        self.now = now
         self.logger = logger
         self.onBound = onBound
     }
 
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
     public func run() async throws {
         let tls = self.tls
-        let policy = self.policy
-        let logger = self.logger
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                guard let context = tls.context else { return channel.close() }
+            .bind(host: host, port: port) { channel -> EventLoopFuture<Connection> in
+                guard let context = tls.context else {
+                    return channel.eventLoop.makeFailedFuture(WebhookNotReady())
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(policy: policy, logger: logger))
+                    return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
-            .bind(host: host, port: port)
-            .get()
-        let bound = channel.localAddress?.port ?? port
+        let bound = server.channel.localAddress?.port ?? port
         logger.info("serving the admission webhook", metadata: ["address": "\(host):\(bound)", "path": "\(Self.path)"])
         onBound(bound)
-        await withGracefulShutdownHandler {
-            try? await channel.closeFuture.get()
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
+        try? await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
         }
     }
 
-    final class Handler: ChannelInboundHandler {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias OutboundOut = HTTPServerResponsePart
-        let policy: OperatorPolicy
-        let logger: Logger
-        var head: HTTPRequestHead?
-        var body: [UInt8] = []
-        var tooLarge = false
+    struct WebhookNotReady: Error {}
 
-        init(policy: OperatorPolicy, logger: Logger) {
-            self.policy = policy
-            self.logger = logger
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head(let h):
-                head = h
-                body = []
-                tooLarge = false
-            case .body(var buffer):
-                if body.count + buffer.readableBytes > WebhookServer.maxBody {
-                    tooLarge = true
-                } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
-                    body += bytes
+    /// One connection: requests in order, each answered before the next is read.
+    func serve(_ connection: Connection) async {
+        try? await connection.executeThenClose { inbound, outbound in
+            var head: HTTPRequestHead?
+            var body: [UInt8] = []
+            var tooLarge = false
+            for try await part in inbound {
+                switch part {
+                case .head(let h):
+                    head = h
+                    body = []
+                    tooLarge = false
+                case .body(var buffer):
+                    if body.count + buffer.readableBytes > Self.maxBody {
+                        tooLarge = true
+                    } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
+                        body += bytes
+                    }
+                case .end:
+                    guard let h = head else { continue }
+                    let (code, bytes) = await answer(h, body: body, tooLarge: tooLarge)
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: code == 200 ? "application/json" : "text/plain; charset=utf-8")
+                    headers.add(name: "Content-Length", value: String(bytes.count))
+                    try await outbound.write(.head(HTTPResponseHead(version: h.version, status: HTTPResponseStatus(statusCode: code), headers: headers)))
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+                    try await outbound.write(.end(nil))
+                    head = nil
+                    body = []
                 }
-            case .end:
-                guard let head else { return }
-                let (code, bytes) = answer(head)
-                respond(context: context, head: head, code: code, body: bytes)
-                self.head = nil
-                body = []
             }
         }
+    }
 
-        func answer(_ head: HTTPRequestHead) -> (Int, [UInt8]) {
-            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-            if path == "/healthz", head.method == .GET { return (200, Array("ok\n".utf8)) }
-            guard path == WebhookServer.path else { return (404, Array("not found\n".utf8)) }
-            guard head.method == .POST else { return (405, Array("POST an AdmissionReview\n".utf8)) }
-            guard !tooLarge else { return (413, Array("request too large\n".utf8)) }
-            guard let request = try? JSONValue.parse(body) else { return (400, Array("not JSON\n".utf8)) }
-            let response = StackAdmission.review(request, policy: policy)
-            let allowed = response["response"]?["allowed"] == true
-            let req = request["request"]
-            logger.info(
-                "admission review",
-                metadata: [
-                    "operation": "\(req?["operation"]?.stringValue ?? "")",
-                    "stack": "\(req?["namespace"]?.stringValue ?? "")/\(req?["name"]?.stringValue ?? "")",
-                    "allowed": "\(allowed)",
-                ])
-            return (200, (try? JSONCoding.encode(response)) ?? Array("{}".utf8))
+    func answer(_ head: HTTPRequestHead, body: [UInt8], tooLarge: Bool) async -> (Int, [UInt8]) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        if path == "/healthz", head.method == .GET { return (200, Array("ok\n".utf8)) }
+        guard path == Self.path else { return (404, Array("not found\n".utf8)) }
+        guard head.method == .POST else { return (405, Array("POST an AdmissionReview\n".utf8)) }
+        guard !tooLarge else { return (413, Array("request too large\n".utf8)) }
+        guard let review = try? JSONValue.parse(body) else { return (400, Array("not JSON\n".utf8)) }
+        let response: JSONValue
+        switch StackAdmission.request(review) {
+        case .answered(let r): response = r
+        case .judge(let uid, let stack): response = StackAdmission.response(uid: uid, stack: stack, verdict: await judge(stack))
         }
+        let req = review["request"]
+        logger.info(
+            "admission review",
+            metadata: [
+                "operation": "\(req?["operation"]?.stringValue ?? "")",
+                "stack": "\(req?["namespace"]?.stringValue ?? "")/\(req?["name"]?.stringValue ?? "")",
+                "allowed": "\(response["response"]?["allowed"] == true)",
+            ])
+        return (200, (try? JSONCoding.encode(response)) ?? Array("{}".utf8))
+    }
 
-        func respond(context: ChannelHandlerContext, head: HTTPRequestHead, code: Int, body: [UInt8]) {
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: code == 200 && body.first == UInt8(ascii: "{") ? "application/json" : "text/plain; charset=utf-8")
-            headers.add(name: "Content-Length", value: String(body.count))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: code), headers: headers))), promise: nil)
-            var buffer = context.channel.allocator.buffer(capacity: body.count)
-            buffer.writeBytes(body)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    /// The spec's verdict; for a stack it admits, the gate's word on the Secrets it names
+    /// (the same check and message as the reconciler's). A gate that cannot read them (the
+    /// API server errs) admits with a warning: the reconciler checks them again.
+    func judge(_ stack: ObservabilityStack) async -> StackVerdict {
+        var v = StackAdmission.verdict(stack, policy: policy)
+        guard v.allowed, let gate else { return v }
+        do {
+            if case .failure(let rejected) = try await gate.admit(stack, now: now()) {
+                v.clusterProblems.append(rejected.refusal.message)
+            }
+        } catch {
+            v.warnings.append("the Secrets this stack names could not be checked now (\(error)); Vigil checks them when it reconciles")
         }
+        return v
     }
 }

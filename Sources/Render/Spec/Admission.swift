@@ -10,11 +10,20 @@ public struct StackVerdict: Sendable, Hashable {
     public var configProblems: [String]
     /// Advice: the stack is admitted, but its author should know.
     public var warnings: [String]
+    /// What only the cluster can say (a Secret the spec names is missing): the webhook asks
+    /// the reconciler's gate; offline there is none.
+    public var clusterProblems: [String] = []
 
-    public var allowed: Bool { errors.isEmpty && configProblems.isEmpty }
+    public init(errors: [FieldError], configProblems: [String], warnings: [String]) {
+        self.errors = errors
+        self.configProblems = configProblems
+        self.warnings = warnings
+    }
+
+    public var allowed: Bool { errors.isEmpty && configProblems.isEmpty && clusterProblems.isEmpty }
 
     /// Every refusal, one per line, as the status condition words them.
-    public var problems: [String] { errors.map(\.description) + configProblems.map { "rendered collector config: \($0)" } }
+    public var problems: [String] { errors.map(\.description) + configProblems.map { "rendered collector config: \($0)" } + clusterProblems }
 }
 
 public enum StackAdmission {
@@ -47,37 +56,59 @@ public enum StackAdmission {
         return out
     }
 
-    /// The response to an `admission.k8s.io/v1` AdmissionReview for an ObservabilityStack.
-    public static func review(_ request: JSONValue, policy: OperatorPolicy = .standard) -> JSONValue {
-        let req = request["request"]
+    /// What an AdmissionReview asks: a stack to judge, or an answer already (a DELETE, a
+    /// subresource, something that is no review or no stack).
+    public enum Request: Sendable {
+        case judge(uid: String, stack: ObservabilityStack)
+        case answered(JSONValue)
+    }
+
+    public static func request(_ review: JSONValue) -> Request {
+        let req = review["request"]
         let uid = req?["uid"]?.stringValue ?? ""
-        func response(allowed: Bool, message: String? = nil, warnings: [String] = []) -> JSONValue {
-            var r: [String: JSONValue] = ["uid": .string(uid), "allowed": .bool(allowed)]
-            if let message { r["status"] = ["code": 422, "reason": "Invalid", "message": .string(message)] }
-            // The API server may cut a warning past 256 characters: each is kept shorter.
-            if !warnings.isEmpty { r["warnings"] = .array(warnings.prefix(10).map { JSONValue.string(String($0.prefix(250))) }) }
-            return ["apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": .object(r)]
-        }
-        guard request["kind"]?.stringValue == "AdmissionReview", let req else {
-            return response(allowed: false, message: "not an admission.k8s.io/v1 AdmissionReview")
+        guard review["kind"]?.stringValue == "AdmissionReview", let req else {
+            return .answered(response(uid: uid, allowed: false, message: "not an admission.k8s.io/v1 AdmissionReview"))
         }
         // Only what is stored is judged: a DELETE or a status update passes.
         let operation = req["operation"]?.stringValue ?? ""
         guard operation == "CREATE" || operation == "UPDATE", req["subResource"]?.stringValue == nil, let object = req["object"] else {
-            return response(allowed: true)
+            return .answered(response(uid: uid, allowed: true))
         }
         var stack: ObservabilityStack
         do {
             stack = try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(object))
         } catch {
-            return response(allowed: false, message: "not a valid ObservabilityStack: \(error)")
+            return .answered(response(uid: uid, allowed: false, message: "not a valid ObservabilityStack: \(error)"))
         }
         if stack.metadata.namespace == nil { stack.metadata.namespace = req["namespace"]?.stringValue }
-        let v = verdict(stack, policy: policy)
+        return .judge(uid: uid, stack: stack)
+    }
+
+    /// The AdmissionReview answering `uid` with a verdict on `stack`.
+    public static func response(uid: String, stack: ObservabilityStack, verdict v: StackVerdict) -> JSONValue {
         guard v.allowed else {
             let problems = v.problems
-            return response(allowed: false, message: "ObservabilityStack \(stack.metadata.name ?? "") is invalid (\(problems.count) problem\(problems.count == 1 ? "" : "s")): " + problems.joined(separator: "; "))
+            return response(
+                uid: uid, allowed: false,
+                message: "ObservabilityStack \(stack.metadata.name ?? "") is invalid (\(problems.count) problem\(problems.count == 1 ? "" : "s")): " + problems.joined(separator: "; "))
         }
-        return response(allowed: true, warnings: v.warnings)
+        return response(uid: uid, allowed: true, warnings: v.warnings)
+    }
+
+    static func response(uid: String, allowed: Bool, message: String? = nil, warnings: [String] = []) -> JSONValue {
+        var r: [String: JSONValue] = ["uid": .string(uid), "allowed": .bool(allowed)]
+        if let message { r["status"] = ["code": 422, "reason": "Invalid", "message": .string(message)] }
+        // The API server may cut a warning past 256 characters: each is kept shorter.
+        if !warnings.isEmpty { r["warnings"] = .array(warnings.prefix(10).map { JSONValue.string(String($0.prefix(250))) }) }
+        return ["apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": .object(r)]
+    }
+
+    /// The response to an `admission.k8s.io/v1` AdmissionReview for an ObservabilityStack,
+    /// judged offline (no cluster).
+    public static func review(_ review: JSONValue, policy: OperatorPolicy = .standard) -> JSONValue {
+        switch request(review) {
+        case .answered(let r): return r
+        case .judge(let uid, let stack): return response(uid: uid, stack: stack, verdict: verdict(stack, policy: policy))
+        }
     }
 }
