@@ -132,33 +132,29 @@ import Testing
         #expect(after.metadata.generation == stored.metadata.generation && after.spec == stored.spec)
 
         // The serving certificate renews (its life is 195 s here: with the five minutes'
-        // backdate it is due 30 s after issue, so one renewal follows another) while applies
-        // keep coming: none is refused. The loop runs until a serial it has not seen serves.
+        // backdate it is due 30 s after issue, so one renewal follows another every 30 s)
+        // while applies keep coming for 50 s, a span that holds at least one renewal however
+        // slow the machine: none is refused.
         func servedSerials() -> [String] {
             vigil.log.split(separator: "\n").filter { $0.contains("webhook serving certificate loaded") }.compactMap { line in
                 line.range(of: "serial=").map { String(line[$0.upperBound...].prefix { $0.isHexDigit }) }
             }
         }
-        let first = try #require(servedSerials().last)
         let before = Set(servedSerials())
+        #expect(!before.isEmpty)
         var applies = 0
         var refused: [String] = []
-        let deadline = Date().addingTimeInterval(120)
-        while Set(servedSerials()).subtracting(before).isEmpty && Date() < deadline {
+        let end = Date().addingTimeInterval(50)
+        while Date() < end {
             let (ok, out) = await Self.apply(plane, Self.stack("app", "wh-team", valid), dryRun: true)
             applies += 1
             if !ok { refused.append(out) }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
-        #expect(!Set(servedSerials()).subtracting(before).isEmpty, "the webhook certificate did not renew; serials: \(servedSerials())")
-        // And a few more on the new certificate.
-        for _ in 0..<5 {
-            let (ok, out) = await Self.apply(plane, Self.stack("app", "wh-team", valid), dryRun: true)
-            applies += 1
-            if !ok { refused.append(out) }
-        }
-        #expect(refused.isEmpty, "\(refused.count) of \(applies) applies refused across the rotation from \(first): \(refused.prefix(2))")
-        #expect(applies > 6, "only \(applies) applies")
+        let renewed = Set(servedSerials()).subtracting(before)
+        #expect(!renewed.isEmpty, "the webhook certificate did not renew in 50 s; serials: \(servedSerials())")
+        #expect(refused.isEmpty, "\(refused.count) of \(applies) applies refused across \(renewed.count) renewal(s): \(refused.prefix(2))")
+        #expect(applies >= 10, "only \(applies) applies in 50 s")
 
         // Vigil gone: stack applies fail with the webhook's error; nothing else is affected.
         #expect(await vigil.terminate() == 0)
