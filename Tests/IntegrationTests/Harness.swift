@@ -81,11 +81,22 @@ final class ControlPlane: Sendable {
     /// `controllers` replaces kube-controller-manager's controller list; leave `daemonset`
     /// out to play the DaemonSet controller's part in the test.
     static func start(name: String, apiserverArgs: String = "", controllers: String? = nil, extraUsers: [String] = []) async throws -> ControlPlane {
-        let dir = "\(testRoot)/\(name)-\(UUID().uuidString.prefix(8))"
         var env = ["APISERVER_EXTRA_ARGS": apiserverArgs, "EXTRA_USERS": extraUsers.joined(separator: " ")]
         if let controllers { env["KCM_CONTROLLERS"] = controllers }
-        try await run([repoRoot.appendingPathComponent("scripts/control-plane").path, "start", dir], environment: env)
-        return try ControlPlane(dir: dir)
+        let script = repoRoot.appendingPathComponent("scripts/control-plane").path
+        // Control planes start side by side, each picking free ports at random: two can pick
+        // the same one between the check and the bind ("address already in use"). Such a
+        // start is stopped and made again with new ports, in a new directory.
+        for attempt in 1...3 {
+            let dir = "\(testRoot)/\(name)-\(UUID().uuidString.prefix(8))"
+            do {
+                try await run([script, "start", dir], environment: env)
+                return try ControlPlane(dir: dir)
+            } catch let e as CommandError where e.description.contains("address already in use") && attempt < 3 {
+                _ = try? await run([script, "stop", dir])
+            }
+        }
+        throw CommandError(description: "control plane \(name) did not start")
     }
 
     init(dir: String) throws {
