@@ -23,13 +23,14 @@ import Testing
         ]
     }
 
-    func edit(_ path: [String], _ value: JSONValue?) -> JSONValue {
+    /// `base` (the valid config unless given) with the value at `path` replaced.
+    func edit(_ path: [String], _ value: JSONValue?, in base: JSONValue? = nil) -> JSONValue {
         func set(_ v: JSONValue, _ p: ArraySlice<String>) -> JSONValue {
             guard let k = p.first, case .object(var o) = v else { return value ?? .null }
             if p.count == 1 { o[k] = value } else { o[k] = set(o[k] ?? [:], p.dropFirst()) }
             return .object(o)
         }
-        return set(valid, path[...])
+        return set(base ?? valid, path[...])
     }
 
     @Test func theValidConfigPasses() {
@@ -105,15 +106,6 @@ import Testing
         ]
     }
 
-    func editStateful(_ path: [String], _ value: JSONValue?) -> JSONValue {
-        func set(_ v: JSONValue, _ p: ArraySlice<String>) -> JSONValue {
-            guard let k = p.first, case .object(var o) = v else { return value ?? .null }
-            if p.count == 1 { o[k] = value } else { o[k] = set(o[k] ?? [:], p.dropFirst()) }
-            return .object(o)
-        }
-        return set(stateful, path[...])
-    }
-
     @Test func theStatefulConfigPasses() {
         #expect(ConfigCheck.check(stateful, pod: statefulPod) == [])
     }
@@ -131,7 +123,7 @@ import Testing
         ("two operators with one id", ["receivers", "filelog", "operators"], [["type": "container", "id": "a"], ["type": "json_parser", "id": "a"]] as JSONValue, "id a is used twice"),
     ] as [(String, [String], JSONValue, String)])
     func aComponentWithoutItsStorageOrPermissionsIsRefused(_ name: String, _ path: [String], _ value: JSONValue, _ expected: String) {
-        let problems = ConfigCheck.check(editStateful(path, value), pod: statefulPod)
+        let problems = ConfigCheck.check(edit(path, value, in: stateful), pod: statefulPod)
         #expect(problems.contains { $0.contains(expected) }, "\(name): \(problems)")
     }
 

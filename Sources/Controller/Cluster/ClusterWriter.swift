@@ -99,19 +99,20 @@ extension KubeClient: ClusterWriter {
         // AlertmanagerConfig; the Grafana Operator's GrafanaDatasource and GrafanaDashboard.
         var kinds: Set<String> = []
         for groupVersion in ["monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1", "grafana.integreatly.org/v1beta1"] {
-            guard let bytes = try await ifExists({ try await getRaw("/apis/\(groupVersion)") }) else { continue }
-            let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
-            kinds.formUnion((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
+            kinds.formUnion(try await servedResources(groupVersion))
         }
         // PodDisruptionBudgets: policy/v1 on current clusters, v1beta1 before 1.21.
-        for groupVersion in ["policy/v1", "policy/v1beta1"] {
-            guard let bytes = try await ifExists({ try await getRaw("/apis/\(groupVersion)") }) else { continue }
-            let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
-            if (raw["resources"]?.arrayValue ?? []).contains(where: { $0["name"]?.stringValue == "poddisruptionbudgets" }) {
-                kinds.insert(GatewayDisruptionBudget.discoveryKey(version: String(groupVersion.dropFirst("policy/".count))))
-            }
+        for version in ["v1", "v1beta1"] where try await servedResources("policy/\(version)").contains("poddisruptionbudgets") {
+            kinds.insert(GatewayDisruptionBudget.discoveryKey(version: version))
         }
         return kinds
+    }
+
+    /// The resources (not subresources) a group version serves; empty when it is not served.
+    func servedResources(_ groupVersion: String) async throws -> Set<String> {
+        guard let bytes = try await ifExists({ try await getRaw("/apis/\(groupVersion)") }) else { return [] }
+        let raw = try JSONCoding.decode(JSONValue.self, from: Data(bytes))
+        return Set((raw["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { !$0.contains("/") })
     }
 
     public func readSecret(namespace: String, name: String) async throws -> Secret? {
