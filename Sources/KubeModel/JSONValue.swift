@@ -148,11 +148,12 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            for (i, k) in o.keys.sorted().enumerated() {
+            // Sorted as pairs: no key is hashed again to find its value.
+            for (i, (k, v)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(k, into: &out)
                 out.append(UInt8(ascii: ":"))
-                o[k]!.write(into: &out)
+                v.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }

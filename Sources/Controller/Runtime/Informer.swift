@@ -15,7 +15,7 @@ public enum InformerEvent<T: MetadataBearing>: Sendable {
 /// costs a few requests a minute, never a hot loop.
 public final class Informer<T: MetadataBearing>: Sendable {
     public let resource: ResourceDescriptor
-    public let store = Store<T>()
+    public let store: Store<T>
     let client: KubeClient
     let namespace: String?
     let labelSelector: String?
@@ -34,9 +34,11 @@ public final class Informer<T: MetadataBearing>: Sendable {
 
     public init(
         client: KubeClient, resource: ResourceDescriptor, namespace: String?, labelSelector: String? = nil,
-        reconnectBase: Double = 0.2, reconnectMax: Double = 30, caches: Bool = true, metadataOnly: Bool = false, logger: Logger,
+        reconnectBase: Double = 0.2, reconnectMax: Double = 30, caches: Bool = true, metadataOnly: Bool = false,
+        transform: (@Sendable (T) -> T)? = nil, indexKeys: (@Sendable (T) -> [String])? = nil, logger: Logger,
         handler: @escaping @Sendable (InformerEvent<T>) -> Void
     ) {
+        self.store = Store(transform: transform, indexKeys: indexKeys)
         self.caches = caches
         self.metadataOnly = metadataOnly
         self.client = client

@@ -92,7 +92,8 @@ public final class StackController: Service, Sendable {
         ownedInformers = Self.ownedKinds.map { resource in
             Informer<Unstructured>(
                 client: client, resource: resource, namespace: options.namespace, labelSelector: Labels.managedSelector,
-                reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax, logger: logger
+                reconnectBase: options.reconnectBase, reconnectMax: options.reconnectMax, transform: CachedForm.transform(for: resource),
+                indexKeys: OwnedIndex.keys, logger: logger
             ) { event in
                 // A change to an owned object wakes its owner.
                 let o: Unstructured

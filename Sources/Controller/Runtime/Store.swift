@@ -3,18 +3,42 @@ import Synchronization
 
 /// A thread-safe cache of objects by `namespace/name`, filled by an informer.
 public final class Store<T: MetadataBearing>: Sendable {
-    let items = Mutex<[String: T]>([:])
+    struct State {
+        var items: [String: T] = [:]
+        /// Index key → the keys of the objects filed under it.
+        var index: [String: Set<String>] = [:]
+    }
 
-    public init() {}
+    let state = Mutex(State())
+    /// What is kept of each object (client-go's transform functions): the fields the
+    /// reconciler reads, large values it only compares as digests.
+    let transform: (@Sendable (T) -> T)?
+    /// The index keys of an object (client-go's indexers): a reconcile finds its stack's
+    /// objects among those filed under its keys instead of scanning every cached object.
+    let indexKeys: (@Sendable (T) -> [String])?
 
-    public func get(_ key: String) -> T? { items.withLock { $0[key] } }
+    public init(transform: (@Sendable (T) -> T)? = nil, indexKeys: (@Sendable (T) -> [String])? = nil) {
+        self.transform = transform
+        self.indexKeys = indexKeys
+    }
 
-    public var all: [T] { items.withLock { Array($0.values) } }
+    public func get(_ key: String) -> T? { state.withLock { $0.items[key] } }
 
-    public var count: Int { items.withLock { $0.count } }
+    public var all: [T] { state.withLock { Array($0.items.values) } }
+
+    public var count: Int { state.withLock { $0.items.count } }
 
     public func filter(_ predicate: (T) -> Bool) -> [T] {
-        items.withLock { $0.values.filter(predicate) }
+        state.withLock { $0.items.values.filter(predicate) }
+    }
+
+    /// The objects filed under `indexKey` that match `predicate`; without an index, every
+    /// object that matches. The predicate decides: the index only narrows the search.
+    public func select(indexKey: String, where predicate: (T) -> Bool) -> [T] {
+        state.withLock { s in
+            guard indexKeys != nil else { return s.items.values.filter(predicate) }
+            return (s.index[indexKey] ?? []).compactMap { s.items[$0] }.filter(predicate)
+        }
     }
 
     /// Inserts or replaces, unless the cached copy is newer (a write's response may race
@@ -23,32 +47,55 @@ public final class Store<T: MetadataBearing>: Sendable {
     @discardableResult
     public func upsert(_ object: T) -> Bool {
         let key = object.metadata.key
-        return items.withLock { dict in
-            if let old = dict[key], let a = old.metadata.resourceVersion.flatMap(UInt64.init),
+        let object = transform?(object) ?? object
+        return state.withLock { s in
+            if let old = s.items[key], let a = old.metadata.resourceVersion.flatMap(UInt64.init),
                 let b = object.metadata.resourceVersion.flatMap(UInt64.init), a >= b
             {
                 return false
             }
-            dict[key] = object
+            unfile(key, &s)
+            s.items[key] = object
+            file(key, object, &s)
             return true
         }
     }
 
-    public func remove(_ key: String) { _ = items.withLock { $0.removeValue(forKey: key) } }
+    public func remove(_ key: String) {
+        state.withLock { s in
+            unfile(key, &s)
+            s.items.removeValue(forKey: key)
+        }
+    }
 
     /// Replaces the whole content after a list; returns the keys that were removed.
     func replace(with objects: [T]) -> (removed: [T], changed: [T]) {
-        items.withLock { dict in
-            var next: [String: T] = [:]
+        state.withLock { s in
+            var next = State()
             var changed: [T] = []
             for o in objects {
+                let o = transform?(o) ?? o
                 let k = o.metadata.key
-                if dict[k]?.metadata.resourceVersion != o.metadata.resourceVersion { changed.append(o) }
-                next[k] = o
+                if s.items[k]?.metadata.resourceVersion != o.metadata.resourceVersion { changed.append(o) }
+                next.items[k] = o
+                file(k, o, &next)
             }
-            let removed = dict.filter { next[$0.key] == nil }.map(\.value)
-            dict = next
+            let removed = s.items.filter { next.items[$0.key] == nil }.map(\.value)
+            s = next
             return (removed, changed)
+        }
+    }
+
+    private func file(_ key: String, _ object: T, _ s: inout State) {
+        guard let indexKeys else { return }
+        for i in indexKeys(object) { s.index[i, default: []].insert(key) }
+    }
+
+    private func unfile(_ key: String, _ s: inout State) {
+        guard let indexKeys, let old = s.items[key] else { return }
+        for i in indexKeys(old) {
+            s.index[i]?.remove(key)
+            if s.index[i]?.isEmpty == true { s.index[i] = nil }
         }
     }
 }

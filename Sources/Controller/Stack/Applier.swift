@@ -35,15 +35,17 @@ struct Applier: Sendable {
         // A removed client's Secret goes before its credential leaves the file.
         if pruning { try await prune(live.filter { $0.value.metadata.namespace != ctx.namespace }, keeping: desiredKeys, log: log) }
         var out = Outcome()
+        // Objects not among the stack's: one of that name may still exist (not labelled by
+        // Vigil, or another stack's). Each is read before anything is written, since Vigil
+        // writes over nothing it does not own; the reads go out together, not one after
+        // another (a new stack has all its objects to check).
+        let existing = await readAll(desired.filter { live[$0.key] == nil })
         for object in desired {
             // The Prometheus Operator's kinds are not cached: read the one object.
             let cache = store(owned, object.resource)
             var current = live[object.key]
             if current == nil {
-                // Not among the stack's objects: an object of that name may still exist (not
-                // labelled by Vigil, or another stack's). Read it: Vigil writes over nothing
-                // it does not own.
-                if let existing = try await writer.readObject(object.resource, namespace: object.namespace, name: object.name) {
+                if let existing = try existing[object.key]?.get() {
                     guard Ownership.owns(ctx, existing, resource: object.resource) else {
                         out.conflicts.append("\(object.resource.kind) \(object.namespace ?? "")/\(object.name) exists and is \(Ownership.holder(of: existing))")
                         continue
@@ -83,6 +85,29 @@ struct Applier: Sendable {
         }
         if !out.missingNamespaces.isEmpty { out.requeueAfter = min(out.requeueAfter ?? 30, 30) }
         return .success(out)
+    }
+
+    /// The live objects of these desired objects' names, read `width` at a time: nil for an
+    /// absent one; a failed read is kept, to be thrown at that object's turn (the objects
+    /// before it are applied first, as when they were read one by one).
+    func readAll(_ objects: [DesiredObject], width: Int = 8) async -> [String: Result<Unstructured?, any Error>] {
+        let writer = self.writer
+        return await withTaskGroup(of: (String, Result<Unstructured?, any Error>).self) { group in
+            var found: [String: Result<Unstructured?, any Error>] = [:]
+            var next = objects.makeIterator()
+            func start() {
+                guard let o = next.next() else { return }
+                group.addTask {
+                    do { return (o.key, .success(try await writer.readObject(o.resource, namespace: o.namespace, name: o.name))) } catch { return (o.key, .failure(error)) }
+                }
+            }
+            for _ in 0..<width { start() }
+            while let (key, result) = await group.next() {
+                found[key] = result
+                start()
+            }
+            return found
+        }
     }
 
     /// Everything the apply step does after the objects: the publication record, then the
@@ -150,6 +175,8 @@ struct Applier: Sendable {
         // Lists may omit apiVersion and kind on their items.
         body["apiVersion"] = nil
         body["kind"] = nil
-        return !JSONValue.object(body).isSubset(of: live.object)
+        // Compared in the form the cache keeps (large ConfigMap values as digests).
+        guard desired.resource == ConfigMap.resource else { return !JSONValue.object(body).isSubset(of: live.object) }
+        return !CachedForm.digested(.object(body)).isSubset(of: CachedForm.digested(live.object))
     }
 }

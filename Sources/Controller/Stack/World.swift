@@ -91,7 +91,7 @@ struct WorldReader: Sendable {
         }
         guard let uid = ctx.uid else { return result }
         for kind in owned {
-            for o in kind.store.filter({ $0.metadata.namespace == ctx.namespace && $0.metadata.controllerOwner?.uid == uid }) {
+            for o in kind.store.select(indexKey: OwnedIndex.owner(uid), where: { $0.metadata.namespace == ctx.namespace && $0.metadata.controllerOwner?.uid == uid }) {
                 result["\(kind.resource.plural)/\(o.metadata.namespace ?? "")/\(o.metadata.name ?? "")"] = o
             }
         }
@@ -121,7 +121,7 @@ func crossNamespaceObjects(of stack: ObservabilityStack, in owned: [OwnedKind]) 
 }
 
 func labelledObjects(of stack: ObservabilityStack, in store: Store<Unstructured>?) -> [Unstructured] {
-    store?.filter {
+    store?.select(indexKey: OwnedIndex.labelled(namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")) {
         $0.metadata.controllerOwner == nil
             && Ownership.labelled($0.metadata.labels ?? [:], namespace: stack.metadata.namespace, name: stack.metadata.name ?? "", uid: stack.metadata.uid)
     } ?? []

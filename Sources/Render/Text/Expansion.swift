@@ -86,21 +86,48 @@ public enum Expansion {
     public static func strings(_ v: JSONValue, path: String) -> [(path: String, value: String)] {
         switch v {
         case .string(let s): return [(path, s)]
-        case .object(let o): return o.keys.sorted().flatMap { strings(o[$0]!, path: path.isEmpty ? $0 : "\(path).\($0)") }
+        case .object(let o): return o.sorted { $0.key < $1.key }.flatMap { strings($0.value, path: path.isEmpty ? $0.key : "\(path).\($0.key)") }
         case .array(let a): return a.enumerated().flatMap { strings($1, path: "\(path)[\($0)]") }
         default: return []
         }
     }
 
+    /// `v` with `f` applied to each string that holds a `$` (`f` leaves any other string as
+    /// it is: there is nothing to escape), given its path of object keys. Subtrees without a
+    /// changed string are kept as they are, not rebuilt.
     static func map(_ v: JSONValue, path: [String], _ f: ([String], String) -> String) -> JSONValue {
+        var path = path
+        return changed(v, path: &path, f) ?? v
+    }
+
+    /// The new value, or nil when nothing in `v` changes.
+    private static func changed(_ v: JSONValue, path: inout [String], _ f: ([String], String) -> String) -> JSONValue? {
         switch v {
-        case .string(let s): return .string(f(path, s))
+        case .string(let s):
+            guard s.utf8.contains(UInt8(ascii: "$")) else { return nil }
+            let r = f(path, s)
+            return r == s ? nil : .string(r)
         case .object(let o):
-            var out: [String: JSONValue] = [:]
-            for (k, x) in o { out[k] = map(x, path: path + [k], f) }
-            return .object(out)
-        case .array(let a): return .array(a.map { map($0, path: path, f) })
-        default: return v
+            var out: [String: JSONValue]? = nil
+            for (k, x) in o {
+                path.append(k)
+                if let n = changed(x, path: &path, f) {
+                    if out == nil { out = o }
+                    out![k] = n
+                }
+                path.removeLast()
+            }
+            return out.map { .object($0) }
+        case .array(let a):
+            var out: [JSONValue]? = nil
+            for (i, x) in a.enumerated() {
+                if let n = changed(x, path: &path, f) {
+                    if out == nil { out = a }
+                    out![i] = n
+                }
+            }
+            return out.map { .array($0) }
+        default: return nil
         }
     }
 }

@@ -24,12 +24,12 @@ enum FastYAML {
     /// A block mapping at `indent`. With `firstLinePrefixed`, the first key follows a
     /// sequence dash already written on this line.
     static func mapping(_ o: [String: JSONValue], indent: Int, into out: inout [UInt8], firstLinePrefixed: Bool) -> Bool {
-        for (i, key) in o.keys.sorted().enumerated() {
+        // Sorted as pairs: no key is hashed again to find its value.
+        for (i, (key, value)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 || !firstLinePrefixed { spaces(indent, into: &out) }
             guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), let k = scalar(key, explicitQuote: false) else { return false }
             out.append(contentsOf: k.utf8)
             out.append(UInt8(ascii: ":"))
-            let value = o[key]!
             switch value {
             case .object(let m) where m.isEmpty:
                 out.append(contentsOf: " {}\n".utf8)

@@ -1,0 +1,95 @@
+@testable import Controller
+import KubeModel
+import Render
+import Testing
+
+/// The ConfigMap cache keeps large values as digests (issue 21, memory): a cached object
+/// must still tell a changed value from an unchanged one, and nothing else may change.
+@Suite struct CachedFormTests {
+    let large = String(repeating: "receivers:\n  otlp: {}\n", count: 40)
+
+    func configMap(_ value: String, small: String = "x") throws -> DesiredObject {
+        try DesiredObject(
+            resource: ConfigMap.resource, namespace: "team", name: "obs-collector",
+            body: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "obs-collector", "namespace": "team"], "data": ["config.yaml": .string(value), "small": .string(small)]]
+        )
+    }
+
+    /// The live object as the API server returns it (with the hash annotation the apply
+    /// wrote), passed through the store's transform.
+    func cached(_ desired: DesiredObject) throws -> Unstructured {
+        var body = desired.body
+        body["metadata"]?["resourceVersion"] = "7"
+        let store = Store<Unstructured>(transform: CachedForm.transform(for: ConfigMap.resource))
+        store.upsert(try Unstructured(object: body))
+        return try #require(store.get("team/obs-collector"))
+    }
+
+    @Test func largeValuesAreKeptAsDigestsAndSmallOnesWhole() throws {
+        let live = try cached(try configMap(large))
+        let data = try #require(live.object["data"])
+        #expect(data["config.yaml"]?.stringValue?.hasPrefix("vigil-cached-sha256:") == true)
+        #expect(data["config.yaml"]?.stringValue?.utf8.count ?? .max < 100)
+        #expect(data["small"]?.stringValue == "x")
+        #expect(live.metadata.annotations?[Annotations.desiredHash] != nil)
+        // Twice is the same as once.
+        #expect(CachedForm.digested(live.object) == live.object)
+    }
+
+    @Test func anUnchangedObjectIsNotAppliedAgainAndAChangedLargeValueIs() throws {
+        let desired = try configMap(large)
+        let live = try cached(desired)
+        #expect(!Applier.needsApply(desired, live: live))
+        // The same hash annotation but a different large value (an edit by hand that kept
+        // the annotation): the digest differs, so it is applied.
+        var edited = live.object
+        edited["data"]?["config.yaml"] = .string(CachedForm.digested(["data": ["v": .string(large + "# edited\n")]])["data"]?["v"]?.stringValue ?? "")
+        var tampered = live
+        tampered.object = edited
+        #expect(Applier.needsApply(desired, live: tampered))
+        // A desired change to the large value changes the hash.
+        #expect(Applier.needsApply(try configMap(large + "extra: 1\n"), live: live))
+        // A small value edited by hand is seen as before.
+        tampered = live
+        tampered.object["data"]?["small"] = "y"
+        #expect(Applier.needsApply(desired, live: tampered))
+    }
+
+    @Test func otherKindsAreKeptWhole() {
+        #expect(CachedForm.transform(for: Secret.resource) == nil)
+        #expect(CachedForm.transform(for: Kinds.daemonSet) == nil)
+    }
+
+    /// The owned caches' index finds the same objects a scan would, through updates,
+    /// removals and relists.
+    @Test func theIndexFindsWhatAScanFinds() throws {
+        func object(_ name: String, ns: String, owner: String?, labels: [String: String] = [:], rv: Int) throws -> Unstructured {
+            var meta: [String: JSONValue] = ["name": .string(name), "namespace": .string(ns), "resourceVersion": .string("\(rv)")]
+            if let owner { meta["ownerReferences"] = [["apiVersion": "v1", "kind": "ObservabilityStack", "name": "s", "uid": .string(owner), "controller": true]] }
+            if !labels.isEmpty { meta["labels"] = .object(labels.mapValues(JSONValue.string)) }
+            return try Unstructured(object: ["apiVersion": "v1", "kind": "Secret", "metadata": .object(meta)])
+        }
+        let store = Store<Unstructured>(indexKeys: OwnedIndex.keys)
+        let client = [Labels.managedBy: Labels.managerValue, Annotations.stackNamespaceLabel: "team", Labels.stack: "obs"]
+        store.upsert(try object("a", ns: "team", owner: "u1", rv: 1))
+        store.upsert(try object("b", ns: "team", owner: "u2", rv: 2))
+        store.upsert(try object("team.obs-otlp-client", ns: "app", owner: nil, labels: client, rv: 3))
+        func owned(_ uid: String) -> Set<String> { Set(store.select(indexKey: OwnedIndex.owner(uid)) { $0.metadata.controllerOwner?.uid == uid }.map(\.metadata.key)) }
+        #expect(owned("u1") == ["team/a"])
+        #expect(Set(store.select(indexKey: OwnedIndex.labelled(namespace: "team", name: "obs")) { _ in true }.map(\.metadata.key)) == ["app/team.obs-otlp-client"])
+        // A new owner moves the object from one key to the other.
+        store.upsert(try object("a", ns: "team", owner: "u2", rv: 4))
+        #expect(owned("u1").isEmpty)
+        #expect(owned("u2") == ["team/a", "team/b"])
+        store.remove("team/b")
+        #expect(owned("u2") == ["team/a"])
+        _ = store.replace(with: [try object("c", ns: "team", owner: "u1", rv: 5)])
+        #expect(owned("u1") == ["team/c"])
+        #expect(owned("u2").isEmpty)
+        #expect(store.select(indexKey: OwnedIndex.labelled(namespace: "team", name: "obs")) { _ in true }.isEmpty)
+        // A store without an index scans.
+        let plain = Store<Unstructured>()
+        plain.upsert(try object("a", ns: "team", owner: "u1", rv: 1))
+        #expect(plain.select(indexKey: "anything") { $0.metadata.controllerOwner?.uid == "u1" }.count == 1)
+    }
+}
