@@ -60,6 +60,8 @@ public struct WatchStream<T: MetadataBearing>: AsyncSequence {
 
         /// The event, or nil for a bookmark (its resourceVersion recorded).
         mutating func decodeEvent(_ line: [UInt8]) throws -> WatchEvent<T>? {
+            // Kinds kept as JSON are parsed once, type and object together.
+            if T.self is any FastJSONDecodable.Type { return try decodeParsed(line) }
             let head: Head
             do {
                 head = try JSONCoding.decode(Head.self, from: line)
@@ -74,6 +76,33 @@ public struct WatchStream<T: MetadataBearing>: AsyncSequence {
             if head.type == .bookmark { return nil }
             do {
                 return try JSONCoding.decode(WatchEvent<T>.self, from: line)
+            } catch {
+                throw KubeAPIError(code: 0, reason: "Decode", message: "cannot decode \(kind) watch event: \(error)", method: "WATCH")
+            }
+        }
+
+        /// `decodeEvent` for a kind decoded from parsed JSON: one parse of the line.
+        mutating func decodeParsed(_ line: [UInt8]) throws -> WatchEvent<T>? {
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(line)
+            } catch {
+                throw KubeAPIError(code: 0, reason: "Decode", message: "malformed watch event: \(error)", method: "WATCH")
+            }
+            guard let type = value["type"]?.stringValue.flatMap(WatchEvent<T>.EventType.init(rawValue:)) else {
+                throw KubeAPIError(code: 0, reason: "Decode", message: "malformed watch event: no known type", method: "WATCH")
+            }
+            if type == .error {
+                let status = (try? JSONCoding.decode(WatchEvent<KubeStatus>.self, from: line))?.object
+                throw KubeAPIError(code: status?.code ?? 500, reason: status?.reason ?? "WatchError", message: status?.message ?? "watch error", method: "WATCH")
+            }
+            if let rv = value["object"]?["metadata"]?["resourceVersion"]?.stringValue { resourceVersion = rv }
+            if type == .bookmark { return nil }
+            do {
+                guard let fast = T.self as? any FastJSONDecodable.Type, let object = try fast.init(json: value["object"] ?? .null) as? T else {
+                    return try JSONCoding.decode(WatchEvent<T>.self, from: line)
+                }
+                return WatchEvent(type: type, object: object)
             } catch {
                 throw KubeAPIError(code: 0, reason: "Decode", message: "cannot decode \(kind) watch event: \(error)", method: "WATCH")
             }

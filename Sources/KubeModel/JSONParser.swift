@@ -222,3 +222,71 @@ extension WatchEvent: FastJSONDecodable where Object: FastJSONDecodable {
         self.init(type: t, object: try Object(json: json["object"] ?? .null))
     }
 }
+
+/// ObjectMeta from parsed JSON, as its Codable init reads it (every object Vigil caches
+/// decodes one; through Codable this was a serialization and a JSONDecoder per object).
+extension ObjectMeta: FastJSONDecodable {
+    struct Mismatch: Error, CustomStringConvertible {
+        var field: String
+        var description: String { "metadata.\(field) has the wrong type" }
+    }
+
+    public init(json: JSONValue) throws {
+        guard case .object(let o) = json else { throw Mismatch(field: "") }
+        func string(_ v: JSONValue?, _ field: String) throws -> String? {
+            switch v {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            default: throw Mismatch(field: field)
+            }
+        }
+        func required(_ v: JSONValue?, _ field: String) throws -> String {
+            guard let s = try string(v, field) else { throw Mismatch(field: field) }
+            return s
+        }
+        func bool(_ v: JSONValue?, _ field: String) throws -> Bool? {
+            switch v {
+            case nil, .null?: return nil
+            case .bool(let b)?: return b
+            default: throw Mismatch(field: field)
+            }
+        }
+        func map(_ v: JSONValue?, _ field: String) throws -> [String: String]? {
+            switch v {
+            case nil, .null?: return nil
+            case .object(let m)?: return try m.mapValues { try required($0, field) }
+            default: throw Mismatch(field: field)
+            }
+        }
+        self.init(name: try string(o["name"], "name"), namespace: try string(o["namespace"], "namespace"))
+        generateName = try string(o["generateName"], "generateName")
+        uid = try string(o["uid"], "uid")
+        resourceVersion = try string(o["resourceVersion"], "resourceVersion")
+        switch o["generation"] {
+        case nil, .null?: generation = nil
+        case .int(let i)?: generation = i
+        default: throw Mismatch(field: "generation")
+        }
+        creationTimestamp = try string(o["creationTimestamp"], "creationTimestamp")
+        deletionTimestamp = try string(o["deletionTimestamp"], "deletionTimestamp")
+        labels = try map(o["labels"], "labels")
+        annotations = try map(o["annotations"], "annotations")
+        switch o["ownerReferences"] {
+        case nil, .null?: ownerReferences = nil
+        case .array(let refs)?:
+            ownerReferences = try refs.map { r in
+                OwnerReference(
+                    apiVersion: try required(r["apiVersion"], "ownerReferences.apiVersion"), kind: try required(r["kind"], "ownerReferences.kind"),
+                    name: try required(r["name"], "ownerReferences.name"), uid: try required(r["uid"], "ownerReferences.uid"),
+                    controller: try bool(r["controller"], "ownerReferences.controller"), blockOwnerDeletion: try bool(r["blockOwnerDeletion"], "ownerReferences.blockOwnerDeletion")
+                )
+            }
+        default: throw Mismatch(field: "ownerReferences")
+        }
+        switch o["finalizers"] {
+        case nil, .null?: finalizers = nil
+        case .array(let f)?: finalizers = try f.map { try required($0, "finalizers") }
+        default: throw Mismatch(field: "finalizers")
+        }
+    }
+}

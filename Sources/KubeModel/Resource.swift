@@ -70,6 +70,11 @@ public struct WatchEvent<Object: Codable & Sendable>: Codable, Sendable {
     }
     public var type: EventType
     public var object: Object
+
+    public init(type: EventType, object: Object) {
+        self.type = type
+        self.object = object
+    }
 }
 
 /// Anything with object metadata: typed resources and `Unstructured`.
@@ -114,7 +119,7 @@ public struct Unstructured: MetadataBearing, Hashable {
             o = .object(top)
         }
         self.raw = o.serialized()
-        self.metadata = try JSONCoding.decode(ObjectMeta.self, from: (o["metadata"] ?? [:]).serialized())
+        self.metadata = try ObjectMeta(json: o["metadata"] ?? [:])
     }
 
     public init(from decoder: any Decoder) throws {

@@ -50,11 +50,13 @@ import Testing
         let server = WebhookServer(host: "127.0.0.1", port: 0, tls: tls, policy: .standard, logger: logger) { p in bound.withLock { $0 = p } }
         let reviewPath = dir.appendingPathComponent("review.json").path
 
+        // A minute per review: the suites run in parallel in one process, and one of them
+        // (10,000 hostile stacks) can hold the cooperative pool for seconds on two cores.
         func post(_ body: String, ca: String) async throws -> (status: Int32, output: String) {
             try body.write(toFile: reviewPath, atomically: true, encoding: .utf8)
             let port = bound.withLock { $0 } ?? 0
             return try await runTool([
-                "curl", "-sS", "--max-time", "10", "--cacert", ca, "-H", "Content-Type: application/json", "--data-binary", "@\(reviewPath)",
+                "curl", "-sS", "--max-time", "60", "--cacert", ca, "-H", "Content-Type: application/json", "--data-binary", "@\(reviewPath)",
                 "https://127.0.0.1:\(port)/validate",
             ])
         }

@@ -54,3 +54,29 @@ import Testing
         #expect(event.object.addresses == ["172.31.0.11", "203.0.113.4"])
     }
 }
+
+/// ObjectMeta read from parsed JSON (the caches' path) equals what its Codable init reads,
+/// and refuses what Codable refuses.
+@Suite struct ObjectMetaFastDecodeTests {
+    @Test(arguments: [
+        #"{}"#,
+        #"{"name":"a","namespace":"ns","uid":"u","resourceVersion":"12","generation":3,"creationTimestamp":"2026-01-01T00:00:00Z","labels":{"a":"b","c":""},"annotations":{"x":"y"},"finalizers":["f/g"],"managedFields":[{"manager":"m"}]}"#,
+        #"{"generateName":"p-","deletionTimestamp":"2026-01-02T00:00:00Z","ownerReferences":[{"apiVersion":"v1","kind":"K","name":"n","uid":"u1","controller":true,"blockOwnerDeletion":false},{"apiVersion":"v1","kind":"K","name":"m","uid":"u2"}]}"#,
+        #"{"labels":null,"annotations":{},"ownerReferences":[]}"#,
+    ])
+    func readsLikeCodable(_ text: String) throws {
+        let codable = try JSONDecoder().decode(ObjectMeta.self, from: Data(text.utf8))
+        let fast = try ObjectMeta(json: try JSONValue.parse(Array(text.utf8)))
+        #expect(fast == codable)
+        #expect(try JSONCoding.decode(ObjectMeta.self, from: Array(text.utf8)) == codable)
+    }
+
+    @Test(arguments: [
+        #"{"name":3}"#, #"{"labels":{"a":1}}"#, #"{"generation":"3"}"#, #"{"ownerReferences":[{"kind":"K","name":"n","uid":"u"}]}"#,
+        #"{"finalizers":"f"}"#, #"[]"#,
+    ])
+    func refusesWhatCodableRefuses(_ text: String) throws {
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(ObjectMeta.self, from: Data(text.utf8)) }
+        #expect(throws: (any Error).self) { try ObjectMeta(json: try JSONValue.parse(Array(text.utf8))) }
+    }
+}
