@@ -126,32 +126,17 @@ struct ClusterBench: AsyncParsableCommand {
     func converge(_ client: KubeClient, logger: Logger) async throws -> [String: JSONValue] {
         let metricsPort = try freePort(), probePort = try freePort()
         let binary = vigil ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vigil").path
-        let log = URL(fileURLWithPath: json + ".vigil.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
+        var arguments = [
             // No admission webhook: the bench measures the reconcile (and has no Service for it).
             "run", "--kubeconfig", kubeconfig, "--log-level", vigilLogLevel, "--webhook-bind-address", "0",
             "--metrics-bind-address", "127.0.0.1:\(metricsPort)", "--health-probe-bind-address", "127.0.0.1:\(probePort)",
         ]
-        if workers != "default" { process.arguments! += ["--workers", workers ?? "\(concurrency)"] }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        defer {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            try? handle.close()
-        }
-        let pid = process.processIdentifier
+        if workers != "default" { arguments += ["--workers", workers ?? "\(concurrency)"] }
+        let child = try Child(binary, arguments, log: json + ".vigil.log")
+        defer { child.stop() }
         // Ready to reconcile: caches synced.
-        let readyBy = ContinuousClock.now
-        while try await curl("http://127.0.0.1:\(probePort)/readyz") == nil {
-            guard process.isRunning, Self.seconds(since: readyBy) < 60 else { throw ValidationError("vigil did not become ready; see \(log.path)") }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        try await child.waitUntilServing("http://127.0.0.1:\(probePort)/readyz")
+        let pid = child.process.processIdentifier
         let cpuBefore = Self.cpuSeconds(pid)
 
         let watcher = ReadyWatcher(client: client, stacks: stacks, logger: logger)
@@ -165,7 +150,7 @@ struct ClusterBench: AsyncParsableCommand {
             let start = ContinuousClock.now
             try await forEachConcurrently(0..<stacks) { i in _ = try await client.create(stack(i)) }
             let created = Self.seconds(since: start)
-            let done = try await converged(start: start, watcher: watcher, every: 0.25, log: log.path, running: { process.isRunning }) {
+            let done = try await converged(start: start, watcher: watcher, every: 0.25, log: child.log, running: { child.process.isRunning }) {
                 let counts = try await vigilRequestCounts(metricsPort)
                 return ["POST", "PUT", "PATCH", "DELETE"].reduce(0) { $0 + (counts[$1] ?? 0) }
             }
@@ -212,6 +197,43 @@ struct ClusterBench: AsyncParsableCommand {
                 "rss_anon_kib": .int(memory.anon), "rss_file_kib": .int(memory.file),
                 "edit_latencies_ms": .array(latencies.map { .double($0 * 1000) }),
             ]
+        }
+    }
+
+    /// An operator under measurement, run as a child process with its output in a log file.
+    final class Child {
+        let process = Process()
+        let handle: FileHandle
+        let log: String
+
+        init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, log: String) throws {
+            self.log = log
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            if let environment { process.environment = environment }
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        }
+
+        /// Polls `url` until it answers 200: a minute at most, and not after the child exits.
+        func waitUntilServing(_ url: String) async throws {
+            let since = ContinuousClock.now
+            while try await ClusterBench.curl(url) == nil {
+                guard process.isRunning, ClusterBench.seconds(since: since) < 60 else { throw ValidationError("\(url) did not answer; see \(log)") }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+
+        /// TERM, five seconds for a graceful stop (kopf's can wait for its watches), then KILL.
+        func stop() {
+            if process.isRunning { process.terminate() }
+            for _ in 0..<50 where process.isRunning { usleep(100_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            try? handle.close()
         }
     }
 
@@ -295,30 +317,13 @@ struct ClusterBench: AsyncParsableCommand {
         env["KOPF_BASELINE_DUMP"] = dump
         env["KOPF_BASELINE_CONCURRENCY"] = "\(concurrency)"
         let port = try freePort()
-        let log = URL(fileURLWithPath: json + ".kopf.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-m", "kopf", "run", "--standalone", "--all-namespaces", "--liveness", "http://127.0.0.1:\(port)/healthz", kopfScript]
-        process.environment = env
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        defer {
-            // kopf's graceful stop can wait for its watches to end: a few seconds, then KILL.
-            if process.isRunning { process.terminate() }
-            for _ in 0..<50 where process.isRunning { usleep(100_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            try? handle.close()
-        }
-        let pid = process.processIdentifier
-        let readyBy = ContinuousClock.now
-        while try await curl("http://127.0.0.1:\(port)/healthz") == nil {
-            guard process.isRunning, Self.seconds(since: readyBy) < 60 else { throw ValidationError("kopf did not become ready; see \(log.path)") }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        let child = try Child(
+            python, ["-m", "kopf", "run", "--standalone", "--all-namespaces", "--liveness", "http://127.0.0.1:\(port)/healthz", kopfScript],
+            environment: env, log: json + ".kopf.log"
+        )
+        defer { child.stop() }
+        try await child.waitUntilServing("http://127.0.0.1:\(port)/healthz")
+        let pid = child.process.processIdentifier
         progress("kopf is up")
         let cpuBefore = Self.cpuSeconds(pid)
         let watcher = ReadyWatcher(client: client, stacks: stacks, logger: logger)
@@ -331,7 +336,7 @@ struct ClusterBench: AsyncParsableCommand {
             progress("created \(stacks) stacks")
             // kopf has no client metrics: the API server's count of writes to what an
             // operator writes (not the DaemonSet controller's status, not events).
-            let done = try await converged(start: start, watcher: watcher, every: 1, log: log.path, running: { process.isRunning }) {
+            let done = try await converged(start: start, watcher: watcher, every: 1, log: child.log, running: { child.process.isRunning }) {
                 try await apiserverWrites(client).filter { k, _ in !k.hasSuffix("/status") || k.hasSuffix("observabilitystacks/status") }
                     .filter { k, _ in !k.contains(" events") }.values.reduce(0, +)
             }
@@ -533,7 +538,7 @@ struct ClusterBench: AsyncParsableCommand {
 
     /// Vigil's own `rest_client_requests_total`, by method.
     func vigilRequestCounts(_ port: Int) async throws -> [String: Int] {
-        guard let text = try await curl("http://127.0.0.1:\(port)/metrics") else { return [:] }
+        guard let text = try await Self.curl("http://127.0.0.1:\(port)/metrics") else { return [:] }
         var out: [String: Int] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("rest_client_requests_total{") {
             guard let r = line.range(of: "method=\"") else { continue }
@@ -546,7 +551,7 @@ struct ClusterBench: AsyncParsableCommand {
     /// GET of `http://127.0.0.1:PORT/PATH` in process (HTTP/1.0 on a plain socket, 5 s
     /// timeout): the body on a 200, else nil. Polling through a `curl` child every 250 ms
     /// took a few percent of the two cores the measured run has.
-    func curl(_ url: String) async throws -> String? {
+    static func curl(_ url: String) async throws -> String? {
         guard let rest = url.split(separator: "127.0.0.1:", maxSplits: 1).last, let slash = rest.firstIndex(of: "/"), let port = UInt16(rest[..<slash]) else { return nil }
         let path = String(rest[slash...])
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

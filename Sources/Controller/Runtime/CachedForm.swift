@@ -14,9 +14,11 @@ public enum CachedForm {
     public static func transform(for resource: ResourceDescriptor) -> (@Sendable (Unstructured) -> Unstructured)? {
         guard resource == ConfigMap.resource else { return nil }
         return { object in
-            guard case .object(let data)? = object.object["data"], data.values.contains(where: isLarge) else { return object }
+            // Parsed once; written anew only when a value changes.
+            let value = object.object
+            guard case .object(let data)? = value["data"], data.values.contains(where: isLarge) else { return object }
             var o = object
-            o.object = digested(o.object)
+            o.object = digested(value)
             return o
         }
     }
