@@ -403,7 +403,9 @@ final class VigilProcess: Sendable {
 }
 
 /// Polls `check` until it returns a value, or fails after `timeout` seconds with `what`.
-func eventually<T>(_ what: String, timeout: Double = 30, _ check: () async throws -> T?) async throws -> T {
+/// 60 s by default: CI runs the whole suite, a score of control planes, on two cores, and a
+/// wait that takes 5 s alone has taken over 30 there.
+func eventually<T>(_ what: String, timeout: Double = 60, _ check: () async throws -> T?) async throws -> T {
     let deadline = Date().addingTimeInterval(timeout)
     var lastError: (any Error)?
     while Date() < deadline {

@@ -85,9 +85,20 @@ import Testing
             if env != "development" { expected.append("NetworkPolicy/fba-bench-gateway") }
             // Monitoring: the Prometheus ConfigMap (no Prometheus Operator here) and Grafana's.
             expected += ["ConfigMap/fba-bench-prometheus", "ConfigMap/fba-bench-grafana-datasources", "ConfigMap/fba-bench-grafana-dashboards"]
-            let live = try await eventually("the \(env) objects") { () -> [String: JSONValue]? in
-                let s = try await snapshot(plane, ns)
-                return Set(s.keys) == Set(expected) ? s : nil
+            // 90 s: the whole suite shares two cores, and a production stack issues four
+            // certificates. A timeout names what was missing and what Vigil logged.
+            var seen: Set<String> = []
+            let live: [String: JSONValue]
+            do {
+                live = try await eventually("the \(env) objects", timeout: 90) { () -> [String: JSONValue]? in
+                    let s = try await snapshot(plane, ns)
+                    seen = Set(s.keys)
+                    return seen == Set(expected) ? s : nil
+                }
+            } catch {
+                let missing = Set(expected).subtracting(seen).sorted(), extra = seen.subtracting(expected).sorted()
+                Issue.record("\(error): missing \(missing), unexpected \(extra); vigil's log:\n\(vigils.last?.log.suffix(4000) ?? "")")
+                throw error
             }
             // Every live object is owned by the stack.
             let uid = try await plane.client.get(ObservabilityStack.self, namespace: ns, name: "fba-bench").metadata.uid
