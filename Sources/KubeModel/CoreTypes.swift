@@ -127,6 +127,40 @@ public struct KubeStatus: Codable, Sendable, Hashable {
     }
 }
 
+/// Read without JSONDecoder: every answer that is not a success is one (a read of an
+/// object that does not exist yet is a 404), and JSONDecoder's path for it was 2 % of
+/// Vigil's CPU while converging (BENCHMARKS.md, P1). A field of the wrong type fails the
+/// whole decode, as JSONDecoder does.
+extension KubeStatus: FastJSONDecodable {
+    struct Mismatch: Error, CustomStringConvertible {
+        var field: String
+        var description: String { "Status.\(field) has the wrong type" }
+    }
+
+    public init(json: JSONValue) throws {
+        guard case .object(let o) = json else { throw Mismatch(field: "") }
+        func string(_ field: String) throws -> String? {
+            switch o[field] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            default: throw Mismatch(field: field)
+            }
+        }
+        kind = try string("kind")
+        apiVersion = try string("apiVersion")
+        status = try string("status")
+        message = try string("message")
+        reason = try string("reason")
+        switch o["code"] {
+        case nil, .null?: code = nil
+        case .int(let i)?: code = i
+        case .double(let d)? where d.rounded() == d && abs(d) < 1e15: code = Int(d)
+        default: throw Mismatch(field: "code")
+        }
+        details = o["details"].flatMap { $0 == .null ? nil : $0 }
+    }
+}
+
 /// `metav1.Condition`.
 /// The status of a condition, as Kubernetes writes it.
 public enum ConditionStatus: String, Sendable, Hashable {

@@ -12,7 +12,11 @@ public enum JSONCoding {
     public static func decoder() -> JSONDecoder { JSONDecoder() }
 
     public static func encode(_ value: some Encodable) throws -> [UInt8] {
-        Array(try encoder().encode(value))
+        // Free-form JSON (every apply body) is written directly: the same bytes
+        // (JSONSerializationTests), and JSONEncoder's Codable path for it was 7 % of Vigil's
+        // CPU while converging (BENCHMARKS.md, P1).
+        if let json = value as? JSONValue { return json.serialized() }
+        return Array(try encoder().encode(value))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {

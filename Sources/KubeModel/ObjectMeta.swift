@@ -71,3 +71,36 @@ public struct KubeList<Item: Codable & Sendable>: Codable, Sendable {
         self.items = items
     }
 }
+
+extension ObjectMeta {
+    /// The metadata fields this type holds: `Unstructured` keeps them here only.
+    static let modelledKeys = [
+        "name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "labels", "annotations",
+        "ownerReferences", "finalizers",
+    ]
+
+    /// Writes the fields that are set into `meta`, as the API server writes them.
+    func insertFields(into meta: inout [String: JSONValue]) {
+        func put(_ key: String, _ value: String?) { if let value { meta[key] = .string(value) } }
+        put("name", name)
+        put("generateName", generateName)
+        put("namespace", namespace)
+        put("uid", uid)
+        put("resourceVersion", resourceVersion)
+        if let generation { meta["generation"] = .int(generation) }
+        put("creationTimestamp", creationTimestamp)
+        put("deletionTimestamp", deletionTimestamp)
+        if let labels { meta["labels"] = .object(labels.mapValues(JSONValue.string)) }
+        if let annotations { meta["annotations"] = .object(annotations.mapValues(JSONValue.string)) }
+        if let ownerReferences {
+            meta["ownerReferences"] = .array(
+                ownerReferences.map { r in
+                    var o: [String: JSONValue] = ["apiVersion": .string(r.apiVersion), "kind": .string(r.kind), "name": .string(r.name), "uid": .string(r.uid)]
+                    if let c = r.controller { o["controller"] = .bool(c) }
+                    if let b = r.blockOwnerDeletion { o["blockOwnerDeletion"] = .bool(b) }
+                    return .object(o)
+                })
+        }
+        if let finalizers { meta["finalizers"] = .array(finalizers.map(JSONValue.string)) }
+    }
+}

@@ -100,26 +100,58 @@ extension ObjectMeta {
 ///
 /// The JSON is held as its bytes and parsed when `object` is read: the informers' caches
 /// hold every object Vigil owns, and as a tree of `JSONValue` dictionaries they took several
-/// times the memory of the JSON itself (BENCHMARKS.md, P3).
+/// times the memory of the JSON itself (BENCHMARKS.md, P3). The metadata `ObjectMeta`
+/// models is kept there only, not in the bytes as well; `object` puts it back.
 public struct Unstructured: MetadataBearing, Hashable {
     public var metadata: ObjectMeta
+    /// The object's JSON without the metadata fields `ObjectMeta` holds.
     var raw: [UInt8]
 
-    /// The whole object, parsed from the bytes it is kept as; setting it writes them anew.
+    /// The whole object, parsed from the bytes it is kept as, with `metadata`; setting it
+    /// writes them anew and reads the metadata from it.
     public var object: JSONValue {
-        get { (try? JSONParser.parse(raw)) ?? .null }
-        set { raw = newValue.serialized() }
+        get {
+            let parsed = (try? JSONParser.parse(raw)) ?? .null
+            guard case .object(var top) = parsed else { return parsed }
+            var meta = top["metadata"]?.objectValue ?? [:]
+            metadata.insertFields(into: &meta)
+            if !meta.isEmpty { top["metadata"] = .object(meta) }
+            return .object(top)
+        }
+        set {
+            if let (raw, metadata) = try? Self.split(newValue) {
+                self.raw = raw
+                self.metadata = metadata
+            } else {
+                raw = Self.exact(newValue.serialized())
+            }
+        }
+    }
+
+    /// `bytes` in an array of their own size. The writer grows its array by doubling, so a
+    /// written object's array has up to twice the room it needs, and the caches keep every
+    /// owned object for as long as it exists (BENCHMARKS.md, P3).
+    static func exact(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.capacity - bytes.count > 64 else { return bytes }
+        return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: bytes)
+        }
+    }
+
+    /// The bytes to keep of `object` (without `managedFields` and without what the decoded
+    /// metadata holds), and its decoded metadata.
+    static func split(_ object: JSONValue) throws -> ([UInt8], ObjectMeta) {
+        guard case .object(var top) = object else { return (exact(object.serialized()), try ObjectMeta(json: object["metadata"] ?? [:])) }
+        guard case .object(var meta)? = top["metadata"] else { return (exact(object.serialized()), try ObjectMeta(json: top["metadata"] ?? [:])) }
+        let metadata = try ObjectMeta(json: .object(meta))
+        meta["managedFields"] = nil
+        for key in ObjectMeta.modelledKeys { meta[key] = nil }
+        top["metadata"] = meta.isEmpty ? nil : .object(meta)
+        return (exact(JSONValue.object(top).serialized()), metadata)
     }
 
     public init(object: JSONValue) throws {
-        var o = object
-        if case .object(var top) = o, case .object(var meta)? = top["metadata"] {
-            meta["managedFields"] = nil
-            top["metadata"] = .object(meta)
-            o = .object(top)
-        }
-        self.raw = o.serialized()
-        self.metadata = try ObjectMeta(json: o["metadata"] ?? [:])
+        (raw, metadata) = try Self.split(object)
     }
 
     public init(from decoder: any Decoder) throws {

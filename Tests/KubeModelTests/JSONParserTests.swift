@@ -80,3 +80,24 @@ import Testing
         #expect(throws: (any Error).self) { try ObjectMeta(json: try JSONValue.parse(Array(text.utf8))) }
     }
 }
+
+/// An API error's Status is read without JSONDecoder, with the same result.
+@Suite struct KubeStatusFastDecodeTests {
+    @Test(arguments: [
+        #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"x\" not found","reason":"NotFound","details":{"name":"x","kind":"configmaps"},"code":404}"#,
+        #"{"kind":"Status","code":409.0,"details":null}"#,
+        #"{}"#,
+    ])
+    func readsLikeCodable(_ text: String) throws {
+        let codable = try JSONDecoder().decode(KubeStatus.self, from: Data(text.utf8))
+        let fast = try JSONCoding.decode(KubeStatus.self, from: Array(text.utf8))
+        #expect(fast == codable)
+        #expect(fast.kind == codable.kind && fast.code == codable.code && fast.message == codable.message)
+    }
+
+    @Test(arguments: [#"{"kind":3}"#, #"{"code":"404"}"#, #"{"code":4.5}"#, #"{"message":[]}"#, #"[]"#, #""text""#])
+    func refusesWhatCodableRefuses(_ text: String) throws {
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(KubeStatus.self, from: Data(text.utf8)) }
+        #expect(throws: (any Error).self) { try JSONCoding.decode(KubeStatus.self, from: Array(text.utf8)) }
+    }
+}

@@ -33,4 +33,39 @@ import Testing
         #expect(u.object["metadata"]?["managedFields"] == nil)
         #expect(u.object["data"] == ["k": "v"])
     }
+
+    /// The metadata is kept decoded only; `object` gives back the object as it came, every
+    /// metadata field included (those `ObjectMeta` does not model stay in the bytes).
+    @Test(arguments: [
+        [
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": [
+                "name": "c", "namespace": "n", "uid": "u-1", "resourceVersion": "42", "generation": 3, "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": ["app.kubernetes.io/name": "c", "empty": ""], "annotations": ["vigil.dev/desired-hash": "abc"],
+                "ownerReferences": [["apiVersion": "v1", "kind": "K", "name": "s", "uid": "u-0", "controller": true, "blockOwnerDeletion": true], ["apiVersion": "v1", "kind": "K", "name": "t", "uid": "u-2"]],
+                "finalizers": ["f/g"], "selfLink": "/apis/apps/v1/x", "deletionGracePeriodSeconds": 30, "deletionTimestamp": "2026-01-02T00:00:00Z", "generateName": "c-",
+            ],
+            "spec": ["template": ["metadata": ["labels": ["a": "b"]]]], "status": ["numberReady": 0],
+        ] as JSONValue,
+        ["kind": "ConfigMap", "data": ["k": "v"]],
+        ["metadata": ["selfLink": "/api/v1/x"], "data": [:]],
+        ["metadata": ["name": "only"]],
+    ])
+    func unstructuredGivesBackTheObjectItWasMadeFrom(_ value: JSONValue) throws {
+        let u = try Unstructured(object: value)
+        #expect(u.object == value)
+        #expect(try Unstructured(object: u.object) == u)
+        // Setting the object sets the metadata with it.
+        var v = u
+        var changed = value
+        if case .object(var top) = changed {
+            var meta = top["metadata"]?.objectValue ?? [:]
+            meta["labels"] = ["new": "label"]
+            top["metadata"] = .object(meta)
+            changed = .object(top)
+        }
+        v.object = changed
+        #expect(v.metadata.labels == ["new": "label"])
+        #expect(v.object == changed)
+    }
 }
