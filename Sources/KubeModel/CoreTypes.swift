@@ -132,20 +132,9 @@ public struct KubeStatus: Codable, Sendable, Hashable {
 /// Vigil's CPU while converging (BENCHMARKS.md, P1). A field of the wrong type fails the
 /// whole decode, as JSONDecoder does.
 extension KubeStatus: FastJSONDecodable {
-    struct Mismatch: Error, CustomStringConvertible {
-        var field: String
-        var description: String { "Status.\(field) has the wrong type" }
-    }
-
     public init(json: JSONValue) throws {
-        guard case .object(let o) = json else { throw Mismatch(field: "") }
-        func string(_ field: String) throws -> String? {
-            switch o[field] {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw Mismatch(field: field)
-            }
-        }
+        guard case .object(let o) = json else { throw FieldTypeMismatch(field: "Status") }
+        func string(_ field: String) throws -> String? { try FieldTypeMismatch.string(o[field], "Status.\(field)") }
         kind = try string("kind")
         apiVersion = try string("apiVersion")
         status = try string("status")
@@ -155,7 +144,7 @@ extension KubeStatus: FastJSONDecodable {
         case nil, .null?: code = nil
         case .int(let i)?: code = i
         case .double(let d)? where d.rounded() == d && abs(d) < 1e15: code = Int(d)
-        default: throw Mismatch(field: "code")
+        default: throw FieldTypeMismatch(field: "Status.code")
         }
         details = o["details"].flatMap { $0 == .null ? nil : $0 }
     }

@@ -223,39 +223,45 @@ extension WatchEvent: FastJSONDecodable where Object: FastJSONDecodable {
     }
 }
 
+/// A field of parsed JSON with the wrong type: what the fast decoders throw where
+/// JSONDecoder would fail too.
+struct FieldTypeMismatch: Error, CustomStringConvertible {
+    var field: String
+    var description: String { "\(field) has the wrong type" }
+
+    /// An optional string: nil when absent or null.
+    static func string(_ v: JSONValue?, _ field: String) throws -> String? {
+        switch v {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        default: throw FieldTypeMismatch(field: field)
+        }
+    }
+}
+
 /// ObjectMeta from parsed JSON, as its Codable init reads it (every object Vigil caches
 /// decodes one; through Codable this was a serialization and a JSONDecoder per object).
 extension ObjectMeta: FastJSONDecodable {
-    struct Mismatch: Error, CustomStringConvertible {
-        var field: String
-        var description: String { "metadata.\(field) has the wrong type" }
-    }
-
     public init(json: JSONValue) throws {
-        guard case .object(let o) = json else { throw Mismatch(field: "") }
-        func string(_ v: JSONValue?, _ field: String) throws -> String? {
-            switch v {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw Mismatch(field: field)
-            }
-        }
+        typealias Mismatch = FieldTypeMismatch
+        guard case .object(let o) = json else { throw Mismatch(field: "metadata") }
+        func string(_ v: JSONValue?, _ field: String) throws -> String? { try FieldTypeMismatch.string(v, "metadata.\(field)") }
         func required(_ v: JSONValue?, _ field: String) throws -> String {
-            guard let s = try string(v, field) else { throw Mismatch(field: field) }
+            guard let s = try string(v, field) else { throw Mismatch(field: "metadata.\(field)") }
             return s
         }
         func bool(_ v: JSONValue?, _ field: String) throws -> Bool? {
             switch v {
             case nil, .null?: return nil
             case .bool(let b)?: return b
-            default: throw Mismatch(field: field)
+            default: throw Mismatch(field: "metadata.\(field)")
             }
         }
         func map(_ v: JSONValue?, _ field: String) throws -> [String: String]? {
             switch v {
             case nil, .null?: return nil
             case .object(let m)?: return try m.mapValues { try required($0, field) }
-            default: throw Mismatch(field: field)
+            default: throw Mismatch(field: "metadata.\(field)")
             }
         }
         self.init(name: try string(o["name"], "name"), namespace: try string(o["namespace"], "namespace"))
@@ -265,7 +271,7 @@ extension ObjectMeta: FastJSONDecodable {
         switch o["generation"] {
         case nil, .null?: generation = nil
         case .int(let i)?: generation = i
-        default: throw Mismatch(field: "generation")
+        default: throw Mismatch(field: "metadata.generation")
         }
         creationTimestamp = try string(o["creationTimestamp"], "creationTimestamp")
         deletionTimestamp = try string(o["deletionTimestamp"], "deletionTimestamp")
@@ -281,12 +287,12 @@ extension ObjectMeta: FastJSONDecodable {
                     controller: try bool(r["controller"], "ownerReferences.controller"), blockOwnerDeletion: try bool(r["blockOwnerDeletion"], "ownerReferences.blockOwnerDeletion")
                 )
             }
-        default: throw Mismatch(field: "ownerReferences")
+        default: throw Mismatch(field: "metadata.ownerReferences")
         }
         switch o["finalizers"] {
         case nil, .null?: finalizers = nil
         case .array(let f)?: finalizers = try f.map { try required($0, "finalizers") }
-        default: throw Mismatch(field: "finalizers")
+        default: throw Mismatch(field: "metadata.finalizers")
         }
     }
 }
