@@ -141,8 +141,9 @@ public struct Unstructured: MetadataBearing, Hashable {
     /// The bytes to keep of `object` (without `managedFields` and without what the decoded
     /// metadata holds), and its decoded metadata.
     static func split(_ object: JSONValue) throws -> ([UInt8], ObjectMeta) {
-        guard case .object(var top) = object else { return (exact(object.serialized()), try ObjectMeta(json: object["metadata"] ?? [:])) }
-        guard case .object(var meta)? = top["metadata"] else { return (exact(object.serialized()), try ObjectMeta(json: top["metadata"] ?? [:])) }
+        guard case .object(var top) = object, case .object(var meta)? = top["metadata"] else {
+            return (exact(object.serialized()), try ObjectMeta(json: object["metadata"] ?? [:]))
+        }
         let metadata = try ObjectMeta(json: .object(meta))
         meta["managedFields"] = nil
         for key in ObjectMeta.modelledKeys { meta[key] = nil }
