@@ -163,11 +163,33 @@ extension JSONValue {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
-            // Runs with nothing to escape are copied whole.
+            guard let base = bytes.baseAddress else { return }
+            let count = bytes.count
+            // Runs with nothing to escape are copied whole; they are found eight bytes at a
+            // time (most strings, and the long configs, have few or no escapes).
             var start = 0
-            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
-                start = i + 1
+            var i = 0
+            while i < count {
+                let byte: UInt8
+                if i + 8 <= count {
+                    // The lowest byte the mask flags is always one to escape.
+                    let flags = escapeFlags(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self).littleEndian)
+                    guard flags != 0 else {
+                        i += 8
+                        continue
+                    }
+                    i += flags.trailingZeroBitCount / 8
+                    byte = base[i]
+                } else {
+                    byte = base[i]
+                    guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                        i += 1
+                        continue
+                    }
+                }
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: i - start)) }
+                i += 1
+                start = i
                 switch byte {
                 case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
                 case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
@@ -183,8 +205,21 @@ extension JSONValue {
                     out.append(hex[Int(byte & 0xF)])
                 }
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            if count > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start)) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The high bit of each of the eight bytes of `word` (read little-endian) that is a
+    /// control character, `"` or `\`, by the bit tricks "hasless" and "haszero": zero when
+    /// there is none. Bytes above the lowest flagged one may be flagged falsely (a borrow
+    /// carries on), the lowest never is.
+    @inline(__always)
+    static func escapeFlags(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C))
     }
 }

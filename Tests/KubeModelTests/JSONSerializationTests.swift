@@ -15,4 +15,21 @@ import Testing
         #expect(try JSONCoding.encode(value) == encoded)
         #expect(value.serialized() == encoded, "\(String(decoding: value.serialized(), as: UTF8.self)) vs \(String(decoding: encoded, as: UTF8.self))")
     }
+
+    /// Strings are scanned eight bytes at a time: every character that needs escaping, and
+    /// the bytes that look like one to the bit tricks (0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F,
+    /// multi-byte UTF-8), at every offset of strings of 1 to 20 bytes, give JSONEncoder's bytes.
+    @Test func escapesAtEveryOffset() throws {
+        let specials = ["\"", "\\", "\n", "\t", "\r", "\u{00}", "\u{1F}", "\u{08}", "\u{0C}", " ", "!", "#", "[", "]", "\u{7F}", "é", "€", "/"]
+        for special in specials {
+            for length in 1...20 {
+                for at in 0..<length {
+                    var chars = Array(repeating: "a", count: length)
+                    chars[at] = special
+                    let value = JSONValue.string(chars.joined())
+                    #expect(value.serialized() == Array(try JSONCoding.encoder().encode(value)), "\(special.unicodeScalars.map(\.value)) at \(at) of \(length)")
+                }
+            }
+        }
+    }
 }

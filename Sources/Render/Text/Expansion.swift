@@ -104,7 +104,7 @@ public enum Expansion {
     private static func changed(_ v: JSONValue, path: inout [String], _ f: ([String], String) -> String) -> JSONValue? {
         switch v {
         case .string(let s):
-            guard s.utf8.contains(UInt8(ascii: "$")) else { return nil }
+            guard s.containsUTF8(UInt8(ascii: "$")) else { return nil }
             let r = f(path, s)
             return r == s ? nil : .string(r)
         case .object(let o):

@@ -18,7 +18,7 @@ enum FastYAML {
     }
 
     static func spaces(_ n: Int, into out: inout [UInt8]) {
-        for _ in 0..<n { out.append(0x20) }
+        out.append(contentsOf: repeatElement(0x20, count: n))
     }
 
     /// A block mapping at `indent`. With `firstLinePrefixed`, the first key follows a
@@ -27,8 +27,7 @@ enum FastYAML {
         // Sorted as pairs: no key is hashed again to find its value.
         for (i, (key, value)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 || !firstLinePrefixed { spaces(indent, into: &out) }
-            guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), let k = scalar(key, explicitQuote: false) else { return false }
-            out.append(contentsOf: k.utf8)
+            guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), scalar(key, explicitQuote: false, into: &out) else { return false }
             out.append(UInt8(ascii: ":"))
             switch value {
             case .object(let m) where m.isEmpty:
@@ -42,12 +41,11 @@ enum FastYAML {
                 out.append(0x0A)
                 // A sequence in a mapping is not indented further (libyaml's indentless sequence).
                 guard sequence(a, indent: indent, into: &out) else { return false }
-            case .string(let s) where s.utf8.contains(0x0A):
+            case .string(let s) where s.containsUTF8(0x0A):
                 guard literal(s, indent: indent + 2, into: &out) else { return false }
             default:
-                guard let text = leaf(value) else { return false }
                 out.append(0x20)
-                out.append(contentsOf: text.utf8)
+                guard leaf(value, into: &out) else { return false }
                 out.append(0x0A)
             }
         }
@@ -64,53 +62,53 @@ enum FastYAML {
             case .object(let m):
                 guard mapping(m, indent: indent + 2, into: &out, firstLinePrefixed: true) else { return false }
             case .array: return false
-            case .string(let s) where s.utf8.contains(0x0A): return false
+            case .string(let s) where s.containsUTF8(0x0A): return false
             default:
-                guard let text = leaf(item) else { return false }
-                out.append(contentsOf: text.utf8)
+                guard leaf(item, into: &out) else { return false }
                 out.append(0x0A)
             }
         }
         return true
     }
 
-    /// A scalar other than a multi-line string, as YAMLText.node styles it.
-    static func leaf(_ value: JSONValue) -> String? {
+    /// A scalar other than a multi-line string, as YAMLText.node styles it; false where unsure.
+    static func leaf(_ value: JSONValue, into out: inout [UInt8]) -> Bool {
         switch value {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
         case .double(let d):
-            if d.rounded() == d, abs(d) < 1e15 { return String(Int(d)) }
-            return String(d)
-        case .string(let s): return scalar(s, explicitQuote: YAMLText.needsQuotes(s))
-        default: return nil
+            if d.rounded() == d, abs(d) < 1e15 {
+                out.append(contentsOf: String(Int(d)).utf8)
+            } else {
+                out.append(contentsOf: String(d).utf8)
+            }
+        case .string(let s): return scalar(s, explicitQuote: YAMLText.needsQuotes(s), into: &out)
+        default: return false
         }
+        return true
     }
 
     /// A one-line string: single-quoted when asked, else plain where libyaml allows a
-    /// plain scalar in block context, else single-quoted; nil where unsure.
-    static func scalar(_ s: String, explicitQuote: Bool) -> String? {
-        var bytes = s
-        return bytes.withUTF8 { b -> String? in
+    /// plain scalar in block context, else single-quoted; false where unsure.
+    static func scalar(_ s: String, explicitQuote: Bool, into out: inout [UInt8]) -> Bool {
+        var s = s
+        return s.withUTF8 { b in
             // Control characters, and non-ASCII (printable in general, but libyaml's to
             // judge): use Yams.
-            for c in b where c < 0x20 || c >= 0x7F { return nil }
-            return styled(s, b, explicitQuote: explicitQuote)
-        }
-    }
-
-    static func styled(_ s: String, _ b: UnsafeBufferPointer<UInt8>, explicitQuote: Bool) -> String {
-        if explicitQuote || !plainAllowed(b) {
-            var quoted: [UInt8] = [UInt8(ascii: "'")]
-            for c in b {
-                quoted.append(c)
-                if c == UInt8(ascii: "'") { quoted.append(c) }
+            for c in b where c < 0x20 || c >= 0x7F { return false }
+            if explicitQuote || !plainAllowed(b) {
+                out.append(UInt8(ascii: "'"))
+                for c in b {
+                    out.append(c)
+                    if c == UInt8(ascii: "'") { out.append(c) }
+                }
+                out.append(UInt8(ascii: "'"))
+            } else {
+                out.append(contentsOf: b)
             }
-            quoted.append(UInt8(ascii: "'"))
-            return String(decoding: quoted, as: UTF8.self)
+            return true
         }
-        return s
     }
 
     /// libyaml's analysis of a scalar for a plain block scalar (yaml_emitter_analyze_scalar).
@@ -145,24 +143,38 @@ enum FastYAML {
     /// A literal block (`|`, `|-`) whose lines go at `indent`; nil-like false where libyaml
     /// would choose otherwise (leading space or break, trailing spaces, tabs, kept breaks).
     static func literal(_ s: String, indent: Int, into out: inout [UInt8]) -> Bool {
-        let b = Array(s.utf8)
-        guard let first = b.first, first != 0x20, first != 0x0A else { return false }
-        for (i, c) in b.enumerated() {
-            if c == 0x0A { continue }
-            if c < 0x20 || c == 0x7F || c >= 0x80 { return false }
-            if c == 0x20, i + 1 == b.count || b[i + 1] == 0x0A { return false }
-        }
-        if b.count >= 2, b[b.count - 1] == 0x0A, b[b.count - 2] == 0x0A { return false }
-        let stripped = b.last != 0x0A
-        out.append(contentsOf: (stripped ? " |-\n" : " |\n").utf8)
-        let body = stripped ? b[...] : b.dropLast()
-        for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            if !line.isEmpty {
-                spaces(indent, into: &out)
-                out.append(contentsOf: line)
+        var s = s
+        return s.withUTF8 { b in
+            guard let first = b.first, first != 0x20, first != 0x0A else { return false }
+            for i in 0..<b.count {
+                let c = b[i]
+                if c == 0x0A { continue }
+                if c < 0x20 || c == 0x7F || c >= 0x80 { return false }
+                if c == 0x20, i + 1 == b.count || b[i + 1] == 0x0A { return false }
             }
-            out.append(0x0A)
+            if b.count >= 2, b[b.count - 1] == 0x0A, b[b.count - 2] == 0x0A { return false }
+            let stripped = b.last != 0x0A
+            out.append(contentsOf: (stripped ? " |-\n" : " |\n").utf8)
+            // Each line of the body (without its final break), indented unless empty.
+            let end = stripped ? b.count : b.count - 1
+            var lineStart = 0
+            for i in 0...end where i == end || b[i] == 0x0A {
+                if i > lineStart {
+                    spaces(indent, into: &out)
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: b[lineStart..<i]))
+                }
+                out.append(0x0A)
+                lineStart = i + 1
+            }
+            return true
         }
-        return true
+    }
+}
+
+extension String {
+    /// Whether the UTF-8 of this string holds `byte`, read from contiguous storage where the
+    /// string has it (native strings do): `utf8.contains` walks the view a byte at a time.
+    func containsUTF8(_ byte: UInt8) -> Bool {
+        utf8.withContiguousStorageIfAvailable { $0.contains(byte) } ?? utf8.contains(byte)
     }
 }

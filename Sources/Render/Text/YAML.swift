@@ -24,7 +24,7 @@ public enum YAMLText {
             if d.rounded() == d, abs(d) < 1e15 { return Node(String(Int(d)), intTag) }
             return Node(String(d), floatTag)
         case .string(let s):
-            if s.utf8.contains(0x0A) { return Node(s, strTag, .literal) }
+            if s.containsUTF8(0x0A) { return Node(s, strTag, .literal) }
             if needsQuotes(s) { return Node(s, strTag, .singleQuoted) }
             return Node(s, strTag)
         case .array(let a):
