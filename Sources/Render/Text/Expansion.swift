@@ -15,12 +15,13 @@ public enum Expansion {
     /// A Grafana provisioning document's strings, every `$` escaped (Vigil's own Grafana
     /// variables are written with one `$` and escaped here like everything else).
     public static func escapeGrafana(_ document: JSONValue) -> JSONValue {
-        map(document, path: []) { _, s in escape(s) }
+        var path: [String] = []
+        return changed(document, path: &path, tracksPath: false) { _, s in s.replacingDollars() } ?? document
     }
 
     /// `$` as `$$`.
     public static func escape(_ s: String) -> String {
-        s.contains("$") ? s.replacingDollars() : s
+        s.containsUTF8(UInt8(ascii: "$")) ? s.replacingDollars() : s
     }
 
     /// Whether a string of the collector config is one of Vigil's own `${env:NAME}`
@@ -97,11 +98,12 @@ public enum Expansion {
     /// changed string are kept as they are, not rebuilt.
     static func map(_ v: JSONValue, path: [String], _ f: ([String], String) -> String) -> JSONValue {
         var path = path
-        return changed(v, path: &path, f) ?? v
+        return changed(v, path: &path, tracksPath: true, f) ?? v
     }
 
-    /// The new value, or nil when nothing in `v` changes.
-    private static func changed(_ v: JSONValue, path: inout [String], _ f: ([String], String) -> String) -> JSONValue? {
+    /// The new value, or nil when nothing in `v` changes. Without `tracksPath`, `f` is given
+    /// no path (Grafana's documents are large, and nobody reads their paths).
+    private static func changed(_ v: JSONValue, path: inout [String], tracksPath: Bool, _ f: ([String], String) -> String) -> JSONValue? {
         switch v {
         case .string(let s):
             guard s.containsUTF8(UInt8(ascii: "$")) else { return nil }
@@ -110,18 +112,18 @@ public enum Expansion {
         case .object(let o):
             var out: [String: JSONValue]? = nil
             for (k, x) in o {
-                path.append(k)
-                if let n = changed(x, path: &path, f) {
+                if tracksPath { path.append(k) }
+                if let n = changed(x, path: &path, tracksPath: tracksPath, f) {
                     if out == nil { out = o }
                     out![k] = n
                 }
-                path.removeLast()
+                if tracksPath { path.removeLast() }
             }
             return out.map { .object($0) }
         case .array(let a):
             var out: [JSONValue]? = nil
             for (i, x) in a.enumerated() {
-                if let n = changed(x, path: &path, f) {
+                if let n = changed(x, path: &path, tracksPath: tracksPath, f) {
                     if out == nil { out = a }
                     out![i] = n
                 }
@@ -133,12 +135,14 @@ public enum Expansion {
 }
 
 extension String {
+    /// Every `$` doubled, byte by byte: `$` is ASCII, so no character is split.
     fileprivate func replacingDollars() -> String {
-        var out = ""
-        out.reserveCapacity(count + 4)
-        for c in self {
-            if c == "$" { out.append("$$") } else { out.append(c) }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 8)
+        for byte in utf8 {
+            out.append(byte)
+            if byte == UInt8(ascii: "$") { out.append(byte) }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
