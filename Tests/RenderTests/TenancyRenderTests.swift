@@ -85,6 +85,14 @@ import Testing
         #expect(Expansion.unescaped(datasources).isEmpty)
     }
 
+    /// The consumers read bytes, not Characters: a `$` that a combining mark follows (one
+    /// Character, "$\u{301}") is escaped too, in the collector's strings and in Grafana's.
+    @Test func aDollarInsideACombinedCharacterIsEscaped() {
+        #expect(Expansion.escape("a$\u{301}b") == "a$$\u{301}b")
+        #expect(Expansion.escapeGrafana(["url": "x$\u{301}", "list": ["é$", "plain"]]) == ["url": "x$$\u{301}", "list": ["é$$", "plain"]])
+        #expect(Expansion.escapeCollector(["exporters": ["otlp": ["endpoint": "h$\u{301}"]]]) == ["exporters": ["otlp": ["endpoint": "h$$\u{301}"]]])
+    }
+
     /// Only k8sattributes talks to the API server: agents carry a token only with it, the
     /// gateway never, and resource detection uses no detector that would need one.
     @Test(arguments: Environment.allCases)
