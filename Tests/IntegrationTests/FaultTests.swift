@@ -59,10 +59,15 @@ import Testing
         try await survives("etcd-restart", watchesBreak: false) { try await $0.restartEtcd(downSeconds: 4) }
     }
 
+    /// The informers' reconnect warnings in a log, a line each.
+    func reconnectWarnings(_ log: String) -> [Substring] {
+        log.split(separator: "\n").filter { $0.contains("API server unreachable; reconnecting") || $0.contains("watch failed; retrying") }
+    }
+
     /// Reconnect attempts in a log: each warning line, plus the similar ones it says were
     /// held back (the warnings are rate-limited).
     func reconnectAttempts(_ log: String) -> Int {
-        log.split(separator: "\n").filter { $0.contains("API server unreachable; reconnecting") || $0.contains("watch failed; retrying") }.reduce(0) { n, line in
+        reconnectWarnings(log).reduce(0) { n, line in
             let held = line.range(of: "similar_warnings_held_back=").map { Int(line[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
             return n + 1 + held
         }
@@ -73,7 +78,7 @@ import Testing
     /// 0.1 × (2^(n-1) − 1) s after its first: in `seconds`, at most 1 + log2(1 + 10 × seconds)
     /// attempts. A loop without backoff reaches hundreds in a second.
     func highestAttempt(_ log: String) -> Int {
-        log.split(separator: "\n").filter { $0.contains("API server unreachable; reconnecting") || $0.contains("watch failed; retrying") }.compactMap { line in
+        reconnectWarnings(log).compactMap { line in
             line.range(of: " attempt=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
         }.max() ?? 0
     }
