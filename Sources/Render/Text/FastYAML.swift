@@ -24,9 +24,10 @@ enum FastYAML {
     /// A block mapping at `indent`. With `firstLinePrefixed`, the first key follows a
     /// sequence dash already written on this line.
     static func mapping(_ o: [String: JSONValue], indent: Int, into out: inout [UInt8], firstLinePrefixed: Bool) -> Bool {
-        // Sorted as pairs: no key is hashed again to find its value.
-        for (i, (key, value)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
-            if i > 0 || !firstLinePrefixed { spaces(indent, into: &out) }
+        var first = true
+        return o.allSortedByKey { key, value in
+            if !first || !firstLinePrefixed { spaces(indent, into: &out) }
+            first = false
             guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), scalar(key, explicitQuote: false, into: &out) else { return false }
             out.append(UInt8(ascii: ":"))
             switch value {
@@ -48,8 +49,8 @@ enum FastYAML {
                 guard leaf(value, into: &out) else { return false }
                 out.append(0x0A)
             }
+            return true
         }
-        return true
     }
 
     static func sequence(_ a: [JSONValue], indent: Int, into out: inout [UInt8]) -> Bool {
