@@ -40,6 +40,28 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         }
     }
 
+    /// The status's configHash is the sha256 of the agents' config, then the gateway's when
+    /// there is one; the pod templates' hashes add the mounted material's (the hashes are fed
+    /// in parts: a change of definition would restart every collector on upgrade).
+    @Test(arguments: [false, true])
+    func theConfigHashesCoverTheConfigsAsBefore(withGateway: Bool) throws {
+        let tempo = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317"))
+        let s = withGateway ? stack(.staging) { $0.exporters = tempo } : stack(.development)
+        let rendered = try DesiredState.render(StackContext(withUID(s)), inputs: RenderInputs(mountedMaterialHash: "m"))
+        func config(_ suffix: String) -> String? {
+            rendered.objects.first { $0.resource.kind == "ConfigMap" && $0.name == "obs-\(suffix)" }?.body["data"]?["config.yaml"]?.stringValue
+        }
+        func podHash(_ kind: String) -> JSONValue? {
+            rendered.objects.first { $0.resource.kind == kind }?.body["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.configHash]
+        }
+        let agent = try #require(config("collector"))
+        let gateway = config("gateway")
+        #expect((gateway != nil) == withGateway)
+        #expect(rendered.configHash == sha256Hex(Array((agent + (gateway ?? "")).utf8)))
+        #expect(podHash("DaemonSet") == .string(sha256Hex(Array((agent + "\nm").utf8))))
+        if let gateway { #expect(podHash("Deployment") == .string(sha256Hex(Array((gateway + "\nm").utf8)))) }
+    }
+
     @Test func theSamplingPercentageChangesTheConfigAndItsHash() throws {
         let tempo = ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317"))
         let a = try DesiredState.render(StackContext(withUID(stack(.staging) { $0.exporters = tempo })))

@@ -50,7 +50,14 @@ public enum DesiredState {
         }
 
         let agentYAML = try YAMLText.document(CollectorConfig.agent(ctx))
-        let agentHash = sha256Hex(Array((agentYAML + "\n" + inputs.mountedMaterialHash).utf8))
+        // The agents' config is hashed once: its hash with the mounted material's goes on
+        // their pod template, and the same state goes on into the status's configHash.
+        var configHasher = SHA256Text()
+        configHasher.add(agentYAML)
+        var agentHasher = configHasher
+        agentHasher.add("\n")
+        agentHasher.add(inputs.mountedMaterialHash)
+        let agentHash = agentHasher.hex
         bodies.append(Draft(Kinds.serviceAccount, component: "serviceaccount", body: Workloads.serviceAccount(ctx)))
         // The agents' API rights (k8sattributes), before the pods that use them.
         bodies += CollectorRBAC.drafts(ctx)
@@ -63,21 +70,24 @@ public enum DesiredState {
         }
         // Agents read the gateway's trust bundle once, at start: a CA rollover rolls them.
         if ctx.hasGateway, let bundle = inputs.certificates?.bundle {
-            daemonSet["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.trustBundleHash] = .string(sha256Hex(Array(bundle.utf8)))
+            daemonSet["spec"]?["template"]?["metadata"]?["annotations"]?[Annotations.trustBundleHash] = .string(sha256Hex(bundle.utf8))
         }
         bodies.append(Draft(Kinds.daemonSet, component: "collector", body: daemonSet))
-        var configHash = sha256Hex(Array(agentYAML.utf8))
 
         if let gateway = CollectorConfig.gateway(ctx) {
             let gatewayYAML = try YAMLText.document(gateway)
-            let gatewayHash = sha256Hex(Array((gatewayYAML + "\n" + inputs.mountedMaterialHash).utf8))
+            var gatewayHasher = SHA256Text()
+            gatewayHasher.add(gatewayYAML)
+            gatewayHasher.add("\n")
+            gatewayHasher.add(inputs.mountedMaterialHash)
+            let gatewayHash = gatewayHasher.hex
             bodies.append(Draft(Kinds.configMap, component: "gateway", body: Workloads.configMap(name: Naming.gateway(name), config: gatewayYAML)))
             bodies.append(Draft(Kinds.service, component: "gateway", body: Workloads.gatewayHeadless(ctx)))
             bodies.append(Draft(Kinds.deployment, component: "gateway", body: Workloads.deployment(ctx, replicas: eff.gatewayReplicas, configHash: gatewayHash)))
             if GatewayDisruptionBudget.wanted(ctx), let pdb = GatewayDisruptionBudget.resource(kinds: inputs.monitoringKinds) {
                 bodies.append(Draft(pdb, component: "gateway", body: GatewayDisruptionBudget.body(ctx, resource: pdb)))
             }
-            configHash = sha256Hex(Array((agentYAML + gatewayYAML).utf8))
+            configHasher.add(gatewayYAML)
         }
 
         for (i, policy) in NetworkPolicyRender.render(ctx, nodeAddresses: inputs.nodeAddresses).enumerated() {
@@ -123,7 +133,7 @@ public enum DesiredState {
         for client in inputs.credentials?.clientSecrets ?? [] {
             bodies.append(ClientSecret.draft(ctx, client, certificates: inputs.certificates))
         }
-        return RenderedStack(objects: try stamped(bodies, ctx), configHash: configHash)
+        return RenderedStack(objects: try stamped(bodies, ctx), configHash: configHasher.hex)
     }
 
     /// The credentials Secret alone: Vigil records which clients hold the current

@@ -51,14 +51,36 @@ extension String {
 
 /// Hex sha256 of bytes.
 public func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
-    let hex = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(64)
-    for byte in SHA256.hash(data: Array(bytes)) {
-        out.append(hex[Int(byte >> 4)])
-        out.append(hex[Int(byte & 0xF)])
+    var h = SHA256Text()
+    if bytes.withContiguousStorageIfAvailable({ h.hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }) == nil {
+        h.hasher.update(data: Array(bytes))
     }
-    return String(decoding: out, as: UTF8.self)
+    return h.hex
+}
+
+/// SHA-256 of text fed in parts, read as lowercase hex: hashes of concatenations without
+/// building them, and a common prefix hashed once (the state is a value: a copy goes on
+/// from where it was).
+public struct SHA256Text {
+    var hasher = SHA256()
+
+    public init() {}
+
+    public mutating func add(_ text: String) {
+        var text = text
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    }
+
+    public var hex: String {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 /// Every name one stack's objects carry, its Service's DNS name and its OTLP endpoints.
