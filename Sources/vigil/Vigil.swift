@@ -222,20 +222,14 @@ struct Run: AsyncParsableCommand {
         // Bounded exit: once asked to stop, the process is gone within the reconciles'
         // grace plus a margin, whatever a request or thread is still doing.
         let bound = options.shutdownTimeout + Self.exitMargin
-        let status: Int32 = await withTaskGroup(of: Int32?.self) { tasks in
-            tasks.addTask {
-                do {
-                    try await group.run()
-                    return ExitStatus.requested
-                } catch {
-                    logger.error("stopped with an error", metadata: ["error": "\(error)"])
-                    return ExitStatus.failed
-                }
-            }
-            tasks.addTask { await exitWatchdog(after: bound, logger: logger) }
-            let first = await tasks.next() ?? nil
-            tasks.cancelAll()
-            return first ?? ExitStatus.failed
+        let watchdog = ExitWatchdog(after: bound, logger: logger)
+        let status: Int32
+        do {
+            try await group.run()
+            status = ExitStatus.requested
+        } catch {
+            logger.error("stopped with an error", metadata: ["error": "\(error)"])
+            status = ExitStatus.failed
         }
         // Every HTTP client is shut down explicitly, but never waited on for long.
         let closed = try? await withDeadline(seconds: Self.clientShutdownSeconds, sleep: { try await Task.sleep(nanoseconds: UInt64(Self.clientShutdownSeconds * 1e9)) }) {
@@ -244,7 +238,7 @@ struct Run: AsyncParsableCommand {
         }
         if closed == nil { logger.warning("the API client did not shut down in time; exiting anyway") }
         logger.info("exiting", metadata: ["status": "\(status)"])
-        exitNow(status)
+        withExtendedLifetime(watchdog) { exitNow(status) }
     }
 
     /// Seconds past the reconciles' grace before the watchdog ends the process.
@@ -253,13 +247,15 @@ struct Run: AsyncParsableCommand {
 }
 
 /// A service that ignores shutdown and cancellation alike (tests of the exit watchdog).
+/// Once asked to stop (or cancelled) it wedges every thread of the Swift concurrency pool
+/// in a blocking call, as a stuck library would: only a watchdog that does not need the
+/// pool can then end the process.
 struct StuckService: Service {
     func run() async throws {
-        while true {
-            do { try await Task.sleep(nanoseconds: 3_600_000_000_000) } catch { await Task.yield() }
-            // Cancelled: a sleep returns at once from now on; park without spinning.
-            if Task.isCancelled {
-                await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
+        try? await gracefulShutdown()
+        await withTaskGroup(of: Void.self) { threads in
+            for _ in 0..<(2 * ProcessInfo.processInfo.activeProcessorCount) {
+                threads.addTask { while true { sleep(3600) } }
             }
         }
     }
@@ -275,16 +271,35 @@ enum ExitStatus {
     static let forced: Int32 = 3
 }
 
-/// Waits for SIGTERM or SIGINT, then for `seconds`; if the process is still here, it ends
-/// it. Returns nil only when cancelled (the normal, clean exit).
-func exitWatchdog(after seconds: Double, logger: Logger) async -> Int32? {
-    let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-    for await _ in signals {
-        do { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) } catch { return nil }
-        logger.critical("shutdown did not finish within \(seconds)s; exiting", metadata: ["status": "\(ExitStatus.forced)"])
-        exitNow(ExitStatus.forced)
+/// Ends the process `seconds` after each SIGTERM or SIGINT, if it is still here: the
+/// bound on a shutdown, whatever a request, a service or a thread is still doing. It runs
+/// on Dispatch's own threads (a signal source and a timer on a serial queue), not on the
+/// Swift concurrency pool, so a pool kept busy (a stuck service, blocked threads, a
+/// loaded machine) cannot delay it; the integration tests once saw a pool-based watchdog
+/// due at 15 s end the process at 24.5 s.
+final class ExitWatchdog {
+    private let sources: [any DispatchSourceSignal]
+
+    init(after seconds: Double, logger: Logger) {
+        let queue = DispatchQueue(label: "vigil.exit-watchdog")
+        sources = [SIGTERM, SIGINT].map { signalNumber in
+            // A signal source needs the signal's default action off; the service group's
+            // own handler (graceful shutdown) sets the same.
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler {
+                // Each signal arms its own deadline; the first one due ends the process.
+                queue.asyncAfter(deadline: .now() + seconds) {
+                    logger.critical("shutdown did not finish within \(seconds)s; exiting", metadata: ["status": "\(ExitStatus.forced)"])
+                    exitNow(ExitStatus.forced)
+                }
+            }
+            source.resume()
+            return source
+        }
     }
-    return nil
+
+    deinit { sources.forEach { $0.cancel() } }
 }
 
 /// Ends the process now with `status`, after flushing what was written: no thread that

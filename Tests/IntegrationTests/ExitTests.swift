@@ -24,8 +24,10 @@ import Testing
     /// watchdog due at 15 s was once seen to end the process 2.2 s late.
     static let slack = 5.0
 
-    /// A service that never stops (a hidden testing flag): the watchdog ends the process at
-    /// the bound, with status 3.
+    /// A service that never stops and, once asked to, wedges every thread of the Swift
+    /// concurrency pool (a hidden testing flag): the watchdog, which runs on Dispatch's own
+    /// threads, still ends the process at the bound, with status 3. (A watchdog sleeping on
+    /// the pool never fired here: SIGKILL at 40 s.)
     @Test func aShutdownThatNeverFinishesIsEndedByTheWatchdog() async throws {
         let plane = try await SharedControlPlane.shared.get()
         try await withVigil(kubeconfig: plane.kubeconfig, namespace: "exit-stuck", extra: ["--testing-stuck-shutdown"]) { vigil in
