@@ -16,4 +16,11 @@ import Testing
         #expect(na != nb)
         #expect(!na.contains("--"))
     }
+
+    /// The hash suffix is the first 8 hex digits of the whole name's sha256 (computed here by
+    /// Python's hashlib): a change would rename every long-named stack's objects on upgrade.
+    @Test func theHashSuffixIsPinned() {
+        let name = String(repeating: "a", count: 60)
+        #expect(Naming.collector(name) == String(repeating: "a", count: 54) + "-23a7f429")
+    }
 }

@@ -34,18 +34,10 @@ public enum Naming {
     /// `value` itself when it fits in 63 characters, else a prefix and 8 hex digits of its sha256.
     public static func shorten(_ value: String) -> String {
         guard value.count > maxLength else { return value }
-        let digest = SHA256.hash(data: Array(value.utf8)).map { String(format2: $0) }.joined()
+        let digest = sha256Hex(value.utf8)
         var prefix = String(value.prefix(maxLength - 9))
         while prefix.hasSuffix("-") || prefix.hasSuffix(".") { prefix.removeLast() }
         return "\(prefix)-\(digest.prefix(8))"
-    }
-}
-
-extension String {
-    /// Two lowercase hex digits.
-    init(format2 byte: UInt8) {
-        let hex = Array("0123456789abcdef")
-        self = String([hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
     }
 }
 
