@@ -16,9 +16,6 @@ import Testing
         #expect(value.serialized() == encoded, "\(String(decoding: value.serialized(), as: UTF8.self)) vs \(String(decoding: encoded, as: UTF8.self))")
     }
 
-    /// Strings are scanned eight bytes at a time: every character that needs escaping, and
-    /// the bytes that look like one to the bit tricks (0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F,
-    /// multi-byte UTF-8), at every offset of strings of 1 to 20 bytes, give JSONEncoder's bytes.
     /// The writers' ordered walk: every pair once, in `sorted(by:)`'s key order (non-ASCII,
     /// case and digits included), and it stops at the first `false`.
     @Test(arguments: [0, 1, 2, 3, 17, 200])
@@ -35,6 +32,9 @@ import Testing
         #expect(calls == 2)
     }
 
+    /// Strings are scanned eight bytes at a time: every character that needs escaping, and
+    /// the bytes that look like one to the bit tricks (0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F,
+    /// multi-byte UTF-8), at every offset of strings of 1 to 20 bytes, give JSONEncoder's bytes.
     @Test func escapesAtEveryOffset() throws {
         let specials = ["\"", "\\", "\n", "\t", "\r", "\u{00}", "\u{1F}", "\u{08}", "\u{0C}", " ", "!", "#", "[", "]", "\u{7F}", "é", "€", "/"]
         for special in specials {

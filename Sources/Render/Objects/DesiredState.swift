@@ -50,14 +50,18 @@ public enum DesiredState {
         }
 
         let agentYAML = try YAMLText.document(CollectorConfig.agent(ctx))
-        // The agents' config is hashed once: its hash with the mounted material's goes on
-        // their pod template, and the same state goes on into the status's configHash.
+        // A pod template's hash: its config's, then the mounted material's.
+        func withMaterial(_ config: SHA256Text) -> String {
+            var h = config
+            h.add("\n")
+            h.add(inputs.mountedMaterialHash)
+            return h.hex
+        }
+        // The agents' config is hashed once: its pod template's hash goes on from that state,
+        // and so does the status's configHash.
         var configHasher = SHA256Text()
         configHasher.add(agentYAML)
-        var agentHasher = configHasher
-        agentHasher.add("\n")
-        agentHasher.add(inputs.mountedMaterialHash)
-        let agentHash = agentHasher.hex
+        let agentHash = withMaterial(configHasher)
         bodies.append(Draft(Kinds.serviceAccount, component: "serviceaccount", body: Workloads.serviceAccount(ctx)))
         // The agents' API rights (k8sattributes), before the pods that use them.
         bodies += CollectorRBAC.drafts(ctx)
@@ -78,9 +82,7 @@ public enum DesiredState {
             let gatewayYAML = try YAMLText.document(gateway)
             var gatewayHasher = SHA256Text()
             gatewayHasher.add(gatewayYAML)
-            gatewayHasher.add("\n")
-            gatewayHasher.add(inputs.mountedMaterialHash)
-            let gatewayHash = gatewayHasher.hex
+            let gatewayHash = withMaterial(gatewayHasher)
             bodies.append(Draft(Kinds.configMap, component: "gateway", body: Workloads.configMap(name: Naming.gateway(name), config: gatewayYAML)))
             bodies.append(Draft(Kinds.service, component: "gateway", body: Workloads.gatewayHeadless(ctx)))
             bodies.append(Draft(Kinds.deployment, component: "gateway", body: Workloads.deployment(ctx, replicas: eff.gatewayReplicas, configHash: gatewayHash)))
