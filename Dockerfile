@@ -19,7 +19,7 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY examples ./examples
-COPY scripts/build-release scripts/release-flags ./scripts/
+COPY scripts/build-release scripts/release-flags scripts/link-order.txt scripts/link-layout.ld ./scripts/
 RUN scripts/build-release /out
 
 FROM debian:bookworm-slim
