@@ -260,7 +260,11 @@ extension ObjectMeta: FastJSONDecodable {
         func map(_ v: JSONValue?, _ field: String) throws -> [String: String]? {
             switch v {
             case nil, .null?: return nil
-            case .object(let m)?: return try m.mapValues { try required($0, field) }
+            case .object(let m)?:
+                // Keys and common values shared with every other object (`SharedStrings`).
+                var out = [String: String](minimumCapacity: m.count)
+                for (k, x) in m { out[SharedStrings.shared(k)] = SharedStrings.shared(try required(x, field)) }
+                return out
             default: throw Mismatch(field: "metadata.\(field)")
             }
         }
@@ -282,7 +286,8 @@ extension ObjectMeta: FastJSONDecodable {
         case .array(let refs)?:
             ownerReferences = try refs.map { r in
                 OwnerReference(
-                    apiVersion: try required(r["apiVersion"], "ownerReferences.apiVersion"), kind: try required(r["kind"], "ownerReferences.kind"),
+                    apiVersion: SharedStrings.shared(try required(r["apiVersion"], "ownerReferences.apiVersion")),
+                    kind: SharedStrings.shared(try required(r["kind"], "ownerReferences.kind")),
                     name: try required(r["name"], "ownerReferences.name"), uid: try required(r["uid"], "ownerReferences.uid"),
                     controller: try bool(r["controller"], "ownerReferences.controller"), blockOwnerDeletion: try bool(r["blockOwnerDeletion"], "ownerReferences.blockOwnerDeletion")
                 )

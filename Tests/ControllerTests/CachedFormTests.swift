@@ -55,9 +55,58 @@ import Testing
         #expect(Applier.needsApply(desired, live: tampered))
     }
 
-    @Test func otherKindsAreKeptWhole() {
-        #expect(CachedForm.transform(for: Secret.resource) == nil)
-        #expect(CachedForm.transform(for: Kinds.daemonSet) == nil)
+    /// Other kinds keep their values whole; every kind drops `creationTimestamp`, and
+    /// nothing else.
+    @Test func otherKindsAreKeptWholeButForTheirCreationTime() throws {
+        let large = self.large
+        for resource in [Secret.resource, Kinds.daemonSet, ConfigMap.resource] {
+            let transform = try #require(CachedForm.transform(for: resource))
+            let meta: JSONValue = [
+                "name": "a", "namespace": "team", "uid": "u", "resourceVersion": "3", "creationTimestamp": "2026-12-03T02:20:31Z",
+                "labels": .object([Labels.managedBy: "vigil"]),
+            ]
+            let object = try Unstructured(object: ["apiVersion": "v1", "kind": "X", "metadata": meta, "data": ["k": "dg==", "big": .string(large)]])
+            let kept = transform(object)
+            #expect(kept.metadata.creationTimestamp == nil)
+            var expected = object
+            expected.metadata.creationTimestamp = nil
+            if resource == ConfigMap.resource {
+                #expect(kept.object["data"]?["big"]?.stringValue?.hasPrefix("vigil-cached-sha256:") == true)
+            } else {
+                #expect(kept == expected)
+            }
+        }
+    }
+
+    /// Decoded metadata takes the strings every owned object repeats from one pool, and
+    /// each of Render's label and annotation keys is in it.
+    @Test func metadataSharesTheRepeatedStrings() throws {
+        for key in [
+            Labels.managedBy, Labels.stack, Labels.name, Labels.component, Labels.partOf, Labels.environment, Labels.instance, Annotations.desiredHash,
+            Annotations.configHash, Annotations.htpasswdHash, Annotations.caPhase, Annotations.issuerSerial, Annotations.trustBundleHash,
+            Annotations.credentialGeneration, Annotations.credentialPhase, Annotations.credentialPhaseSince, Annotations.credentialRotatedAt,
+            Annotations.publishedClients, Annotations.rotationRequestHandled, Annotations.stackNamespaceLabel, Annotations.stackUIDLabel,
+            Annotations.restartOnRotation, Annotations.restartedAt, Annotations.scrapeLabel, Annotations.certificateRotatedFor,
+            Annotations.rotateCertificate, Annotations.rotateCredentials, Annotations.legacyRotateCredentials, Annotations.clientSecretsFinalizer,
+            ObservabilityStack.resource.apiVersion, ObservabilityStack.resource.kind, GrafanaRender.dashboardLabel, GrafanaRender.datasourceLabel,
+        ] where key.utf8.count > 15 {
+            #expect(SharedStrings.pool.contains(key), "\(key) is not in SharedStrings.pool")
+        }
+        // Two objects decoded apart share the pool's storage for a key; values that are not
+        // in the pool are kept as they came.
+        func decoded(_ name: String) throws -> ObjectMeta {
+            try ObjectMeta(json: JSONValue.parse(Array(#"{"name":"\#(name)","labels":{"app.kubernetes.io/component":"certificates","app.kubernetes.io/name":"opentelemetry-collector","other.example.com/some-long-key":"some-long-value-of-a-label"}}"#.utf8)))
+        }
+        let a = try decoded("a"), b = try decoded("b")
+        func storage(_ m: ObjectMeta, _ key: String) -> UnsafeRawPointer? {
+            guard let k = m.labels?.keys.first(where: { $0 == key }) else { return nil }
+            var k2 = k
+            return k2.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        #expect(storage(a, Labels.component) != nil)
+        #expect(storage(a, Labels.component) == storage(b, Labels.component))
+        #expect(storage(a, "other.example.com/some-long-key") != storage(b, "other.example.com/some-long-key"))
+        #expect(a.labels == ["app.kubernetes.io/component": "certificates", "app.kubernetes.io/name": "opentelemetry-collector", "other.example.com/some-long-key": "some-long-value-of-a-label"])
     }
 
     /// The owned caches' index finds the same objects a scan would, through updates,

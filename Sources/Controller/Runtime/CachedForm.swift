@@ -11,13 +11,17 @@ public enum CachedForm {
     static let digestPrefix = "vigil-cached-sha256:"
 
     /// The store transform for a kind, if its objects are kept in a smaller form.
+    /// Every owned kind drops `creationTimestamp`, which nothing reads or compares (a heap
+    /// string per object).
     public static func transform(for resource: ResourceDescriptor) -> (@Sendable (Unstructured) -> Unstructured)? {
-        guard resource == ConfigMap.resource else { return nil }
+        let digests = resource == ConfigMap.resource
         return { object in
-            // Parsed once; written anew only when a value changes.
-            let value = object.object
-            guard case .object(let data)? = value["data"], data.values.contains(where: isLarge) else { return object }
             var o = object
+            o.metadata.creationTimestamp = nil
+            guard digests else { return o }
+            // Parsed once; written anew only when a value changes.
+            let value = o.object
+            guard case .object(let data)? = value["data"], data.values.contains(where: isLarge) else { return o }
             o.object = digested(value)
             return o
         }

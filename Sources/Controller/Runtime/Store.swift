@@ -3,8 +3,16 @@ import Synchronization
 
 /// A thread-safe cache of objects by `namespace/name`, filled by an informer.
 public final class Store<T: MetadataBearing>: Sendable {
+    /// One cached object. The dictionary holds a reference, not the value: its empty
+    /// buckets (a quarter to well over half of them) then cost a pointer each rather than a
+    /// whole object (an `ObservabilityStack` is 3 KB inline; BENCHMARKS.md, P3).
+    final class Box: Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
+    }
+
     struct State {
-        var items: [String: T] = [:]
+        var items: [String: Box] = [:]
         /// Index key → the keys of the objects filed under it.
         var index: [String: Set<String>] = [:]
     }
@@ -22,22 +30,22 @@ public final class Store<T: MetadataBearing>: Sendable {
         self.indexKeys = indexKeys
     }
 
-    public func get(_ key: String) -> T? { state.withLock { $0.items[key] } }
+    public func get(_ key: String) -> T? { state.withLock { $0.items[key]?.value } }
 
-    public var all: [T] { state.withLock { Array($0.items.values) } }
+    public var all: [T] { state.withLock { $0.items.values.map(\.value) } }
 
     public var count: Int { state.withLock { $0.items.count } }
 
     public func filter(_ predicate: (T) -> Bool) -> [T] {
-        state.withLock { $0.items.values.filter(predicate) }
+        state.withLock { s in s.items.values.compactMap { predicate($0.value) ? $0.value : nil } }
     }
 
     /// The objects filed under `indexKey` that match `predicate`; without an index, every
     /// object that matches. The predicate decides: the index only narrows the search.
     public func select(indexKey: String, where predicate: (T) -> Bool) -> [T] {
         state.withLock { s in
-            guard indexKeys != nil else { return s.items.values.filter(predicate) }
-            return (s.index[indexKey] ?? []).compactMap { s.items[$0] }.filter(predicate)
+            guard indexKeys != nil else { return s.items.values.compactMap { predicate($0.value) ? $0.value : nil } }
+            return (s.index[indexKey] ?? []).compactMap { s.items[$0]?.value }.filter(predicate)
         }
     }
 
@@ -49,13 +57,13 @@ public final class Store<T: MetadataBearing>: Sendable {
         let key = object.metadata.key
         let object = transform?(object) ?? object
         return state.withLock { s in
-            if let old = s.items[key], let a = old.metadata.resourceVersion.flatMap(UInt64.init),
+            if let old = s.items[key]?.value, let a = old.metadata.resourceVersion.flatMap(UInt64.init),
                 let b = object.metadata.resourceVersion.flatMap(UInt64.init), a >= b
             {
                 return false
             }
             unfile(key, &s)
-            s.items[key] = object
+            s.items[key] = Box(object)
             file(key, object, &s)
             return true
         }
@@ -76,11 +84,11 @@ public final class Store<T: MetadataBearing>: Sendable {
             for o in objects {
                 let o = transform?(o) ?? o
                 let k = o.metadata.key
-                if s.items[k]?.metadata.resourceVersion != o.metadata.resourceVersion { changed.append(o) }
-                next.items[k] = o
+                if s.items[k]?.value.metadata.resourceVersion != o.metadata.resourceVersion { changed.append(o) }
+                next.items[k] = Box(o)
                 file(k, o, &next)
             }
-            let removed = s.items.filter { next.items[$0.key] == nil }.map(\.value)
+            let removed = s.items.filter { next.items[$0.key] == nil }.map(\.value.value)
             s = next
             return (removed, changed)
         }
@@ -92,7 +100,7 @@ public final class Store<T: MetadataBearing>: Sendable {
     }
 
     private func unfile(_ key: String, _ s: inout State) {
-        guard let indexKeys, let old = s.items[key] else { return }
+        guard let indexKeys, let old = s.items[key]?.value else { return }
         for i in indexKeys(old) {
             s.index[i]?.remove(key)
             if s.index[i]?.isEmpty == true { s.index[i] = nil }
