@@ -26,10 +26,13 @@ public enum SharedStrings {
             ])
     }()
 
-    /// The pool's copy of `s` when it has one, else `s`.
+    /// The pool's copy of `s` when it has one, else `s`. The copy must also have the same
+    /// bytes: `String` equality is canonical equivalence, and the cache keeps exactly what
+    /// the server sent.
     @inline(__always)
     public static func shared(_ s: String) -> String {
         guard s.utf8.count > inlineBytes, let i = pool.firstIndex(of: s) else { return s }
-        return pool[i]
+        let copy = pool[i]
+        return copy.utf8.elementsEqual(s.utf8) ? copy : s
     }
 }

@@ -106,6 +106,10 @@ import Testing
         #expect(storage(a, Labels.component) != nil)
         #expect(storage(a, Labels.component) == storage(b, Labels.component))
         #expect(storage(a, "other.example.com/some-long-key") != storage(b, "other.example.com/some-long-key"))
+        // A look-alike keeps its own bytes (a Kelvin sign for the K; a decomposed é).
+        for s in ["ObservabilityStac\u{212A}", "observability.vigil.dev/stack-uid\u{0065}\u{0301}"] {
+            #expect(Array(SharedStrings.shared(s).utf8) == Array(s.utf8))
+        }
         #expect(a.labels == ["app.kubernetes.io/component": "certificates", "app.kubernetes.io/name": "opentelemetry-collector", "other.example.com/some-long-key": "some-long-value-of-a-label"])
     }
 
