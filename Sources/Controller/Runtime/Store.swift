@@ -43,10 +43,8 @@ public final class Store<T: MetadataBearing>: Sendable {
     /// The objects filed under `indexKey` that match `predicate`; without an index, every
     /// object that matches. The predicate decides: the index only narrows the search.
     public func select(indexKey: String, where predicate: (T) -> Bool) -> [T] {
-        state.withLock { s in
-            guard indexKeys != nil else { return s.items.values.compactMap { predicate($0.value) ? $0.value : nil } }
-            return (s.index[indexKey] ?? []).compactMap { s.items[$0]?.value }.filter(predicate)
-        }
+        guard indexKeys != nil else { return filter(predicate) }
+        return state.withLock { s in (s.index[indexKey] ?? []).compactMap { s.items[$0]?.value }.filter(predicate) }
     }
 
     /// Inserts or replaces, unless the cached copy is newer (a write's response may race
