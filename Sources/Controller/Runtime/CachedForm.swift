@@ -10,10 +10,10 @@ public enum CachedForm {
     public static let largeValueBytes = 256
     static let digestPrefix = "vigil-cached-sha256:"
 
-    /// The store transform for a kind, if its objects are kept in a smaller form.
-    /// Every owned kind drops `creationTimestamp`, which nothing reads or compares (a heap
-    /// string per object).
-    public static func transform(for resource: ResourceDescriptor) -> (@Sendable (Unstructured) -> Unstructured)? {
+    /// The store transform for an owned kind. Every kind drops `creationTimestamp`, which
+    /// nothing reads or compares (a heap string per object); ConfigMaps also keep their large
+    /// values as digests.
+    public static func transform(for resource: ResourceDescriptor) -> @Sendable (Unstructured) -> Unstructured {
         let digests = resource == ConfigMap.resource
         return { object in
             var o = object
