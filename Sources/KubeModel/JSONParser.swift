@@ -39,11 +39,12 @@ struct JSONParser {
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var o: [String: JSONValue] = [:]
+            // Members in the document's order, sorted once at the end.
+            var members: [JSONObject.Member] = []
             skipSpace()
             if i < b.count, b[i] == UInt8(ascii: "}") {
                 i += 1
-                return .object(o)
+                return .object(JSONObject())
             }
             while true {
                 skipSpace()
@@ -53,7 +54,7 @@ struct JSONParser {
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { throw Failure(offset: i, what: "expected :") }
                 i += 1
                 skipSpace()
-                o[key] = try value(depth: depth + 1)
+                members.append((key, try value(depth: depth + 1)))
                 skipSpace()
                 guard i < b.count else { throw Failure(offset: i, what: "unexpected end") }
                 if b[i] == UInt8(ascii: ",") {
@@ -62,7 +63,7 @@ struct JSONParser {
                 }
                 guard b[i] == UInt8(ascii: "}") else { throw Failure(offset: i, what: "expected , or }") }
                 i += 1
-                return .object(o)
+                return .object(JSONObject(unsorted: members))
             }
         case UInt8(ascii: "["):
             i += 1

@@ -7,7 +7,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case double(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -24,7 +24,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let a = try? c.decode([JSONValue].self) {
             self = .array(a)
         } else {
-            self = .object(try c.decode([String: JSONValue].self))
+            self = .object(try c.decode(JSONObject.self))
         }
     }
 
@@ -65,7 +65,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: JSONObject? {
         if case .object(let o) = self { return o }
         return nil
     }
@@ -114,7 +114,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        self = .object(JSONObject(unsorted: elements))
     }
 }
 
@@ -149,13 +149,12 @@ extension JSONValue {
         case .object(let o):
             out.append(UInt8(ascii: "{"))
             var first = true
-            _ = o.allSortedByKey { k, v in
+            for m in o.members {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                Self.writeString(k, into: &out)
+                Self.writeString(m.0, into: &out)
                 out.append(UInt8(ascii: ":"))
-                v.write(into: &out)
-                return true
+                m.1.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -223,30 +222,5 @@ extension JSONValue {
         func hasZero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
         let control = (word &- ones &* 0x20) & ~word & highs
         return control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C))
-    }
-}
-
-extension Dictionary where Key == String {
-    /// Calls `body` with each pair in ascending key order (String's `<`, the order of
-    /// `sorted(by: { $0.key < $1.key })`) until it returns false, and says whether every call
-    /// returned true. The order is kept as the dictionary's own indices in a buffer on the
-    /// stack: no array of pairs is made, retained and freed for each mapping written (that
-    /// was about a tenth of a render, P5).
-    @inlinable
-    public func allSortedByKey(_ body: (String, Value) throws -> Bool) rethrows -> Bool {
-        switch count {
-        case 0: return true
-        case 1: return try body(keys[startIndex], values[startIndex])
-        default:
-            return try withUnsafeTemporaryAllocation(of: Index.self, capacity: count) { buffer in
-                var order = buffer
-                _ = order.initialize(from: indices)
-                defer { _ = order.deinitialize() }
-                let keys = self.keys
-                order.sort { keys[$0] < keys[$1] }
-                for index in order where try !body(keys[index], values[index]) { return false }
-                return true
-            }
-        }
     }
 }

@@ -80,7 +80,7 @@ extension ObjectMeta {
     ]
 
     /// Writes the fields that are set into `meta`, as the API server writes them.
-    func insertFields(into meta: inout [String: JSONValue]) {
+    func insertFields(into meta: inout JSONObject) {
         func put(_ key: String, _ value: String?) { if let value { meta[key] = .string(value) } }
         put("name", name)
         put("generateName", generateName)
@@ -90,12 +90,12 @@ extension ObjectMeta {
         if let generation { meta["generation"] = .int(generation) }
         put("creationTimestamp", creationTimestamp)
         put("deletionTimestamp", deletionTimestamp)
-        if let labels { meta["labels"] = .object(labels.mapValues(JSONValue.string)) }
-        if let annotations { meta["annotations"] = .object(annotations.mapValues(JSONValue.string)) }
+        if let labels { meta["labels"] = .object(JSONObject(strings: labels)) }
+        if let annotations { meta["annotations"] = .object(JSONObject(strings: annotations)) }
         if let ownerReferences {
             meta["ownerReferences"] = .array(
                 ownerReferences.map { r in
-                    var o: [String: JSONValue] = ["apiVersion": .string(r.apiVersion), "kind": .string(r.kind), "name": .string(r.name), "uid": .string(r.uid)]
+                    var o: JSONObject = ["apiVersion": .string(r.apiVersion), "kind": .string(r.kind), "name": .string(r.name), "uid": .string(r.uid)]
                     if let c = r.controller { o["controller"] = .bool(c) }
                     if let b = r.blockOwnerDeletion { o["blockOwnerDeletion"] = .bool(b) }
                     return .object(o)

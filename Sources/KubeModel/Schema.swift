@@ -16,16 +16,16 @@ public indirect enum Schema: Sendable, Hashable {
     public var json: JSONValue {
         switch self {
         case .object(let description, let properties, let required):
-            var o: [String: JSONValue] = [
+            var o: JSONObject = [
                 "type": "object", "description": .string(description),
-                "properties": .object(properties.mapValues(\.json)),
+                "properties": .object(JSONObject(properties.mapValues(\.json))),
             ]
             if !required.isEmpty { o["required"] = .array(required.sorted().map(JSONValue.string)) }
             return .object(o)
         case .map(let description, let values):
             return ["type": "object", "description": .string(description), "additionalProperties": values.json]
         case .array(let description, let items, let maxItems, let keys):
-            var o: [String: JSONValue] = ["type": "array", "description": .string(description), "items": items.json]
+            var o: JSONObject = ["type": "array", "description": .string(description), "items": items.json]
             if let maxItems { o["maxItems"] = .int(maxItems) }
             if let keys {
                 o["x-kubernetes-list-type"] = "map"
@@ -33,7 +33,7 @@ public indirect enum Schema: Sendable, Hashable {
             }
             return .object(o)
         case .string(let description, let values, let pattern, let maxLength, let format, let def):
-            var o: [String: JSONValue] = ["type": "string", "description": .string(description)]
+            var o: JSONObject = ["type": "string", "description": .string(description)]
             if let values { o["enum"] = .array(values.map(JSONValue.string)) }
             if let pattern { o["pattern"] = .string(pattern) }
             if let maxLength { o["maxLength"] = .int(maxLength) }
@@ -41,12 +41,12 @@ public indirect enum Schema: Sendable, Hashable {
             if let def { o["default"] = .string(def) }
             return .object(o)
         case .integer(let description, let minimum, let maximum):
-            var o: [String: JSONValue] = ["type": "integer", "description": .string(description)]
+            var o: JSONObject = ["type": "integer", "description": .string(description)]
             if let minimum { o["minimum"] = .int(minimum) }
             if let maximum { o["maximum"] = .int(maximum) }
             return .object(o)
         case .number(let description, let minimum, let maximum):
-            var o: [String: JSONValue] = ["type": "number", "description": .string(description)]
+            var o: JSONObject = ["type": "number", "description": .string(description)]
             if let minimum { o["minimum"] = .double(minimum) }
             if let maximum { o["maximum"] = .double(maximum) }
             return .object(o)

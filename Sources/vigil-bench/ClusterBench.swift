@@ -104,7 +104,7 @@ struct ClusterBench: AsyncParsableCommand {
         for i in 0..<namespaces {
             _ = try await client.apply(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespaceName(i))]], resource: nsResource, namespace: nil, name: namespaceName(i))
         }
-        let results: [String: JSONValue]
+        let results: JSONObject
         do {
             if unrelatedSecrets > 0 { try await makeUnrelatedSecrets(client) }
             switch mode {
@@ -123,7 +123,7 @@ struct ClusterBench: AsyncParsableCommand {
 
     // MARK: Vigil
 
-    func converge(_ client: KubeClient, logger: Logger) async throws -> [String: JSONValue] {
+    func converge(_ client: KubeClient, logger: Logger) async throws -> JSONObject {
         let metricsPort = try freePort(), probePort = try freePort()
         let binary = vigil ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vigil").path
         var arguments = [
@@ -167,7 +167,7 @@ struct ClusterBench: AsyncParsableCommand {
             try await Task.sleep(nanoseconds: UInt64(steady * 1e9))
             let after = try await apiserverWrites(client)
             let vigilAfter = try await vigilRequestCounts(metricsPort)
-            var steadyWrites: [String: JSONValue] = [:]
+            var steadyWrites: JSONObject = [:]
             for (k, v) in after where v - (before[k] ?? 0) > 0 { steadyWrites[k] = .int(v - (before[k] ?? 0)) }
             let vigilSteadyWrites = ["POST", "PUT", "PATCH", "DELETE"].reduce(0) { $0 + (vigilAfter[$1] ?? 0) - (vigilBefore[$1] ?? 0) }
 
@@ -187,7 +187,7 @@ struct ClusterBench: AsyncParsableCommand {
                 "workers": .string(workers ?? "\(concurrency)"),
                 "apiserver_cpu_seconds": .double(planeCPU.apiserver), "etcd_cpu_seconds": .double(planeCPU.etcd),
                 "cpu_seconds": .double(cpuConverged),
-                "requests_by_verb": .object(vigilRequests.mapValues { .int($0) }),
+                "requests_by_verb": .object(JSONObject(vigilRequests.mapValues { .int($0) })),
                 "steady_seconds": .double(steady),
                 "steady_apiserver_writes": .object(steadyWrites),
                 "steady_apiserver_writes_total": .int(steadyWrites.values.compactMap(\.intValue).reduce(0, +)),
@@ -306,7 +306,7 @@ struct ClusterBench: AsyncParsableCommand {
 
     /// The kopf baseline: the same stacks, made by `scripts/kopf-baseline.py` from the dump of
     /// Vigil's objects, timed to all Ready and the last write as Vigil is.
-    func kopf(_ client: KubeClient, logger: Logger) async throws -> [String: JSONValue] {
+    func kopf(_ client: KubeClient, logger: Logger) async throws -> JSONObject {
         guard let python = kopfPython else { throw ValidationError("--mode kopf needs --kopf-python") }
         let dir = URL(fileURLWithPath: kubeconfig).deletingLastPathComponent()
         var env = ProcessInfo.processInfo.environment
@@ -472,7 +472,7 @@ struct ClusterBench: AsyncParsableCommand {
         try Data(try JSONCoding.encode(Dump(stacks: byStack.values.sorted { $0.stack.metadata.key < $1.stack.metadata.key }))).write(to: URL(fileURLWithPath: dump))
     }
 
-    func floor(_ client: KubeClient) async throws -> [String: JSONValue] {
+    func floor(_ client: KubeClient) async throws -> JSONObject {
         let data = try Data(contentsOf: URL(fileURLWithPath: dump))
         let stacks = try JSONCoding.decode(Dump.self, from: data).stacks
         let start = ContinuousClock.now

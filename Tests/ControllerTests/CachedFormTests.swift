@@ -117,9 +117,9 @@ import Testing
     /// removals and relists.
     @Test func theIndexFindsWhatAScanFinds() throws {
         func object(_ name: String, ns: String, owner: String?, labels: [String: String] = [:], rv: Int) throws -> Unstructured {
-            var meta: [String: JSONValue] = ["name": .string(name), "namespace": .string(ns), "resourceVersion": .string("\(rv)")]
+            var meta: JSONObject = ["name": .string(name), "namespace": .string(ns), "resourceVersion": .string("\(rv)")]
             if let owner { meta["ownerReferences"] = [["apiVersion": "v1", "kind": "ObservabilityStack", "name": "s", "uid": .string(owner), "controller": true]] }
-            if !labels.isEmpty { meta["labels"] = .object(labels.mapValues(JSONValue.string)) }
+            if !labels.isEmpty { meta["labels"] = .object(labels.jsonObject) }
             return try Unstructured(object: ["apiVersion": "v1", "kind": "Secret", "metadata": .object(meta)])
         }
         let store = Store<Unstructured>(indexKeys: OwnedIndex.keys)

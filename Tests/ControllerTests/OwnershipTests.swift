@@ -96,7 +96,7 @@ import Testing
     @Test func aClientSecretIsTheStacksOnlyWhenItsLabelsNameTheStack() throws {
         let ctx = StackContext(stack())
         func secret(_ labels: [String: String], namespace: String = "apps") throws -> Unstructured {
-            try Unstructured(object: ["metadata": ["name": "team.obs-otlp-client", "namespace": .string(namespace), "labels": .object(labels.mapValues(JSONValue.string))]])
+            try Unstructured(object: ["metadata": ["name": "team.obs-otlp-client", "namespace": .string(namespace), "labels": .object(labels.jsonObject)]])
         }
         let base = [Labels.managedBy: Labels.managerValue, Labels.stack: "obs", Annotations.stackNamespaceLabel: "team"]
         #expect(Ownership.owns(ctx, try secret(base.merging([Annotations.stackUIDLabel: "uid-1"]) { a, _ in a }), resource: Secret.resource))

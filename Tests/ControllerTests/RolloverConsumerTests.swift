@@ -146,7 +146,7 @@ import Testing
     }
 
     func deployment(_ name: String, annotation: String?, secret: String = "team.obs-otlp-client") throws -> Unstructured {
-        var meta: [String: JSONValue] = ["name": .string(name), "namespace": "apps", "generation": 1]
+        var meta: JSONObject = ["name": .string(name), "namespace": "apps", "generation": 1]
         if let annotation { meta["annotations"] = [Annotations.restartOnRotation: .string(annotation)] }
         return try Unstructured(object: [
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": .object(meta),

@@ -77,7 +77,7 @@ import Testing
         let kinds = owned()
         let configMaps = try #require(kinds.first { $0.resource == ConfigMap.resource }).store
         func cm(_ name: String, owner: String?) throws -> Unstructured {
-            var meta: [String: JSONValue] = ["name": .string(name), "namespace": "team"]
+            var meta: JSONObject = ["name": .string(name), "namespace": "team"]
             if let owner {
                 meta["ownerReferences"] = [["apiVersion": "observability.vigil.dev/v1alpha1", "kind": "ObservabilityStack", "name": "obs", "uid": .string(owner), "controller": true]]
             }

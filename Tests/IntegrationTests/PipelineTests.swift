@@ -17,8 +17,8 @@ import Testing
     static let kinds = Kinds.owned.filter { $0 != Kinds.secret } + [pdb]
 
     /// Every object Vigil manages in `ns`, keyed `kind/name`, without server bookkeeping.
-    func snapshot(_ plane: ControlPlane, _ ns: String) async throws -> [String: JSONValue] {
-        var out: [String: JSONValue] = [:]
+    func snapshot(_ plane: ControlPlane, _ ns: String) async throws -> JSONObject {
+        var out: JSONObject = [:]
         for kind in Self.kinds {
             let list = try await plane.client.list(Unstructured.self, resource: kind, namespace: ns, labelSelector: Labels.managedSelector)
             for item in list.items {
@@ -88,9 +88,9 @@ import Testing
             // 90 s: the whole suite shares two cores, and a production stack issues four
             // certificates. A timeout names what was missing and what Vigil logged.
             var seen: Set<String> = []
-            let live: [String: JSONValue]
+            let live: JSONObject
             do {
-                live = try await eventually("the \(env) objects", timeout: 90) { () -> [String: JSONValue]? in
+                live = try await eventually("the \(env) objects", timeout: 90) { () -> JSONObject? in
                     let s = try await snapshot(plane, ns)
                     seen = Set(s.keys)
                     return seen == Set(expected) ? s : nil
@@ -144,12 +144,12 @@ import Testing
         try await plane.createNamespace(ns)
         try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, environment: "staging", extra: "  sampling:\n    percentage: 25\n"))
-            let before = try await eventually("the objects") { () -> [String: JSONValue]? in
+            let before = try await eventually("the objects") { () -> JSONObject? in
                 let s = try await snapshot(plane, ns)
                 return s.count == 10 ? s : nil
             }
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"sampling":{"percentage":60}}}"#)
-            let after = try await eventually("the new config") { () -> [String: JSONValue]? in
+            let after = try await eventually("the new config") { () -> JSONObject? in
                 let s = try await snapshot(plane, ns)
                 return s["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("sampling_percentage: 60") == true
                     && s["DaemonSet/app-collector"] != before["DaemonSet/app-collector"] ? s : nil
@@ -174,7 +174,7 @@ import Testing
         try await plane.createNamespace(ns)
         try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns) { vigil in
             try await plane.kubectl("apply", "-f", "-", input: stackYAML(name: "app", namespace: ns, extra: "  collector:\n    gateway:\n      replicas: 2\n"))
-            let with = try await eventually("the gateway") { () -> [String: JSONValue]? in
+            let with = try await eventually("the gateway") { () -> JSONObject? in
                 let s = try await snapshot(plane, ns)
                 return s.count == 15 ? s : nil
             }
@@ -185,7 +185,7 @@ import Testing
             #expect(with["Deployment/app-gateway"]?["spec"]?["replicas"] == 2)
             #expect(with["ConfigMap/app-collector"]?["data"]?["config.yaml"]?.stringValue?.contains("loadbalancing") == true)
             try await plane.kubectl("patch", "observabilitystack", "app", "-n", ns, "--type=merge", "-p", #"{"spec":{"collector":{"gateway":{"replicas":0}}}}"#)
-            let without = try await eventually("the gateway pruned") { () -> [String: JSONValue]? in
+            let without = try await eventually("the gateway pruned") { () -> JSONObject? in
                 let s = try await snapshot(plane, ns)
                 return s.count == 10 ? s : nil
             }

@@ -16,22 +16,6 @@ import Testing
         #expect(value.serialized() == encoded, "\(String(decoding: value.serialized(), as: UTF8.self)) vs \(String(decoding: encoded, as: UTF8.self))")
     }
 
-    /// The writers' ordered walk: every pair once, in `sorted(by:)`'s key order (non-ASCII,
-    /// case and digits included), and it stops at the first `false`.
-    @Test(arguments: [0, 1, 2, 3, 17, 200])
-    func sortedWalkMatchesSortedPairs(count: Int) {
-        var d: [String: Int] = [:]
-        for i in 0..<count { d[["k\(i)", "K\(i)", "é\(i)", "a.\(i * 7)", "\(i)"][i % 5]] = i }
-        var seen: [(String, Int)] = []
-        #expect(d.allSortedByKey { seen.append(($0, $1)); return true })
-        #expect(seen.map(\.0) == d.sorted { $0.key < $1.key }.map(\.key))
-        #expect(seen.map(\.1) == d.sorted { $0.key < $1.key }.map(\.value))
-        guard count > 1 else { return }
-        var calls = 0
-        #expect(!d.allSortedByKey { _, _ in calls += 1; return calls < 2 })
-        #expect(calls == 2)
-    }
-
     /// Strings are scanned eight bytes at a time: every character that needs escaping, and
     /// the bytes that look like one to the bit tricks (0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F,
     /// multi-byte UTF-8), at every offset of strings of 1 to 20 bytes, give JSONEncoder's bytes.

@@ -6,7 +6,7 @@ import Testing
 /// once, warnings for advice, and nothing judged that is not stored.
 @Suite struct AdmissionTests {
     static func review(operation: String = "CREATE", _ spec: JSONValue, name: String = "app", subResource: String? = nil) -> JSONValue {
-        var request: [String: JSONValue] = [
+        var request: JSONObject = [
             "uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "operation": .string(operation), "namespace": "team", "name": .string(name),
             "object": ["apiVersion": "observability.vigil.dev/v1alpha1", "kind": "ObservabilityStack", "metadata": ["name": .string(name), "namespace": "team"], "spec": spec],
         ]

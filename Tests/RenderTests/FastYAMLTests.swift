@@ -23,7 +23,7 @@ import Yams
             }
         }
         let tricky = YAMLQuotingTests.tricky + ["{{ .Status }}", "a: b", "x #y", "-x", "- x", "?x", "? x", "key:", ":x", "it's", "a\"b", "---x", "...", "a\nb", "a\nb\n", " lead\nx", "trail \nx", "tab\tx", "é", "\n\nx", "x\n\n"]
-        docs.append(.object(Dictionary(uniqueKeysWithValues: tricky.enumerated().map { ("k\($0.offset)", .string($0.element)) })))
+        docs.append(.object(JSONObject(uniqueKeysWithValues: tricky.enumerated().map { ("k\($0.offset)", JSONValue.string($0.element)) })))
         docs.append(["list": .array(tricky.map { .string($0) }), "nested": [["a": [1, 2]], ["b": ["c": [:]]]], "empty": [], "m": [:], "d": 0.5, "n": .null])
         return docs
     }

@@ -435,7 +435,7 @@ import Yams
                 let annotations: JSONValue = [
                     "summary": .string(expand(rule.summary, all)), "description": .string(expand(rule.description, all)), "runbook": .string(expand(rule.runbook, all)),
                 ]
-                checks.append(["eval_time": .string(fireAt), "alertname": .string(c.alert), "exp_alerts": [["exp_labels": .object(all.mapValues(JSONValue.string)), "exp_annotations": annotations]]])
+                checks.append(["eval_time": .string(fireAt), "alertname": .string(c.alert), "exp_alerts": [["exp_labels": .object(all.jsonObject), "exp_annotations": annotations]]])
                 if c.forSeconds >= 120 {
                     checks.append(["eval_time": .string(prometheusDuration(c.forSeconds - 60)), "alertname": .string(c.alert), "exp_alerts": []])
                 }

@@ -51,9 +51,9 @@ import Testing
             metadata: ObjectMeta(name: "obs", namespace: "team"),
             spec: StackSpec(environment: .production, collector: CollectorSpec(gateway: GatewaySpec(replicas: 1)), exporters: ExportersSpec(tempo: TempoExporterSpec(endpoint: "tempo:4317")))
         )
-        func pods(_ policy: OperatorPolicy) throws -> [String: JSONValue] {
+        func pods(_ policy: OperatorPolicy) throws -> JSONObject {
             let ctx = StackContext(stack, spec: ResolvedSpec(stack.spec, namespace: "team", policy: policy))
-            var out: [String: JSONValue] = [:]
+            var out: JSONObject = [:]
             for o in try DesiredState.render(ctx).objects where ["DaemonSet", "Deployment"].contains(o.resource.kind) {
                 out[o.resource.kind] = o.body["spec"]?["template"]?["spec"]
             }

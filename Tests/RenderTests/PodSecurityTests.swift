@@ -87,11 +87,11 @@ enum PodSecurity {
 }
 
 @Suite struct PodSecurityTests {
-    static func podSpecs(_ env: String, _ edit: (inout StackSpec) -> Void = { _ in }) throws -> [String: JSONValue] {
+    static func podSpecs(_ env: String, _ edit: (inout StackSpec) -> Void = { _ in }) throws -> JSONObject {
         let input = try String(contentsOf: repoRoot.appendingPathComponent("examples/\(env).yaml"), encoding: .utf8)
         var stack = try #require(try StackFile.parse(input).first)
         edit(&stack.spec)
-        var pods: [String: JSONValue] = [:]
+        var pods: JSONObject = [:]
         for o in try DesiredState.render(StackContext(stack)).objects where o.resource.kind == "DaemonSet" || o.resource.kind == "Deployment" {
             pods[o.resource.kind] = o.body["spec"]?["template"]?["spec"]
         }

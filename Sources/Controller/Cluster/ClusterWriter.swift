@@ -65,14 +65,14 @@ extension KubeClient: ClusterWriter {
         // A merge patch of the whole list, guarded by the resourceVersion: another
         // controller's finalizer added meanwhile makes it a conflict, never a loss.
         let others = (stack.metadata.finalizers ?? []).filter { $0 != Annotations.clientSecretsFinalizer }
-        var meta: [String: JSONValue] = ["finalizers": .array((others + finalizers).map(JSONValue.string))]
+        var meta: JSONObject = ["finalizers": .array((others + finalizers).map(JSONValue.string))]
         if let rv = stack.metadata.resourceVersion { meta["resourceVersion"] = .string(rv) }
         let live = try await mergePatch(["metadata": .object(meta)], resource: ObservabilityStack.resource, namespace: stack.metadata.namespace, name: stack.metadata.name ?? "")
         return try JSONCoding.decode(ObservabilityStack.self, from: JSONCoding.encode(live))
     }
 
     public func patchTemplateAnnotations(_ resource: ResourceDescriptor, namespace: String, name: String, annotations: [String: String]) async throws -> Unstructured {
-        let patch: JSONValue = ["spec": ["template": ["metadata": ["annotations": .object(annotations.mapValues(JSONValue.string))]]]]
+        let patch: JSONValue = ["spec": ["template": ["metadata": ["annotations": .object(annotations.jsonObject)]]]]
         return try Unstructured(object: try await mergePatch(patch, resource: resource, namespace: namespace, name: name))
     }
 

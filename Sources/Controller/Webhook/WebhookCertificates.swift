@@ -149,7 +149,7 @@ public final class WebhookCertificates: Service, Sendable {
             _ = try await client.create(Secret(metadata: meta, type: "kubernetes.io/tls", data: data))
             return
         }
-        let patch: JSONValue = ["metadata": ["resourceVersion": .string(rv)], "data": .object(data.mapValues(JSONValue.string))]
+        let patch: JSONValue = ["metadata": ["resourceVersion": .string(rv)], "data": .object(data.jsonObject)]
         try await client.mergePatch(patch, resource: Secret.resource, namespace: options.namespace, name: options.secretName)
     }
 

@@ -179,7 +179,7 @@ public enum CollectorConfig {
 
     /// An exporter's sending queue: on disk where the spec asks for persistence.
     static func sendingQueue(_ ctx: StackContext, role: CollectorRole) -> JSONValue {
-        var q: [String: JSONValue] = ["enabled": true, "queue_size": .int(ctx.spec.queueSize)]
+        var q: JSONObject = ["enabled": true, "queue_size": .int(ctx.spec.queueSize)]
         if ctx.spec.persistentQueues && usesStorage(ctx, role: role) { q["storage"] = .string(storageID) }
         return .object(q)
     }
@@ -213,9 +213,9 @@ public enum CollectorConfig {
         ["check_interval": "1s", "limit_mib": .int(eff.memoryLimitMiB), "spike_limit_mib": .int(eff.memorySpikeLimitMiB)]
     }
 
-    static func commonProcessors(_ ctx: StackContext) -> [String: JSONValue] {
+    static func commonProcessors(_ ctx: StackContext) -> JSONObject {
         let eff = ctx.spec
-        var processors: [String: JSONValue] = [
+        var processors: JSONObject = [
             "memory_limiter": memoryLimiter(eff),
             // The system detector would name the host after the collector's pod: host.name
             // and k8s.node.name come from the node the pod runs on instead, where the
@@ -250,9 +250,9 @@ public enum CollectorConfig {
         ]
     }
 
-    static func tempoExporter(_ ctx: StackContext, role: CollectorRole, _ tempo: TempoExporterSpec, extensions: inout [String: JSONValue], names: inout [JSONValue]) -> JSONValue {
-        var e: [String: JSONValue] = ["endpoint": .string(tempo.endpoint)]
-        var t: [String: JSONValue] = [:]
+    static func tempoExporter(_ ctx: StackContext, role: CollectorRole, _ tempo: TempoExporterSpec, extensions: inout JSONObject, names: inout [JSONValue]) -> JSONValue {
+        var e: JSONObject = ["endpoint": .string(tempo.endpoint)]
+        var t: JSONObject = [:]
         if tempo.caSecret != nil { t["ca_file"] = .string("\(CollectorPaths.tempoCADir)/ca.crt") }
         if tempo.insecure == true { t["insecure"] = true }
         if !t.isEmpty { e["tls"] = .object(t) }
@@ -275,7 +275,7 @@ public enum CollectorConfig {
 
         var tls: JSONValue? = nil
         if eff.tlsEnabled {
-            var t: [String: JSONValue] = [
+            var t: JSONObject = [
                 "cert_file": .string("\(CollectorPaths.tlsDir)/tls.crt"),
                 "key_file": .string("\(CollectorPaths.tlsDir)/tls.key"),
                 "reload_interval": "1m",
@@ -292,7 +292,7 @@ public enum CollectorConfig {
             tls = .object(t)
         }
         func protocolConfig(_ port: Int) -> JSONValue {
-            var p: [String: JSONValue] = ["endpoint": .string("0.0.0.0:\(port)")]
+            var p: JSONObject = ["endpoint": .string("0.0.0.0:\(port)")]
             // gRPC: apps' SDK batches (512 spans by default) of large spans fit.
             if port == CollectorPorts.otlpGRPC { p["max_recv_msg_size_mib"] = .int(Batching.receiverLimitMiB) }
             if let tls { p["tls"] = tls }
@@ -300,7 +300,7 @@ public enum CollectorConfig {
             return .object(p)
         }
 
-        var receivers: [String: JSONValue] = [
+        var receivers: JSONObject = [
             "otlp": ["protocols": ["grpc": protocolConfig(CollectorPorts.otlpGRPC), "http": protocolConfig(CollectorPorts.otlpHTTP)]]
         ]
         var metricsReceivers: [JSONValue] = ["otlp", "spanmetrics"]
@@ -318,7 +318,7 @@ public enum CollectorConfig {
             metricsReceivers.append("hostmetrics")
         }
 
-        var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
+        var extensions: JSONObject = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
         var extensionNames: [JSONValue] = ["health_check"]
         if eff.basicAuth {
             extensions["basicauth/server"] = ["htpasswd": ["file": .string(CollectorPaths.htpasswdFile)]]
@@ -331,15 +331,15 @@ public enum CollectorConfig {
         let head = base(ctx)
 
         var processors = commonProcessors(ctx)
-        var exp: [String: JSONValue] = [
+        var exp: JSONObject = [
             "prometheus": ["endpoint": .string("0.0.0.0:\(CollectorPorts.metrics)"), "resource_to_telemetry_conversion": ["enabled": true]]
         ]
         var metricsExporters: [JSONValue] = ["prometheus"]
-        var pipelines: [String: JSONValue] = [:]
+        var pipelines: JSONObject = [:]
 
         if let loki = exporters?.loki {
-            var e: [String: JSONValue] = ["endpoint": .string(loki.endpoint)]
-            var t: [String: JSONValue] = [:]
+            var e: JSONObject = ["endpoint": .string(loki.endpoint)]
+            var t: JSONObject = [:]
             if loki.caSecret != nil { t["ca_file"] = .string("\(CollectorPaths.lokiCADir)/ca.crt") }
             if loki.insecureSkipVerify == true { t["insecure_skip_verify"] = true }
             if !t.isEmpty { e["tls"] = .object(t) }
@@ -368,7 +368,7 @@ public enum CollectorConfig {
             pipelines["logs"] = ["receivers": .array(logReceivers), "processors": .array(head + ["batch"]), "exporters": ["otlphttp/loki"]]
         }
         if let rw = exporters?.remoteWrite {
-            var e: [String: JSONValue] = ["endpoint": .string(rw.url), "resource_to_telemetry_conversion": ["enabled": true]]
+            var e: JSONObject = ["endpoint": .string(rw.url), "resource_to_telemetry_conversion": ["enabled": true]]
             if rw.caSecret != nil { e["tls"] = ["ca_file": .string("\(CollectorPaths.remoteWriteCADir)/ca.crt")] }
             if rw.credentialsSecret != nil {
                 extensions["basicauth/remotewrite"] = [
@@ -426,19 +426,19 @@ public enum CollectorConfig {
     public static func gateway(_ ctx: StackContext) -> JSONValue? {
         let eff = ctx.spec
         guard ctx.hasGateway, let tempo = ctx.raw.exporters?.tempo else { return nil }
-        var extensions: [String: JSONValue] = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
+        var extensions: JSONObject = ["health_check": ["endpoint": .string("0.0.0.0:\(CollectorPorts.health)")]]
         var extensionNames: [JSONValue] = ["health_check"]
         if usesStorage(ctx, role: .gateway) {
             extensions[storageID] = fileStorage
             extensionNames.append(.string(storageID))
         }
         // Agents already detected and stamped resources; the gateway only samples.
-        let processors: [String: JSONValue] = [
+        let processors: JSONObject = [
             "memory_limiter": memoryLimiter(eff),
             "tail_sampling": tailSampling(eff),
             "batch": Batching.processor(eff),
         ]
-        let exp: [String: JSONValue] = ["otlp/tempo": tempoExporter(ctx, role: .gateway, tempo, extensions: &extensions, names: &extensionNames)]
+        let exp: JSONObject = ["otlp/tempo": tempoExporter(ctx, role: .gateway, tempo, extensions: &extensions, names: &extensionNames)]
         return document(
             receivers: [
                 "otlp": [
@@ -475,10 +475,10 @@ public enum CollectorConfig {
     ]
 
     static func document(
-        receivers: [String: JSONValue], processors: [String: JSONValue], exporters: [String: JSONValue], extensions: [String: JSONValue],
-        extensionNames: [JSONValue], pipelines: [String: JSONValue], connectors: [String: JSONValue]
+        receivers: JSONObject, processors: JSONObject, exporters: JSONObject, extensions: JSONObject,
+        extensionNames: [JSONValue], pipelines: JSONObject, connectors: JSONObject
     ) -> JSONValue {
-        var doc: [String: JSONValue] = [
+        var doc: JSONObject = [
             "receivers": .object(receivers),
             "processors": .object(processors),
             "exporters": .object(exporters),

@@ -30,7 +30,7 @@ public enum ConfigCheck {
         var problems: [String] = []
         let service = config["service"]
         let pipelines = service?["pipelines"]?.objectValue ?? [:]
-        let defined: [ComponentInfo.Kind: [String: JSONValue]] = Dictionary(
+        let defined: [ComponentInfo.Kind: JSONObject] = Dictionary(
             uniqueKeysWithValues: ComponentInfo.Kind.allCases.map { ($0, config[$0.rawValue]?.objectValue ?? [:]) }
         )
 

@@ -59,9 +59,9 @@ public enum GrafanaRender {
 
     /// What a backend's datasource adds for the credentials and CA the stack has for it:
     /// plain fields, `jsonData` entries, and the secrets themselves.
-    static func secretParts(_ backend: Backend, _ ctx: StackContext) -> (top: [String: JSONValue], jsonData: [String: JSONValue], secrets: [DatasourceSecret]) {
-        var top: [String: JSONValue] = [:]
-        var jsonData: [String: JSONValue] = [:]
+    static func secretParts(_ backend: Backend, _ ctx: StackContext) -> (top: JSONObject, jsonData: JSONObject, secrets: [DatasourceSecret]) {
+        var top: JSONObject = [:]
+        var jsonData: JSONObject = [:]
         var secrets: [DatasourceSecret] = []
         switch backend {
         case .prometheus: break
@@ -103,7 +103,7 @@ public enum GrafanaRender {
             if secret.path.count == 1 {
                 o[secret.path[0]] = .string(value(secret))
             } else {
-                var inner: [String: JSONValue] = [:]
+                var inner: JSONObject = [:]
                 if case .object(let existing)? = o[secret.path[0]] { inner = existing }
                 inner[secret.path[1]] = .string(value(secret))
                 o[secret.path[0]] = .object(inner)
@@ -165,7 +165,7 @@ public enum GrafanaRender {
             ]),
         ]
         if let loki {
-            var jsonData: [String: JSONValue] = ["maxLines": 1000]
+            var jsonData: JSONObject = ["maxLines": 1000]
             if tempo != nil {
                 // Logs that came over OTLP carry the trace id as structured metadata; logs
                 // parsed from text carry it in the line.
@@ -181,7 +181,7 @@ public enum GrafanaRender {
             list.append((.loki, ["name": .string(datasourceName(.loki, ctx)), "type": "loki", "uid": .string(lokiUID), "access": "proxy", "url": .string(loki), "editable": false, "jsonData": .object(jsonData)]))
         }
         if let tempo {
-            var jsonData: [String: JSONValue] = [
+            var jsonData: JSONObject = [
                 "nodeGraph": ["enabled": true],
                 "serviceMap": ["datasourceUid": .string(promUID)],
                 "tracesToMetrics": [
@@ -243,7 +243,7 @@ public enum GrafanaRender {
         var nextID = 0
         func panel(_ title: String, x: Int, y: Int, unit: String, threshold: Double?, _ targets: [(String, String)]) -> JSONValue {
             nextID += 1
-            var defaults: [String: JSONValue] = ["unit": .string(unit)]
+            var defaults: JSONObject = ["unit": .string(unit)]
             if let threshold {
                 defaults["thresholds"] = ["mode": "absolute", "steps": [["color": "green", "value": .null], ["color": "red", "value": .double(threshold)]]]
                 defaults["custom"] = ["thresholdsStyle": ["mode": "line"]]
@@ -286,7 +286,7 @@ public enum GrafanaRender {
             ])
         }
         func variable(_ name: String, _ label: String, query: String, current: String?, all: Bool) -> JSONValue {
-            var v: [String: JSONValue] = [
+            var v: JSONObject = [
                 "name": .string(name), "label": .string(label), "type": "query", "datasource": prometheus,
                 "query": ["query": .string(query), "refId": .string("\(name)-var")], "definition": .string(query),
                 "refresh": 2, "sort": 1, "includeAll": .bool(all), "multi": .bool(all),
@@ -362,10 +362,10 @@ public enum GrafanaOperatorRender {
         GrafanaRender.Backend.allCases.map { (datasourceResource, datasourceName($0, ctx)) } + [(dashboardResource, dashboardName(ctx))]
     }
 
-    static func common(_ ctx: StackContext) -> [String: JSONValue] {
+    static func common(_ ctx: StackContext) -> JSONObject {
         let op = ctx.raw.grafana?.operator
         return [
-            "instanceSelector": ["matchLabels": .object((op?.instanceLabels ?? [:]).mapValues(JSONValue.string))],
+            "instanceSelector": ["matchLabels": .object((op?.instanceLabels ?? [:]).jsonObject)],
             "allowCrossNamespaceImport": .bool(op?.allowCrossNamespaceImport == true),
         ]
     }

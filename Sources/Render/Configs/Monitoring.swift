@@ -227,7 +227,7 @@ public enum PrometheusRules {
     public static func prometheusRule(_ ctx: StackContext) -> JSONValue {
         [
             "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": ["name": .string(Naming.name(ctx.name, "alerts")), "labels": .object(ctx.spec.prometheusRuleLabels.mapValues(JSONValue.string))],
+            "metadata": ["name": .string(Naming.name(ctx.name, "alerts")), "labels": .object(ctx.spec.prometheusRuleLabels.jsonObject)],
             "spec": ["groups": groups(ctx)],
         ]
     }
@@ -247,7 +247,7 @@ public enum PrometheusRules {
         }
         return [
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-            "metadata": ["name": .string(Naming.collector(name)), "labels": .object(ctx.spec.serviceMonitorLabels.mapValues(JSONValue.string))],
+            "metadata": ["name": .string(Naming.collector(name)), "labels": .object(ctx.spec.serviceMonitorLabels.jsonObject)],
             "spec": [
                 "selector": ["matchLabels": .object([Labels.stack: .string(Naming.shorten(name)), Labels.managedBy: .string(Labels.managerValue), Annotations.scrapeLabel: "true"])],
                 "namespaceSelector": ["matchNames": [.string(ctx.namespace)]],
@@ -349,7 +349,7 @@ public enum AlertmanagerTemplates {
     }
 
     /// A receiver's user-given fields, the templated ones escaped.
-    public static func literal(_ fields: [String: JSONValue], receiver: String) -> [String: JSONValue] {
+    public static func literal(_ fields: JSONObject, receiver: String) -> JSONObject {
         let templated = Self.templated[receiver] ?? []
         var out = fields
         for (k, v) in fields where templated.contains(k) {
@@ -392,7 +392,7 @@ public enum AlertmanagerConfig {
             routes.append(["receiver": "pagerduty", "matchers": ["severity=\"critical\"", .string(envMatcher)], "continue": true])
         }
         if let slack = r?.slack, let url = secrets.slackWebhookURL {
-            var user: [String: JSONValue] = ["api_url": .string(url)]
+            var user: JSONObject = ["api_url": .string(url)]
             if let channel = slack.channel { user["channel"] = .string(channel) }
             var config = AlertmanagerTemplates.literal(user, receiver: "slack_configs")
             config["title"] = .string(title)
@@ -402,7 +402,7 @@ public enum AlertmanagerConfig {
             routes.append(["receiver": "slack", "matchers": ["severity=~\"critical|warning\"", .string(envMatcher)], "continue": true])
         }
         if let email = r?.email {
-            var user: [String: JSONValue] = ["to": .string(email.to), "from": .string(email.from), "smarthost": .string(email.smarthost)]
+            var user: JSONObject = ["to": .string(email.to), "from": .string(email.from), "smarthost": .string(email.smarthost)]
             if let name = email.username { user["auth_username"] = .string(name) }
             if let password = secrets.smtpPassword { user["auth_password"] = .string(password) }
             var config = AlertmanagerTemplates.literal(user, receiver: "email_configs")
@@ -473,13 +473,13 @@ public enum AlertmanagerConfigObject {
             routes.append(["receiver": "pagerduty", "matchers": [matcher("severity", "critical"), inEnvironment], "continue": true])
         }
         if let slack = r?.slack {
-            var config: [String: JSONValue] = ["apiURL": secretRef(slack.webhookURLSecret), "title": .string(title), "text": .string(text), "sendResolved": true]
+            var config: JSONObject = ["apiURL": secretRef(slack.webhookURLSecret), "title": .string(title), "text": .string(text), "sendResolved": true]
             if let channel = slack.channel { config["channel"] = .string(escape(channel)) }
             receivers.append(["name": "slack", "slackConfigs": [.object(config)]])
             routes.append(["receiver": "slack", "matchers": [matcher("severity", "critical|warning", "=~"), inEnvironment], "continue": true])
         }
         if let email = r?.email {
-            var config: [String: JSONValue] = [
+            var config: JSONObject = [
                 "to": .string(escape(email.to)), "from": .string(escape(email.from)), "smarthost": .string(email.smarthost), "requireTLS": true, "sendResolved": true,
                 "headers": [["key": "Subject", "value": .string(title)]],
             ]
@@ -491,7 +491,7 @@ public enum AlertmanagerConfigObject {
         let repeatInterval = AlertmanagerConfig.repeatInterval(ctx)
         return [
             "apiVersion": .string(resource.apiVersion), "kind": .string(resource.kind),
-            "metadata": ["name": .string(name(ctx)), "labels": .object(ctx.spec.alertmanagerConfigLabels.mapValues(JSONValue.string))],
+            "metadata": ["name": .string(name(ctx)), "labels": .object(ctx.spec.alertmanagerConfigLabels.jsonObject)],
             "spec": [
                 "route": [
                     "receiver": "null",

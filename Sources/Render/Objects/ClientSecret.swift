@@ -86,7 +86,7 @@ public enum ClientSecret {
         annotations[Annotations.credentialGeneration] = String(c.generation)
         var body = SecretBody.make(name: ctx.names.otlpClient, annotations: annotations, data: data)
         if let labels = auth?.clientSecretLabels, !labels.isEmpty {
-            body["metadata"]?["labels"] = .object(labels.mapValues(JSONValue.string))
+            body["metadata"]?["labels"] = .object(labels.jsonObject)
         }
         return Draft(Secret.resource, component: component, body: body, placement: .clientNamespace(c.namespace))
     }

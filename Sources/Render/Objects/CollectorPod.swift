@@ -74,7 +74,7 @@ public enum CollectorPod {
     /// creates owned by root (mode 0755): they run as uid 0 too, the directory's owner,
     /// with no capability at all (none is needed to write what one owns).
     public static func securityContext(_ ctx: StackContext, role: CollectorRole) -> JSONValue {
-        var security: [String: JSONValue] = [
+        var security: JSONObject = [
             "allowPrivilegeEscalation": false,
             "readOnlyRootFilesystem": true,
             "privileged": false,
@@ -116,7 +116,7 @@ public enum CollectorPod {
         var volumes: [JSONValue] = [["name": "config", "configMap": ["name": .string(configMap)]]]
         for m in inputs.mounts {
             mounts.append(["name": .string(m.volume), "mountPath": .string(m.path), "readOnly": true])
-            var secret: [String: JSONValue] = ["secretName": .string(m.secret), "defaultMode": 0o440]
+            var secret: JSONObject = ["secretName": .string(m.secret), "defaultMode": 0o440]
             if let items = m.items {
                 secret["items"] = .array(items.keys.sorted().map { ["key": .string($0), "path": .string(items[$0]!)] })
             }
@@ -143,9 +143,9 @@ public enum CollectorPod {
         let defaultLimit = (eff.memoryLimitMiB * 5 + 3) / 4
         let resources: JSONValue = [
             "requests": .object(
-                (ctx.raw.collector?.resources?.requests ?? ["cpu": "100m", "memory": "\(eff.memoryLimitMiB / 4)Mi"]).mapValues(JSONValue.string)
+                (ctx.raw.collector?.resources?.requests ?? ["cpu": "100m", "memory": "\(eff.memoryLimitMiB / 4)Mi"]).jsonObject
             ),
-            "limits": .object((ctx.raw.collector?.resources?.limits ?? ["memory": "\(defaultLimit)Mi"]).mapValues(JSONValue.string)),
+            "limits": .object((ctx.raw.collector?.resources?.limits ?? ["memory": "\(defaultLimit)Mi"]).jsonObject),
         ]
         let container: JSONValue = [
             "name": .string(containerName),
@@ -161,7 +161,7 @@ public enum CollectorPod {
             "securityContext": securityContext(ctx, role: role),
         ]
         let labels = Labels.forStack(ctx, component: role.rawValue).merging(selector(ctx, role: role)) { _, selected in selected }
-        var spec: [String: JSONValue] = [
+        var spec: JSONObject = [
             "serviceAccountName": .string(Naming.collector(name)),
             // Only k8sattributes talks to the API server (resource detection uses the env and
             // system detectors): without it, no token in the pod to steal. Its token may list
@@ -174,13 +174,13 @@ public enum CollectorPod {
         ]
         if role == .agent {
             if let t = ctx.raw.collector?.tolerations { spec["tolerations"] = (try? jsonValue(of: t)) ?? [] }
-            if let n = ctx.raw.collector?.nodeSelector { spec["nodeSelector"] = .object(n.mapValues(JSONValue.string)) }
+            if let n = ctx.raw.collector?.nodeSelector { spec["nodeSelector"] = .object(n.jsonObject) }
             // The operator's, never the stack's.
             if let p = ctx.spec.agentPriorityClass { spec["priorityClassName"] = .string(p) }
         }
         return [
             "metadata": [
-                "labels": .object(labels.mapValues(JSONValue.string)),
+                "labels": .object(labels.jsonObject),
                 "annotations": .object([Annotations.configHash: .string(configHash)]),
             ],
             "spec": .object(spec),

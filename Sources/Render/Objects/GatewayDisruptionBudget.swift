@@ -26,7 +26,7 @@ public enum GatewayDisruptionBudget {
             "metadata": ["name": .string(name(ctx))],
             "spec": [
                 "minAvailable": .int(ctx.spec.gatewayMinAvailable),
-                "selector": ["matchLabels": .object(CollectorPod.selector(ctx, role: .gateway).mapValues(JSONValue.string))],
+                "selector": ["matchLabels": .object(CollectorPod.selector(ctx, role: .gateway).jsonObject)],
             ],
         ]
     }

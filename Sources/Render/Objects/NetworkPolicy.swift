@@ -95,11 +95,11 @@ public enum NetworkPolicyRender {
     }
 
     static func selector(_ s: LabelSelector) -> JSONValue {
-        var o: [String: JSONValue] = [:]
-        if let m = s.matchLabels { o["matchLabels"] = .object(m.mapValues(JSONValue.string)) }
+        var o: JSONObject = [:]
+        if let m = s.matchLabels { o["matchLabels"] = .object(m.jsonObject) }
         if let e = s.matchExpressions {
             o["matchExpressions"] = .array(e.map { r in
-                var x: [String: JSONValue] = ["key": .string(r.key), "operator": .string(r.operator)]
+                var x: JSONObject = ["key": .string(r.key), "operator": .string(r.operator)]
                 if let v = r.values { x["values"] = .array(v.map(JSONValue.string)) }
                 return .object(x)
             })
@@ -108,11 +108,11 @@ public enum NetworkPolicyRender {
     }
 
     static func peer(_ p: PeerSpec) -> JSONValue {
-        var o: [String: JSONValue] = [:]
+        var o: JSONObject = [:]
         if let n = p.namespaceSelector { o["namespaceSelector"] = selector(n) }
         if let s = p.podSelector { o["podSelector"] = selector(s) }
         if let b = p.ipBlock {
-            var block: [String: JSONValue] = ["cidr": .string(b.cidr)]
+            var block: JSONObject = ["cidr": .string(b.cidr)]
             if let e = b.except, !e.isEmpty { block["except"] = .array(e.map(JSONValue.string)) }
             o["ipBlock"] = .object(block)
         }
@@ -132,7 +132,7 @@ public enum NetworkPolicyRender {
     }
 
     static func rule(_ direction: String, peers: [JSONValue]?, ports p: JSONValue) -> JSONValue {
-        var o: [String: JSONValue] = ["ports": p]
+        var o: JSONObject = ["ports": p]
         if let peers { o[direction] = .array(peers) }
         return .object(o)
     }
@@ -170,7 +170,7 @@ public enum NetworkPolicyRender {
     }
 
     static func podsOf(_ ctx: StackContext, _ role: CollectorRole) -> JSONValue {
-        ["podSelector": ["matchLabels": .object(CollectorPod.selector(ctx, role: role).mapValues(JSONValue.string))]]
+        ["podSelector": ["matchLabels": .object(CollectorPod.selector(ctx, role: role).jsonObject)]]
     }
 
     /// Egress rules to DNS and to the role's backends.

@@ -7,7 +7,7 @@ extension Workloads {
         return [
             "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": meta(name),
             "spec": [
-                "selector": ["matchLabels": .object(CollectorPod.selector(ctx, role: .agent).mapValues(JSONValue.string))],
+                "selector": ["matchLabels": .object(CollectorPod.selector(ctx, role: .agent).jsonObject)],
                 "updateStrategy": ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1]],
                 "minReadySeconds": 5,
                 "template": CollectorPod.template(ctx, role: .agent, configMap: name, configHash: configHash),

@@ -8,7 +8,7 @@ extension Workloads {
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name),
             "spec": [
                 "replicas": .int(replicas),
-                "selector": ["matchLabels": .object(CollectorPod.selector(ctx, role: .gateway).mapValues(JSONValue.string))],
+                "selector": ["matchLabels": .object(CollectorPod.selector(ctx, role: .gateway).jsonObject)],
                 "strategy": ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 0, "maxSurge": 1]],
                 "template": CollectorPod.template(ctx, role: .gateway, configMap: name, configHash: configHash),
             ],

@@ -3,7 +3,7 @@ import KubeModel
 /// The collector Services: the agents' (OTLP, metrics, health) and the headless ones Prometheus and the agents' load balancer resolve.
 extension Workloads {
     static func servicePort(_ name: String, _ port: Int, appProtocol: String? = nil) -> JSONValue {
-        var p: [String: JSONValue] = ["name": .string(name), "port": .int(port), "targetPort": .int(port), "protocol": "TCP"]
+        var p: JSONObject = ["name": .string(name), "port": .int(port), "targetPort": .int(port), "protocol": "TCP"]
         if let appProtocol { p["appProtocol"] = .string(appProtocol) }
         return .object(p)
     }
@@ -14,7 +14,7 @@ extension Workloads {
             "apiVersion": "v1", "kind": "Service", "metadata": meta(Naming.collector(ctx.name)),
             "spec": [
                 "type": "ClusterIP",
-                "selector": .object(CollectorPod.selector(ctx, role: .agent).mapValues(JSONValue.string)),
+                "selector": .object(CollectorPod.selector(ctx, role: .agent).jsonObject),
                 "ports": [
                     servicePort("otlp-grpc", CollectorPorts.otlpGRPC, appProtocol: "grpc"),
                     servicePort("otlp-http", CollectorPorts.otlpHTTP, appProtocol: "http"),
@@ -36,7 +36,7 @@ extension Workloads {
             "spec": [
                 "clusterIP": "None",
                 "publishNotReadyAddresses": true,
-                "selector": .object(CollectorPod.selector(ctx, role: .agent).mapValues(JSONValue.string)),
+                "selector": .object(CollectorPod.selector(ctx, role: .agent).jsonObject),
                 "ports": [
                     servicePort("metrics", CollectorPorts.metrics, appProtocol: "http"),
                     servicePort("telemetry", CollectorPorts.telemetry, appProtocol: "http"),
@@ -53,7 +53,7 @@ extension Workloads {
             "metadata": ["name": .string(Naming.gatewayHeadless(ctx.name)), "labels": [Annotations.scrapeLabel: "true"]],
             "spec": [
                 "clusterIP": "None",
-                "selector": .object(CollectorPod.selector(ctx, role: .gateway).mapValues(JSONValue.string)),
+                "selector": .object(CollectorPod.selector(ctx, role: .gateway).jsonObject),
                 "ports": [
                     servicePort("otlp-grpc", CollectorPorts.otlpGRPC, appProtocol: "grpc"),
                     servicePort("telemetry", CollectorPorts.telemetry, appProtocol: "http"),

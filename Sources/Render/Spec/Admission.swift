@@ -96,7 +96,7 @@ public enum StackAdmission {
     }
 
     static func response(uid: String, allowed: Bool, message: String? = nil, warnings: [String] = []) -> JSONValue {
-        var r: [String: JSONValue] = ["uid": .string(uid), "allowed": .bool(allowed)]
+        var r: JSONObject = ["uid": .string(uid), "allowed": .bool(allowed)]
         if let message { r["status"] = ["code": 422, "reason": "Invalid", "message": .string(message)] }
         // The API server may cut a warning past 256 characters: each is kept shorter.
         if !warnings.isEmpty { r["warnings"] = .array(warnings.prefix(10).map { JSONValue.string(String($0.prefix(250))) }) }

@@ -110,7 +110,7 @@ public enum Expansion {
             let r = f(path, s)
             return r == s ? nil : .string(r)
         case .object(let o):
-            var out: [String: JSONValue]? = nil
+            var out: JSONObject? = nil
             for (k, x) in o {
                 if tracksPath { path.append(k) }
                 if let n = changed(x, path: &path, tracksPath: tracksPath, f) {

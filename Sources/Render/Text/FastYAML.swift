@@ -23,9 +23,9 @@ enum FastYAML {
 
     /// A block mapping at `indent`. With `firstLinePrefixed`, the first key follows a
     /// sequence dash already written on this line.
-    static func mapping(_ o: [String: JSONValue], indent: Int, into out: inout [UInt8], firstLinePrefixed: Bool) -> Bool {
+    static func mapping(_ o: JSONObject, indent: Int, into out: inout [UInt8], firstLinePrefixed: Bool) -> Bool {
         var first = true
-        return o.allSortedByKey { key, value in
+        for (key, value) in o {
             if !first || !firstLinePrefixed { spaces(indent, into: &out) }
             first = false
             guard key.utf8.count <= 128, !YAMLText.needsQuotes(key), scalar(key, explicitQuote: false, into: &out) else { return false }
@@ -49,8 +49,8 @@ enum FastYAML {
                 guard leaf(value, into: &out) else { return false }
                 out.append(0x0A)
             }
-            return true
         }
+        return true
     }
 
     static func sequence(_ a: [JSONValue], indent: Int, into out: inout [UInt8]) -> Bool {

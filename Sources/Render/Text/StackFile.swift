@@ -95,7 +95,7 @@ public enum StackFile {
         case .sequence(let seq):
             return .array(try seq.map(jsonValue(fromYAML:)))
         case .mapping(let map):
-            var o: [String: JSONValue] = [:]
+            var o: JSONObject = [:]
             for (k, v) in map {
                 guard let key = k.string else { throw Problem(description: "a mapping key is not a string") }
                 o[key] = try jsonValue(fromYAML: v)

@@ -1,0 +1,92 @@
+import Foundation
+import KubeModel
+import Testing
+
+/// `JSONObject` keeps its members as a sorted array; it must behave exactly as the
+/// `[String: JSONValue]` it replaced, and iterate in the order the writers emit.
+@Suite struct JSONObjectTests {
+    /// SplitMix64, so that a failing sequence can be replayed from its seed.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Keys that sort in surprising ways: case, digits, punctuation, non-ASCII, and two
+    /// spellings of one key (a composed and a decomposed é, which `String` and `Dictionary`
+    /// hold equal).
+    static let keys = ["a", "A", "b", "a10", "a9", "a.b", "a-b", "_x", "", " ", "é", "e\u{301}", "z", "Zeta", "日本", "k8s", "K8S", "0", "9", "~"]
+
+    /// Random sets, replacements and removals, against a Dictionary doing the same: the same
+    /// lookups, the same members in `sorted(by:)`'s key order, the same count, at every step.
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func behavesAsADictionary(seed: UInt64) {
+        var rng = Generator(state: seed)
+        var object = JSONObject()
+        var model: [String: JSONValue] = [:]
+        for step in 0..<400 {
+            let key = Self.keys.randomElement(using: &rng)!
+            if Int.random(in: 0..<4, using: &rng) == 0 {
+                #expect(object.removeValue(forKey: key) == model.removeValue(forKey: key))
+            } else {
+                let value = JSONValue.int(step)
+                object[key] = value
+                model[key] = value
+            }
+            #expect(object.count == model.count)
+            for k in Self.keys { #expect(object[k] == model[k], "\(k) at step \(step)") }
+            let sorted = model.sorted { $0.key < $1.key }
+            #expect(object.map(\.value) == sorted.map(\.value))
+            #expect(zip(object.keys, sorted.map(\.key)).allSatisfy { $0 == $1 })
+        }
+    }
+
+    /// Built in any order, with repeated keys, an object is the one a Dictionary would hold
+    /// (the last value of a repeated key stays), and equal objects hash alike.
+    @Test(arguments: [7, 8, 9] as [UInt64])
+    func orderOfConstructionDoesNotMatter(seed: UInt64) {
+        var rng = Generator(state: seed)
+        for size in [0, 1, 2, 5, 31, 32, 33, 80] {
+            let pairs = (0..<size).map { i in (Self.keys.randomElement(using: &rng)!, JSONValue.int(i)) }
+            let dictionary = Dictionary(pairs, uniquingKeysWith: { _, last in last })
+            let object = JSONObject(unsorted: pairs)
+            #expect(object.dictionary == dictionary)
+            #expect(object == JSONObject(dictionary))
+            #expect(object.hashValue == JSONObject(dictionary).hashValue)
+            let shuffled = JSONObject(uniqueKeysWithValues: dictionary.map { ($0.key, $0.value) }.shuffled(using: &rng))
+            #expect(shuffled == object)
+            #expect(JSONValue.object(shuffled).serialized() == JSONValue.object(object).serialized())
+        }
+    }
+
+    /// A literal's repeated key keeps its last value, as `Dictionary(_:uniquingKeysWith:)`
+    /// did; the writer emits keys in order whatever order the literal gave.
+    @Test func literalsAndTheWriter() throws {
+        let value: JSONValue = ["b": 1, "a": 2, "b": 3, "C": 4]
+        #expect(value["b"] == 3)
+        #expect(value.objectValue?.count == 3)
+        #expect(String(decoding: value.serialized(), as: UTF8.self) == #"{"C":4,"a":2,"b":3}"#)
+        #expect(try JSONCoding.encode(value) == Array(try JSONCoding.encoder().encode(value)))
+    }
+
+    /// The parser sorts a document's members once; a repeated key keeps its last value, as
+    /// it did when members were set one by one.
+    @Test func parsedMembersAreSorted() throws {
+        let parsed = try JSONCoding.decode(JSONValue.self, from: Data(#"{"z": 1, "a": {"y": 2, "b": 3}, "m": [], "z": 4}"#.utf8))
+        #expect(parsed.objectValue?.keys == ["a", "m", "z"])
+        #expect(parsed["z"] == 4)
+        #expect(parsed["a"]?.objectValue?.keys == ["b", "y"])
+    }
+
+    /// The Codable path (JSONDecoder and JSONEncoder) round-trips an object.
+    @Test func codableRoundTrip() throws {
+        let value: JSONValue = ["metadata": ["labels": ["app": "x", "tier": "y"]], "list": [1, "two", ["k": .null]]]
+        let data = try JSONEncoder().encode(value)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: data) == value)
+    }
+}
