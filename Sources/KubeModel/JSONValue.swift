@@ -123,26 +123,34 @@ extension JSONValue {
     /// directly: rendering hashes every desired object, and the Codable path through
     /// JSONEncoder was a fifth of a stack's render time.
     public func serialized() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
+        var out = ByteWriter(capacity: 1024)
         write(into: &out)
-        return out
+        return out.bytes
     }
 
-    func write(into out: inout [UInt8]) {
+    /// The serialised bytes, lent to `body` without a copy (to hash them).
+    public func withSerialized<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        var out = ByteWriter(capacity: 4096)
+        write(into: &out)
+        return try out.withBytes(body)
+    }
+
+    func write(into out: inout ByteWriter) {
         switch self {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
+        case .int(let i): out.append(decimal: i)
         case .double(let d):
             var s = d.description
             if s.hasSuffix(".0") { s.removeLast(2) }
-            out.append(contentsOf: s.utf8)
+            out.append(utf8: s)
         case .string(let s): Self.writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
-            for (i, v) in a.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
+            var first = true
+            for v in a {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
                 v.write(into: &out)
             }
             out.append(UInt8(ascii: "]"))
@@ -160,11 +168,16 @@ extension JSONValue {
         }
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
+    static func writeString(_ s: String, into out: inout ByteWriter) {
         var s = s
         s.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
+            // The quotes and the string as it stands; an escape asks for more.
+            out.reserve(bytes.count + 2)
+            out.appendReserved(UInt8(ascii: "\""))
+            guard let base = bytes.baseAddress else {
+                out.appendReserved(UInt8(ascii: "\""))
+                return
+            }
             let count = bytes.count
             // Runs with nothing to escape are copied whole; they are found eight bytes at a
             // time (most strings, and the long configs, have few or no escapes).
@@ -188,27 +201,27 @@ extension JSONValue {
                         continue
                     }
                 }
-                if i > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: i - start)) }
+                if i > start { out.append(UnsafeBufferPointer(start: base + start, count: i - start)) }
                 i += 1
                 start = i
                 switch byte {
-                case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-                case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-                case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-                case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-                case 0x09: out.append(contentsOf: #"\t"#.utf8)
-                case 0x08: out.append(contentsOf: #"\b"#.utf8)
-                case 0x0C: out.append(contentsOf: #"\f"#.utf8)
+                case UInt8(ascii: "\""): out.append(#"\""#)
+                case UInt8(ascii: "\\"): out.append(#"\\"#)
+                case 0x0A: out.append(#"\n"#)
+                case 0x0D: out.append(#"\r"#)
+                case 0x09: out.append(#"\t"#)
+                case 0x08: out.append(#"\b"#)
+                case 0x0C: out.append(#"\f"#)
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    out.append(contentsOf: #"\u00"#.utf8)
-                    out.append(hex[Int(byte >> 4)])
-                    out.append(hex[Int(byte & 0xF)])
+                    let hex: StaticString = "0123456789abcdef"
+                    out.append(#"\u00"#)
+                    out.append(hex.utf8Start[Int(byte >> 4)])
+                    out.append(hex.utf8Start[Int(byte & 0xF)])
                 }
             }
-            if count > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start)) }
+            if count > start { out.append(UnsafeBufferPointer(start: base + start, count: count - start)) }
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// The high bit of each of the eight bytes of `word` (read little-endian) that is a

@@ -90,3 +90,37 @@ import Testing
         #expect(try JSONDecoder().decode(JSONValue.self, from: data) == value)
     }
 }
+
+/// The writers' buffer: what is appended is what is read back, across growth.
+@Suite struct ByteWriterTests {
+    @Test func decimalsAreStringsDigits() {
+        for value in [0, 1, -1, 9, 10, -10, 12_345, Int.max, Int.min, 1 << 40, -(1 << 40)] {
+            var w = ByteWriter(capacity: 1)
+            w.append(decimal: value)
+            #expect(w.string == String(value))
+        }
+    }
+
+    @Test func appendsSurviveGrowth() {
+        var w = ByteWriter(capacity: 1)
+        var expected: [UInt8] = []
+        for i in 0..<2000 {
+            switch i % 4 {
+            case 0:
+                w.append(UInt8(truncatingIfNeeded: i))
+                expected.append(UInt8(truncatingIfNeeded: i))
+            case 1:
+                w.append("abc")
+                expected += Array("abc".utf8)
+            case 2:
+                w.append(utf8: "é\(i)")
+                expected += Array("é\(i)".utf8)
+            default:
+                w.append(repeating: 0x20, count: i % 7)
+                expected += Array(repeating: 0x20, count: i % 7)
+            }
+        }
+        #expect(w.count == expected.count)
+        #expect(w.bytes == expected)
+    }
+}

@@ -14,7 +14,7 @@ public struct DesiredObject: Sendable, Hashable {
         self.namespace = namespace
         self.name = name
         // The hash covers everything but itself; it is then written into the annotations.
-        let h = sha256Hex(body.serialized())
+        let h = body.withSerialized { sha256Hex($0) }
         var b = body
         if case .object(var o) = b, case .object(var meta)? = o["metadata"] {
             var ann = meta["annotations"]?.objectValue ?? [:]

@@ -10,20 +10,19 @@ import KubeModel
 enum FastYAML {
     static func document(_ value: JSONValue) -> String? {
         guard case .object(let o) = value else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(4096)
         if o.isEmpty { return "{}\n" }
+        var out = ByteWriter(capacity: 4096)
         guard mapping(o, indent: 0, into: &out, firstLinePrefixed: false) else { return nil }
-        return String(decoding: out, as: UTF8.self)
+        return out.string
     }
 
-    static func spaces(_ n: Int, into out: inout [UInt8]) {
-        out.append(contentsOf: repeatElement(0x20, count: n))
+    static func spaces(_ n: Int, into out: inout ByteWriter) {
+        out.append(repeating: 0x20, count: n)
     }
 
     /// A block mapping at `indent`. With `firstLinePrefixed`, the first key follows a
     /// sequence dash already written on this line.
-    static func mapping(_ o: JSONObject, indent: Int, into out: inout [UInt8], firstLinePrefixed: Bool) -> Bool {
+    static func mapping(_ o: JSONObject, indent: Int, into out: inout ByteWriter, firstLinePrefixed: Bool) -> Bool {
         var first = true
         for (key, value) in o {
             if !first || !firstLinePrefixed { spaces(indent, into: &out) }
@@ -32,9 +31,9 @@ enum FastYAML {
             out.append(UInt8(ascii: ":"))
             switch value {
             case .object(let m) where m.isEmpty:
-                out.append(contentsOf: " {}\n".utf8)
+                out.append(" {}\n")
             case .array(let a) where a.isEmpty:
-                out.append(contentsOf: " []\n".utf8)
+                out.append(" []\n")
             case .object(let m):
                 out.append(0x0A)
                 guard mapping(m, indent: indent + 2, into: &out, firstLinePrefixed: false) else { return false }
@@ -53,13 +52,13 @@ enum FastYAML {
         return true
     }
 
-    static func sequence(_ a: [JSONValue], indent: Int, into out: inout [UInt8]) -> Bool {
+    static func sequence(_ a: [JSONValue], indent: Int, into out: inout ByteWriter) -> Bool {
         for item in a {
             spaces(indent, into: &out)
-            out.append(contentsOf: "- ".utf8)
+            out.append("- ")
             switch item {
-            case .object(let m) where m.isEmpty: out.append(contentsOf: "{}\n".utf8)
-            case .array(let x) where x.isEmpty: out.append(contentsOf: "[]\n".utf8)
+            case .object(let m) where m.isEmpty: out.append("{}\n")
+            case .array(let x) where x.isEmpty: out.append("[]\n")
             case .object(let m):
                 guard mapping(m, indent: indent + 2, into: &out, firstLinePrefixed: true) else { return false }
             case .array: return false
@@ -73,16 +72,16 @@ enum FastYAML {
     }
 
     /// A scalar other than a multi-line string, as YAMLText.node styles it; false where unsure.
-    static func leaf(_ value: JSONValue, into out: inout [UInt8]) -> Bool {
+    static func leaf(_ value: JSONValue, into out: inout ByteWriter) -> Bool {
         switch value {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
+        case .int(let i): out.append(decimal: i)
         case .double(let d):
             if d.rounded() == d, abs(d) < 1e15 {
-                out.append(contentsOf: String(Int(d)).utf8)
+                out.append(decimal: Int(d))
             } else {
-                out.append(contentsOf: String(d).utf8)
+                out.append(utf8: String(d))
             }
         case .string(let s): return scalar(s, explicitQuote: YAMLText.needsQuotes(s), into: &out)
         default: return false
@@ -92,7 +91,7 @@ enum FastYAML {
 
     /// A one-line string: single-quoted when asked, else plain where libyaml allows a
     /// plain scalar in block context, else single-quoted; false where unsure.
-    static func scalar(_ s: String, explicitQuote: Bool, into out: inout [UInt8]) -> Bool {
+    static func scalar(_ s: String, explicitQuote: Bool, into out: inout ByteWriter) -> Bool {
         var s = s
         return s.withUTF8 { b in
             // Control characters, and non-ASCII (printable in general, but libyaml's to
@@ -106,7 +105,7 @@ enum FastYAML {
                 }
                 out.append(UInt8(ascii: "'"))
             } else {
-                out.append(contentsOf: b)
+                out.append(b)
             }
             return true
         }
@@ -143,7 +142,7 @@ enum FastYAML {
 
     /// A literal block (`|`, `|-`) whose lines go at `indent`; nil-like false where libyaml
     /// would choose otherwise (leading space or break, trailing spaces, tabs, kept breaks).
-    static func literal(_ s: String, indent: Int, into out: inout [UInt8]) -> Bool {
+    static func literal(_ s: String, indent: Int, into out: inout ByteWriter) -> Bool {
         var s = s
         return s.withUTF8 { b in
             guard let first = b.first, first != 0x20, first != 0x0A else { return false }
@@ -155,14 +154,14 @@ enum FastYAML {
             }
             if b.count >= 2, b[b.count - 1] == 0x0A, b[b.count - 2] == 0x0A { return false }
             let stripped = b.last != 0x0A
-            out.append(contentsOf: (stripped ? " |-\n" : " |\n").utf8)
+            out.append(stripped ? " |-\n" : " |\n")
             // Each line of the body (without its final break), indented unless empty.
             let end = stripped ? b.count : b.count - 1
             var lineStart = 0
             for i in 0...end where i == end || b[i] == 0x0A {
                 if i > lineStart {
                     spaces(indent, into: &out)
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: b[lineStart..<i]))
+                    out.append(UnsafeBufferPointer(rebasing: b[lineStart..<i]))
                 }
                 out.append(0x0A)
                 lineStart = i + 1
