@@ -94,6 +94,15 @@ public struct ByteWriter: ~Copyable {
         }
     }
 
+    /// Lends `body` room for `n` more bytes at the end; it returns how many it wrote.
+    @inlinable @inline(__always)
+    public mutating func writeReserved(_ n: Int, _ body: (UnsafeMutablePointer<UInt8>) throws -> Int) rethrows {
+        reserve(n)
+        let wrote = try body(base + written)
+        precondition(wrote >= 0 && wrote <= n, "ByteWriter: wrote past its reservation")
+        written += wrote
+    }
+
     /// The bytes written so far.
     @inlinable
     public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {

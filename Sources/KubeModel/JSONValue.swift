@@ -171,57 +171,81 @@ extension JSONValue {
     static func writeString(_ s: String, into out: inout ByteWriter) {
         var s = s
         s.withUTF8 { bytes in
-            // The quotes and the string as it stands; an escape asks for more.
-            out.reserve(bytes.count + 2)
-            out.appendReserved(UInt8(ascii: "\""))
-            guard let base = bytes.baseAddress else {
-                out.appendReserved(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: "\""))
+            guard let source = bytes.baseAddress else {
+                out.append(UInt8(ascii: "\""))
                 return
             }
-            let count = bytes.count
-            // Runs with nothing to escape are copied whole; they are found eight bytes at a
-            // time (most strings, and the long configs, have few or no escapes).
-            var start = 0
-            var i = 0
-            while i < count {
-                let byte: UInt8
-                if i + 8 <= count {
-                    // The lowest byte the mask flags is always one to escape.
-                    let flags = escapeFlags(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self).littleEndian)
-                    guard flags != 0 else {
-                        i += 8
-                        continue
-                    }
-                    i += flags.trailingZeroBitCount / 8
-                    byte = base[i]
-                } else {
-                    byte = base[i]
-                    guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+            // A chunk at a time, with room for its worst case (every byte `\u00XX`), so
+            // that bytes are stored without a check each: eight bytes at a time where none
+            // needs escaping (most strings, and the runs between a config's line breaks),
+            // stored whole even when some do, the pointer then advancing past the clean ones.
+            var offset = 0
+            while offset < bytes.count {
+                let chunk = Swift.min(bytes.count - offset, 4096)
+                out.writeReserved(chunk * 6) { start in
+                    var dst = start
+                    let src = source + offset
+                    var i = 0
+                    while i + 8 <= chunk {
+                        let word = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
+                        // The lowest byte the mask flags is always one to escape.
+                        let flags = escapeFlags(word.littleEndian)
+                        UnsafeMutableRawPointer(dst).storeBytes(of: word, as: UInt64.self)
+                        if flags == 0 {
+                            dst += 8
+                            i += 8
+                            continue
+                        }
+                        let clean = flags.trailingZeroBitCount / 8
+                        dst += clean
+                        i += clean
+                        dst = escape(src[i], to: dst)
                         i += 1
-                        continue
                     }
+                    while i < chunk {
+                        let byte = src[i]
+                        if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                            dst = escape(byte, to: dst)
+                        } else {
+                            dst.pointee = byte
+                            dst += 1
+                        }
+                        i += 1
+                    }
+                    return dst - start
                 }
-                if i > start { out.append(UnsafeBufferPointer(start: base + start, count: i - start)) }
-                i += 1
-                start = i
-                switch byte {
-                case UInt8(ascii: "\""): out.append(#"\""#)
-                case UInt8(ascii: "\\"): out.append(#"\\"#)
-                case 0x0A: out.append(#"\n"#)
-                case 0x0D: out.append(#"\r"#)
-                case 0x09: out.append(#"\t"#)
-                case 0x08: out.append(#"\b"#)
-                case 0x0C: out.append(#"\f"#)
-                default:
-                    let hex: StaticString = "0123456789abcdef"
-                    out.append(#"\u00"#)
-                    out.append(hex.utf8Start[Int(byte >> 4)])
-                    out.append(hex.utf8Start[Int(byte & 0xF)])
-                }
+                offset += chunk
             }
-            if count > start { out.append(UnsafeBufferPointer(start: base + start, count: count - start)) }
             out.append(UInt8(ascii: "\""))
         }
+    }
+
+    /// Writes the escape of a control character, `"` or `\` at `dst` (two bytes, or six
+    /// for `\u00XX`); returns the position after it.
+    @inline(__always)
+    static func escape(_ byte: UInt8, to dst: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        dst[0] = UInt8(ascii: "\\")
+        let short: UInt8
+        switch byte {
+        case UInt8(ascii: "\""): short = UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): short = UInt8(ascii: "\\")
+        case 0x0A: short = UInt8(ascii: "n")
+        case 0x0D: short = UInt8(ascii: "r")
+        case 0x09: short = UInt8(ascii: "t")
+        case 0x08: short = UInt8(ascii: "b")
+        case 0x0C: short = UInt8(ascii: "f")
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            dst[1] = UInt8(ascii: "u")
+            dst[2] = UInt8(ascii: "0")
+            dst[3] = UInt8(ascii: "0")
+            dst[4] = hex.utf8Start[Int(byte >> 4)]
+            dst[5] = hex.utf8Start[Int(byte & 0xF)]
+            return dst + 6
+        }
+        dst[1] = short
+        return dst + 2
     }
 
     /// The high bit of each of the eight bytes of `word` (read little-endian) that is a

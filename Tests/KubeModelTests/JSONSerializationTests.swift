@@ -32,4 +32,26 @@ import Testing
             }
         }
     }
+
+    /// Long strings are escaped 4,096 bytes at a time into room for the worst case: escapes
+    /// on and around each chunk's edges, a string of nothing but escapes (six bytes each),
+    /// and a config-like string of many short lines give JSONEncoder's bytes.
+    @Test func longStringsAcrossChunks() throws {
+        var cases: [String] = []
+        for edge in [4088, 4094, 4095, 4096, 4097, 8191, 8192] {
+            for special in ["\"", "\n", "\u{01}", "é"] {
+                var chars = Array(repeating: "a", count: 8200)
+                chars[edge] = special
+                chars[edge - 1] = special
+                cases.append(chars.joined())
+            }
+        }
+        cases.append(String(repeating: "\u{01}", count: 9000))
+        cases.append(String(repeating: "\"", count: 9000))
+        cases.append((0..<2000).map { "  key_\($0): \"value \($0)\"" }.joined(separator: "\n"))
+        for s in cases {
+            let value = JSONValue.string(s)
+            #expect(value.serialized() == Array(try JSONCoding.encoder().encode(value)), "\(s.prefix(40))… of \(s.utf8.count) bytes")
+        }
+    }
 }

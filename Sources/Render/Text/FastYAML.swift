@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KubeModel
 
 /// A YAML writer for the documents Vigil renders, giving byte for byte what Yams (libyaml,
@@ -98,12 +101,22 @@ enum FastYAML {
             // judge): use Yams.
             for c in b where c < 0x20 || c >= 0x7F { return false }
             if explicitQuote || !plainAllowed(b) {
-                out.append(UInt8(ascii: "'"))
-                for c in b {
-                    out.append(c)
-                    if c == UInt8(ascii: "'") { out.append(c) }
+                // Room for every byte doubled and the quotes.
+                out.writeReserved(2 * b.count + 2) { start in
+                    var dst = start
+                    dst.pointee = UInt8(ascii: "'")
+                    dst += 1
+                    for c in b {
+                        dst.pointee = c
+                        dst += 1
+                        if c == UInt8(ascii: "'") {
+                            dst.pointee = c
+                            dst += 1
+                        }
+                    }
+                    dst.pointee = UInt8(ascii: "'")
+                    return dst + 1 - start
                 }
-                out.append(UInt8(ascii: "'"))
             } else {
                 out.append(b)
             }
@@ -175,6 +188,10 @@ extension String {
     /// Whether the UTF-8 of this string holds `byte`, read from contiguous storage where the
     /// string has it (native strings do): `utf8.contains` walks the view a byte at a time.
     func containsUTF8(_ byte: UInt8) -> Bool {
-        utf8.withContiguousStorageIfAvailable { $0.contains(byte) } ?? utf8.contains(byte)
+        var s = self
+        return s.withUTF8 { b in
+            guard let p = b.baseAddress, b.count > 0 else { return false }
+            return memchr(p, Int32(byte), b.count) != nil
+        }
     }
 }

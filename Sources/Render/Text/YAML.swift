@@ -49,8 +49,13 @@ public enum YAMLText {
             }
             let letter = (c0 >= 0x41 && c0 <= 0x5A) || (c0 >= 0x61 && c0 <= 0x7A)
             if letter {
-                // Only YAML 1.1's booleans and null start with a letter.
-                return b.count <= 5 && ["y", "yes", "n", "no", "true", "false", "on", "off", "null"].contains(where: equalsIgnoringCase)
+                // Only YAML 1.1's booleans and null start with a letter: y, n, t, f or o.
+                guard b.count <= 5 else { return false }
+                switch lower(c0) {
+                case UInt8(ascii: "y"), UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "o"): break
+                default: return false
+                }
+                return ["y", "yes", "n", "no", "true", "false", "on", "off", "null"].contains(where: equalsIgnoringCase)
             }
             if b.count <= 5, ["~", "<<", "=", ".inf", "-.inf", "+.inf", ".nan"].contains(where: equalsIgnoringCase) { return true }
             guard isDigit(c0) || c0 == UInt8(ascii: ".") || c0 == UInt8(ascii: "+") || c0 == UInt8(ascii: "-") else { return false }
