@@ -98,9 +98,16 @@ enum FastYAML {
         var s = s
         return s.withUTF8 { b in
             // Control characters, and non-ASCII (printable in general, but libyaml's to
-            // judge): use Yams.
-            for c in b where c < 0x20 || c >= 0x7F { return false }
-            if explicitQuote || !plainAllowed(b) {
+            // judge): use Yams. One pass without branches, which also notes whether a `:`
+            // or `#` (an indicator inside a plain scalar) is there at all.
+            var unsure = false
+            var indicators = false
+            for c in b {
+                unsure = unsure || (c &- 0x20) >= 0x5F
+                indicators = indicators || c == UInt8(ascii: ":") || c == UInt8(ascii: "#")
+            }
+            if unsure { return false }
+            if explicitQuote || !plainAllowed(b, indicators: indicators) {
                 // Room for every byte doubled and the quotes.
                 out.writeReserved(2 * b.count + 2) { start in
                     var dst = start
@@ -125,7 +132,9 @@ enum FastYAML {
     }
 
     /// libyaml's analysis of a scalar for a plain block scalar (yaml_emitter_analyze_scalar).
-    static func plainAllowed(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Without `indicators` (no `:` or `#` in the scalar) only its first byte and its ends
+    /// are read.
+    static func plainAllowed(_ b: UnsafeBufferPointer<UInt8>, indicators: Bool = true) -> Bool {
         guard let first = b.first, let last = b.last else { return false }
         if first == 0x20 || last == 0x20 { return false }
         if b.count >= 3, (b[0] == UInt8(ascii: "-") && b[1] == UInt8(ascii: "-") && b[2] == UInt8(ascii: "-"))
@@ -134,21 +143,20 @@ enum FastYAML {
             return false
         }
         func followedBySpace(_ i: Int) -> Bool { i + 1 >= b.count || b[i + 1] == 0x20 }
-        for (i, c) in b.enumerated() {
-            if i == 0 {
-                switch c {
-                case UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "&"),
-                    UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "%"),
-                    UInt8(ascii: "@"), UInt8(ascii: "`"):
-                    return false
-                default: break
-                }
-                if (c == UInt8(ascii: "?") || c == UInt8(ascii: ":")) && followedBySpace(i) { return false }
-                if c == UInt8(ascii: "-") && followedBySpace(i) { return false }
-            } else {
-                if c == UInt8(ascii: ":") && followedBySpace(i) { return false }
-                if c == UInt8(ascii: "#") && b[i - 1] == 0x20 { return false }
-            }
+        switch first {
+        case UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "&"),
+            UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "%"),
+            UInt8(ascii: "@"), UInt8(ascii: "`"):
+            return false
+        default: break
+        }
+        if (first == UInt8(ascii: "?") || first == UInt8(ascii: ":")) && followedBySpace(0) { return false }
+        if first == UInt8(ascii: "-") && followedBySpace(0) { return false }
+        guard indicators else { return true }
+        for i in 1..<b.count {
+            let c = b[i]
+            if c == UInt8(ascii: ":") && followedBySpace(i) { return false }
+            if c == UInt8(ascii: "#") && b[i - 1] == 0x20 { return false }
         }
         return true
     }
