@@ -156,6 +156,10 @@ struct PolicyEvaluator {
         ("an explicit port wins", "http://loki.logging.svc:3100/otlp", "loki.logging.svc", 3100),
         ("a gRPC endpoint is host and port", "tempo.tracing.svc:4317", "tempo.tracing.svc", 4317),
         ("an IPv6 endpoint in brackets", "[fd00::1]:4317", "fd00::1", 4317),
+        ("the scheme ends at the first ://", "HTTPS://user:pw@Loki.example.com/a://b", "loki.example.com", 443),
+        ("a colon and one slash is no scheme", "loki:3100/x:/y", "loki", 3100),
+        ("a :/ before the real separator", "http:/x://loki:3100", "loki", 3100),
+        ("non-ASCII before the separator", "héllo://loki.svc:9", "loki.svc", 9),
     ])
     func endpoints(_ sentence: String, _ endpoint: String, _ host: String, _ port: Int) {
         let hp = NetworkPolicyRender.hostAndPort(endpoint)

@@ -36,7 +36,13 @@ public enum GrafanaRender {
     /// written into a ConfigMap.
     public static func envVar(_ backend: Backend, _ what: String, _ ctx: StackContext) -> String {
         func clean(_ s: String) -> String {
-            String(s.uppercased().unicodeScalars.map { (($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9")) ? Character($0) : "_" })
+            // Upper-cased first (ß becomes SS), then each scalar outside A-Z and 0-9 is one `_`.
+            var out = ""
+            out.reserveCapacity(s.utf8.count)
+            for u in s.uppercased().unicodeScalars {
+                out.unicodeScalars.append((u >= "A" && u <= "Z") || (u >= "0" && u <= "9") ? u : "_")
+            }
+            return out
         }
         return "VIGIL_\(clean(ctx.namespace))__\(clean(ctx.name))__\(clean(backend.rawValue))_\(what)"
     }
@@ -114,7 +120,7 @@ public enum GrafanaRender {
 
     /// `scheme://host[:port]` of a URL, without its path.
     static func origin(_ url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
+        guard let schemeEnd = url.firstRange(ofASCII: "://") else { return nil }
         let rest = url[schemeEnd.upperBound...]
         let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard !host.isEmpty else { return nil }
@@ -139,7 +145,7 @@ public enum GrafanaRender {
         guard let tempo = ctx.raw.exporters?.tempo else { return nil }
         var hostPort = tempo.endpoint
         var scheme = tempo.insecure == true ? "http" : "https"
-        if let r = hostPort.range(of: "://") {
+        if let r = hostPort.firstRange(ofASCII: "://") {
             scheme = hostPort.hasPrefix("http://") ? "http" : "https"
             hostPort = String(hostPort[r.upperBound...])
         }

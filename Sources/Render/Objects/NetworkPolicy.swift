@@ -31,7 +31,7 @@ public enum NetworkPolicyRender {
     public static func hostAndPort(_ endpoint: String) -> (host: String, port: Int)? {
         var rest = Substring(endpoint)
         var defaultPort: Int? = nil
-        if let r = rest.range(of: "://") {
+        if let r = rest.firstRange(ofASCII: "://") {
             let scheme = rest[..<r.lowerBound].lowercased()
             defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
             rest = rest[r.upperBound...]

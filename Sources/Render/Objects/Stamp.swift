@@ -34,7 +34,7 @@ public enum Stamp {
         }
         var meta = o["metadata"]?.objectValue ?? [:]
         var labels = meta["labels"]?.objectValue ?? [:]
-        for (k, v) in Labels.forStack(ctx, component: draft.component) { labels[k] = .string(v) }
+        Labels.stamp(&labels, ctx, component: draft.component)
         let namespace: String
         switch draft.placement {
         case .stackNamespace:

@@ -33,6 +33,16 @@ public enum Labels {
         ]
     }
 
+    /// Sets the labels of one stack's objects (`forStack`'s) in an object's labels.
+    static func stamp(_ labels: inout JSONObject, _ ctx: StackContext, component: String) {
+        labels[Labels.managedBy] = .string(managerValue)
+        labels[Labels.stack] = .string(Naming.shorten(ctx.name))
+        labels[Labels.name] = "opentelemetry-collector"
+        labels[Labels.component] = .string(component)
+        labels[Labels.partOf] = "vigil"
+        labels[Labels.environment] = .string(ctx.spec.environment.rawValue)
+    }
+
     /// The selector for one stack's objects.
     public static func selector(forStack name: String) -> String {
         "\(managedBy)=\(managerValue),\(stack)=\(Naming.shorten(name))"

@@ -33,7 +33,9 @@ public enum Naming {
 
     /// `value` itself when it fits in 63 characters, else a prefix and 8 hex digits of its sha256.
     public static func shorten(_ value: String) -> String {
-        guard value.count > maxLength else { return value }
+        // No more bytes than the limit is no more characters (counting characters walks
+        // grapheme breaks).
+        guard value.utf8.count > maxLength, value.count > maxLength else { return value }
         let digest = sha256Hex(value.utf8)
         var prefix = String(value.prefix(maxLength - 9))
         while prefix.hasSuffix("-") || prefix.hasSuffix(".") { prefix.removeLast() }
@@ -64,14 +66,17 @@ public struct SHA256Text {
     }
 
     public var hex: String {
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in hasher.finalize() {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xF)])
+        let digest = hasher.finalize()
+        return String(unsafeUninitializedCapacity: 64) { out in
+            let hex: StaticString = "0123456789abcdef"
+            var i = 0
+            for byte in digest {
+                out[i] = hex.utf8Start[Int(byte >> 4)]
+                out[i + 1] = hex.utf8Start[Int(byte & 0xF)]
+                i += 2
+            }
+            return i
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 
