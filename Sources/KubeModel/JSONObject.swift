@@ -145,7 +145,25 @@ public struct JSONObject: Sendable, Hashable {
             case (false, nil): break
             }
         }
+        // In place: the value is moved out while it changes (so that it is not shared with
+        // the array), then put back, inserted, or removed if it became nil.
+        _modify {
+            let (i, found) = search(key)
+            var value: JSONValue? = nil
+            if found { value = Swift.exchange(&members[i].1, with: .null) }
+            defer {
+                switch (found, value) {
+                case (true, let v?): members[i].1 = v
+                case (true, nil): members.remove(at: i)
+                case (false, let v?): members.insert((key, v), at: i)
+                case (false, nil): break
+                }
+            }
+            yield &value
+        }
     }
+
+    public mutating func reserveCapacity(_ n: Int) { members.reserveCapacity(n) }
 
     @inlinable public subscript(key: String, default defaultValue: @autoclosure () -> JSONValue) -> JSONValue {
         get { self[key] ?? defaultValue() }

@@ -42,16 +42,29 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// A member of an object. Setting on a value that is not an object does nothing.
+    ///
+    /// Changed in place: the object is taken out of `self` while it changes, so that a
+    /// nested change (`v["spec"]?["template"]?["metadata"] = …`) copies nothing on the way.
     public subscript(key: String) -> JSONValue? {
         get {
             if case .object(let o) = self { return o[key] }
             return nil
         }
         set {
-            if case .object(var o) = self {
-                o[key] = newValue
-                self = .object(o)
+            guard case .object(var o) = self else { return }
+            self = .null
+            o[key] = newValue
+            self = .object(o)
+        }
+        _modify {
+            guard case .object(var o) = self else {
+                var ignored: JSONValue? = nil
+                yield &ignored
+                return
             }
+            self = .null
+            defer { self = .object(o) }
+            yield &o[key]
         }
     }
 

@@ -39,4 +39,23 @@ import Yams
         // Nearly every rendered document takes the direct path (the tricky ones may not).
         #expect(direct >= docs.count - 3, "\(direct) of \(docs.count) written directly")
     }
+
+    /// Scalars are scanned eight bytes at a time for what only Yams may write (control
+    /// characters, DEL, non-ASCII) and for the indicators `:` and `#`: each such byte, and
+    /// the pairs that matter (`: `, ` #`), at every offset of strings of 1 to 20 bytes, as a
+    /// key and as a value, give Yams' bytes.
+    @Test func scalarsWithIndicatorsAtEveryOffset() throws {
+        let specials = [":", "#", ": ", " #", "\t", "\u{01}", "\u{7F}", "é", "'", "-", "?", " "]
+        for special in specials {
+            for length in 1...20 {
+                for at in 0..<length {
+                    var chars = Array(repeating: "a", count: length)
+                    chars[at] = special
+                    let s = chars.joined()
+                    let doc: JSONValue = ["k": .string(s), s: "v", "list": [.string(s)]]
+                    #expect(try YAMLText.document(doc) == YAMLText.yamsDocument(doc), "\(s.debugDescription)")
+                }
+            }
+        }
+    }
 }

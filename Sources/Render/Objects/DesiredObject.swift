@@ -9,19 +9,17 @@ public struct DesiredObject: Sendable, Hashable {
     public var body: JSONValue
     public var hash: String
 
-    public init(resource: ResourceDescriptor, namespace: String?, name: String, body: JSONValue) throws {
+    public init(resource: ResourceDescriptor, namespace: String?, name: String, body: consuming JSONValue) throws {
         self.resource = resource
         self.namespace = namespace
         self.name = name
-        // The hash covers everything but itself; it is then written into the annotations.
+        // The hash covers everything but itself; it is then written into the annotations
+        // (in place: the body is this object's own).
         let h = body.withSerialized { sha256Hex($0) }
-        var b = body
-        if case .object(var o) = b, case .object(var meta)? = o["metadata"] {
-            var ann = meta["annotations"]?.objectValue ?? [:]
-            ann[Annotations.desiredHash] = .string(h)
-            meta["annotations"] = .object(ann)
-            o["metadata"] = .object(meta)
-            b = .object(o)
+        var b = consume body
+        if case .object? = b["metadata"] {
+            if b["metadata"]?["annotations"]?.objectValue == nil { b["metadata"]?["annotations"] = .object([:]) }
+            b["metadata"]?["annotations"]?[Annotations.desiredHash] = .string(h)
         }
         self.body = b
         self.hash = h

@@ -164,8 +164,16 @@ public enum DesiredState {
     }
 
     /// Every object leaves Render through here, and only here is it stamped.
-    static func stamped(_ drafts: [Draft], _ ctx: StackContext) throws -> [DesiredObject] {
-        try drafts.map { try Stamp.object($0, for: ctx) }
+    static func stamped(_ drafts: consuming [Draft], _ ctx: StackContext) throws -> [DesiredObject] {
+        var drafts = drafts
+        var out: [DesiredObject] = []
+        out.reserveCapacity(drafts.count)
+        for i in drafts.indices {
+            // Each body is moved out of the list, so that stamping changes it in place.
+            let body = Swift.exchange(&drafts[i].body, with: .null)
+            out.append(try Stamp.object(drafts[i], body: body, for: ctx))
+        }
+        return out
     }
 
     /// Secrets the operator creates for a stack, which offline rendering cannot make.

@@ -29,12 +29,21 @@ public enum Stamp {
     /// Stamps a draft for the stack. Offline (`vigil render`) the stack has no uid, and no
     /// owner reference is set.
     static func object(_ draft: Draft, for ctx: StackContext) throws -> DesiredObject {
-        guard case .object(var o) = draft.body else {
-            return try DesiredObject(resource: draft.resource, namespace: ctx.namespace, name: "", body: draft.body)
+        try object(draft, body: draft.body, for: ctx)
+    }
+
+    /// Stamps a draft whose body is given apart, owned: it is changed in place.
+    static func object(_ draft: Draft, body: consuming JSONValue, for ctx: StackContext) throws -> DesiredObject {
+        var o: JSONObject
+        switch consume body {
+        case .object(let x): o = x
+        case let other: return try DesiredObject(resource: draft.resource, namespace: ctx.namespace, name: "", body: other)
         }
-        var meta = o["metadata"]?.objectValue ?? [:]
-        var labels = meta["labels"]?.objectValue ?? [:]
+        var meta = o.removeValue(forKey: "metadata")?.objectValue ?? [:]
+        var labels = meta.removeValue(forKey: "labels")?.objectValue ?? [:]
+        labels.reserveCapacity(labels.count + 8)
         Labels.stamp(&labels, ctx, component: draft.component)
+        meta.reserveCapacity(meta.count + 5)
         let namespace: String
         switch draft.placement {
         case .stackNamespace:
@@ -54,7 +63,8 @@ public enum Stamp {
         }
         meta["namespace"] = .string(namespace)
         meta["labels"] = .object(labels)
+        let name = meta["name"]?.stringValue ?? ""
         o["metadata"] = .object(meta)
-        return try DesiredObject(resource: draft.resource, namespace: namespace, name: meta["name"]?.stringValue ?? "", body: .object(o))
+        return try DesiredObject(resource: draft.resource, namespace: namespace, name: name, body: .object(o))
     }
 }

@@ -442,7 +442,19 @@ public enum IPAddress {
 
     public static func isIPv6(_ s: String) -> Bool {
         guard s.contains(":"), s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
-        let doubleColons = s.components(separatedBy: "::").count - 1
+        // Occurrences of "::", counted left to right without overlap (as splitting on it
+        // would), in the bytes: the check above leaves only ASCII.
+        var doubleColons = 0
+        let colons = Array(s.utf8)
+        var i = 0
+        while i + 1 < colons.count {
+            if colons[i] == UInt8(ascii: ":") && colons[i + 1] == UInt8(ascii: ":") {
+                doubleColons += 1
+                i += 2
+            } else {
+                i += 1
+            }
+        }
         guard doubleColons <= 1 else { return false }
         let groups = s.split(separator: ":", omittingEmptySubsequences: true)
         guard groups.allSatisfy({ $0.count <= 4 || ($0.contains(".") && isIPv4(String($0))) }) else { return false }

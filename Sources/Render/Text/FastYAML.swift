@@ -100,12 +100,7 @@ enum FastYAML {
             // Control characters, and non-ASCII (printable in general, but libyaml's to
             // judge): use Yams. One pass without branches, which also notes whether a `:`
             // or `#` (an indicator inside a plain scalar) is there at all.
-            var unsure = false
-            var indicators = false
-            for c in b {
-                unsure = unsure || (c &- 0x20) >= 0x5F
-                indicators = indicators || c == UInt8(ascii: ":") || c == UInt8(ascii: "#")
-            }
+            let (unsure, indicators) = scan(b)
             if unsure { return false }
             if explicitQuote || !plainAllowed(b, indicators: indicators) {
                 // Room for every byte doubled and the quotes.
@@ -129,6 +124,38 @@ enum FastYAML {
             }
             return true
         }
+    }
+
+    /// Whether `b` holds a byte FastYAML leaves to Yams (a control character, DEL or
+    /// non-ASCII), and whether it holds a `:` or `#`: eight bytes at a time.
+    @inline(__always)
+    static func scan(_ b: UnsafeBufferPointer<UInt8>) -> (unsure: Bool, indicators: Bool) {
+        guard let base = b.baseAddress else { return (false, false) }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // The high bit of each byte of x that is zero; a byte above a flagged one may be
+        // flagged falsely (a borrow carries on), so a word's flags are nonzero exactly when
+        // one of its bytes is.
+        @inline(__always) func zeros(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        var unsure: UInt64 = 0
+        var indicators: UInt64 = 0
+        var i = 0
+        while i + 8 <= b.count {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            // Below 0x20, 0x80 and above, DEL.
+            unsure |= ((w &- ones &* 0x20) & ~w & highs) | (w & highs) | zeros(w ^ (ones &* 0x7F))
+            indicators |= zeros(w ^ (ones &* 0x3A)) | zeros(w ^ (ones &* 0x23))
+            i += 8
+        }
+        var tailUnsure = false
+        var tailIndicators = false
+        while i < b.count {
+            let c = base[i]
+            tailUnsure = tailUnsure || c < 0x20 || c >= 0x7F
+            tailIndicators = tailIndicators || c == UInt8(ascii: ":") || c == UInt8(ascii: "#")
+            i += 1
+        }
+        return (unsure != 0 || tailUnsure, indicators != 0 || tailIndicators)
     }
 
     /// libyaml's analysis of a scalar for a plain block scalar (yaml_emitter_analyze_scalar).
