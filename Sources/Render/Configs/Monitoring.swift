@@ -337,7 +337,7 @@ public enum AlertmanagerTemplates {
     /// `s` as a template whose output is exactly `s`: each `{{` becomes an action that
     /// prints `{{`. Text outside actions is copied as it is, so nothing else changes.
     public static func escape(_ s: String) -> String {
-        guard s.contains("{{") else { return s }
+        guard s.firstRange(ofASCII: "{{") != nil else { return s }
         var out = ""
         var rest = Substring(s)
         while let r = rest.firstRange(of: "{{") {

@@ -124,7 +124,7 @@ public enum NetworkPolicyRender {
     }
 
     static func ipPeer(_ ip: String) -> JSONValue {
-        ["ipBlock": ["cidr": .string(ip + (ip.contains(":") ? "/128" : "/32"))]]
+        ["ipBlock": ["cidr": .string(ip + (ip.utf8.contains(UInt8(ascii: ":")) ? "/128" : "/32"))]]
     }
 
     static func ports(_ ports: [Int], _ proto: String = "TCP") -> JSONValue {

@@ -241,7 +241,7 @@ public enum PodLogs {
     /// namespace (`<ns>_…`), so that no stack reads another namespace's logs.
     public static func problem(with glob: String, allowed: [String]) -> String? {
         guard glob.hasPrefix(root) else { return "must be under \(root), got \"\(glob.prefix(200))\"" }
-        if glob.split(separator: "/", omittingEmptySubsequences: false).contains("..") || glob.contains("/..") {
+        if glob.split(separator: "/", omittingEmptySubsequences: false).contains("..") || glob.firstRange(ofASCII: "/..") != nil {
             return "must not contain .., got \"\(glob.prefix(200))\""
         }
         let podDir = glob.dropFirst(root.count).prefix { $0 != "/" }

@@ -441,7 +441,7 @@ public enum IPAddress {
     }
 
     public static func isIPv6(_ s: String) -> Bool {
-        guard s.contains(":"), s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
+        guard s.utf8.contains(UInt8(ascii: ":")), s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
         // Occurrences of "::", counted left to right without overlap (as splitting on it
         // would), in the bytes: the check above leaves only ASCII.
         var doubleColons = 0
