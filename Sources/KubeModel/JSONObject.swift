@@ -37,7 +37,7 @@ public struct JSONObject: Sendable, Hashable {
     }
 
     /// Sorts the members by key, keeping the order of equal keys (a literal's are mostly
-    /// in order, or nearly), then keeps the last of each run of equal keys.
+    /// in order, or nearly), then merges each run of equal keys into one member.
     @inlinable mutating func normalise() {
         let n = members.count
         guard n > 1 else { return }
@@ -102,6 +102,8 @@ public struct JSONObject: Sendable, Hashable {
         self.init(unsorted: strings.map { ($0.0, JSONValue.string($0.1)) })
     }
 
+    /// From pairs meant to have unique keys; where a key repeats, the last value stays
+    /// (`Dictionary(uniqueKeysWithValues:)` would trap).
     public init<S: Sequence>(uniqueKeysWithValues pairs: S) where S.Element == (String, JSONValue) {
         self.init(unsorted: Array(pairs))
     }

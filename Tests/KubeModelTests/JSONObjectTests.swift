@@ -83,6 +83,27 @@ import Testing
         #expect(parsed["a"]?.objectValue?.keys == ["b", "y"])
     }
 
+    /// Nested changes go through the subscripts' in-place accessors: they set, insert and
+    /// remove at depth, do nothing under a missing or non-object member, and leave a copy
+    /// taken before them as it was.
+    @Test func nestedChangesInPlaceKeepValueSemantics() {
+        var v: JSONValue = ["a": ["b": ["c": 1, "e": 5]], "s": "text"]
+        let before = v
+        v["a"]?["b"]?["c"] = 2
+        v["a"]?["b"]?["d"] = 3
+        v["a"]?["b"]?["e"] = nil
+        v["x"]?["y"] = 1
+        v["s"]?["y"] = 1
+        #expect(v == ["a": ["b": ["c": 2, "d": 3]], "s": "text"])
+        #expect(before == ["a": ["b": ["c": 1, "e": 5]], "s": "text"])
+        var o: JSONObject = ["m": ["k": "v"]]
+        let copy = o
+        o["m"]?["k"] = "w"
+        o["n", default: [:]]["k"] = "z"
+        #expect(o == ["m": ["k": "w"], "n": ["k": "z"]])
+        #expect(copy == ["m": ["k": "v"]])
+    }
+
     /// The Codable path (JSONDecoder and JSONEncoder) round-trips an object.
     @Test func codableRoundTrip() throws {
         let value: JSONValue = ["metadata": ["labels": ["app": "x", "tier": "y"]], "list": [1, "two", ["k": .null]]]
