@@ -261,16 +261,10 @@ extension JSONValue {
         return dst + 2
     }
 
-    /// The high bit of each of the eight bytes of `word` (read little-endian) that is a
-    /// control character, `"` or `\`, by the bit tricks "hasless" and "haszero": zero when
-    /// there is none. Bytes above the lowest flagged one may be flagged falsely (a borrow
-    /// carries on), the lowest never is.
+    /// The bytes of `word` that JSON escapes: control characters, `"` and `\` (`ByteWords`:
+    /// the lowest flagged byte is always one).
     @inline(__always)
     static func escapeFlags(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
-        let control = (word &- ones &* 0x20) & ~word & highs
-        return control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C))
+        ByteWords.below(word, 0x20) | ByteWords.equal(word, UInt8(ascii: "\"")) | ByteWords.equal(word, UInt8(ascii: "\\"))
     }
 }

@@ -27,12 +27,8 @@ public struct Draft: Sendable {
 /// The one place that sets an object's namespace, labels, owner and desired hash.
 public enum Stamp {
     /// Stamps a draft for the stack. Offline (`vigil render`) the stack has no uid, and no
-    /// owner reference is set.
-    static func object(_ draft: Draft, for ctx: StackContext) throws -> DesiredObject {
-        try object(draft, body: draft.body, for: ctx)
-    }
-
-    /// Stamps a draft whose body is given apart, owned: it is changed in place.
+    /// owner reference is set. The draft's body is given apart, owned (`DesiredState.stamped`
+    /// moves it out of the list): it is changed in place.
     static func object(_ draft: Draft, body: consuming JSONValue, for ctx: StackContext) throws -> DesiredObject {
         var o: JSONObject
         switch consume body {

@@ -98,8 +98,8 @@ enum FastYAML {
         var s = s
         return s.withUTF8 { b in
             // Control characters, and non-ASCII (printable in general, but libyaml's to
-            // judge): use Yams. One pass without branches, which also notes whether a `:`
-            // or `#` (an indicator inside a plain scalar) is there at all.
+            // judge): use Yams. The same pass notes whether a `:` or `#` (an indicator inside
+            // a plain scalar) is there at all.
             let (unsure, indicators) = scan(b)
             if unsure { return false }
             if explicitQuote || !plainAllowed(b, indicators: indicators) {
@@ -131,20 +131,14 @@ enum FastYAML {
     @inline(__always)
     static func scan(_ b: UnsafeBufferPointer<UInt8>) -> (unsure: Bool, indicators: Bool) {
         guard let base = b.baseAddress else { return (false, false) }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        // The high bit of each byte of x that is zero; a byte above a flagged one may be
-        // flagged falsely (a borrow carries on), so a word's flags are nonzero exactly when
-        // one of its bytes is.
-        @inline(__always) func zeros(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        // A word's flags are nonzero exactly when one of its bytes matches (`ByteWords`).
         var unsure: UInt64 = 0
         var indicators: UInt64 = 0
         var i = 0
         while i + 8 <= b.count {
-            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            // Below 0x20, 0x80 and above, DEL.
-            unsure |= ((w &- ones &* 0x20) & ~w & highs) | (w & highs) | zeros(w ^ (ones &* 0x7F))
-            indicators |= zeros(w ^ (ones &* 0x3A)) | zeros(w ^ (ones &* 0x23))
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self).littleEndian
+            unsure |= ByteWords.below(w, 0x20) | ByteWords.nonASCII(w) | ByteWords.equal(w, 0x7F)
+            indicators |= ByteWords.equal(w, UInt8(ascii: ":")) | ByteWords.equal(w, UInt8(ascii: "#"))
             i += 8
         }
         var tailUnsure = false
@@ -161,7 +155,7 @@ enum FastYAML {
     /// libyaml's analysis of a scalar for a plain block scalar (yaml_emitter_analyze_scalar).
     /// Without `indicators` (no `:` or `#` in the scalar) only its first byte and its ends
     /// are read.
-    static func plainAllowed(_ b: UnsafeBufferPointer<UInt8>, indicators: Bool = true) -> Bool {
+    static func plainAllowed(_ b: UnsafeBufferPointer<UInt8>, indicators: Bool) -> Bool {
         guard let first = b.first, let last = b.last else { return false }
         if first == 0x20 || last == 0x20 { return false }
         if b.count >= 3, (b[0] == UInt8(ascii: "-") && b[1] == UInt8(ascii: "-") && b[2] == UInt8(ascii: "-"))

@@ -21,8 +21,8 @@ public enum Labels {
     /// The selector that finds every object Vigil manages.
     public static let managedSelector = "\(managedBy)=\(managerValue)"
 
-    /// The labels of one stack's objects.
-    public static func forStack(_ ctx: StackContext, component: String) -> [String: String] {
+    /// The labels of one stack's objects, in one place for both forms below.
+    static func pairs(_ ctx: StackContext, component: String) -> KeyValuePairs<String, String> {
         [
             Labels.managedBy: managerValue,
             Labels.stack: Naming.shorten(ctx.name),
@@ -33,14 +33,15 @@ public enum Labels {
         ]
     }
 
-    /// Sets the labels of one stack's objects (`forStack`'s) in an object's labels.
+    /// The labels of one stack's objects.
+    public static func forStack(_ ctx: StackContext, component: String) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: pairs(ctx, component: component).map { ($0.key, $0.value) })
+    }
+
+    /// Sets the labels of one stack's objects in an object's labels (without the dictionary
+    /// `forStack` builds: stamping does this for every object it renders).
     static func stamp(_ labels: inout JSONObject, _ ctx: StackContext, component: String) {
-        labels[Labels.managedBy] = .string(managerValue)
-        labels[Labels.stack] = .string(Naming.shorten(ctx.name))
-        labels[Labels.name] = "opentelemetry-collector"
-        labels[Labels.component] = .string(component)
-        labels[Labels.partOf] = "vigil"
-        labels[Labels.environment] = .string(ctx.spec.environment.rawValue)
+        for (key, value) in pairs(ctx, component: component) { labels[key] = .string(value) }
     }
 
     /// The selector for one stack's objects.
