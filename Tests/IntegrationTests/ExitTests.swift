@@ -32,9 +32,7 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         try await withVigil(kubeconfig: plane.kubeconfig, namespace: "exit-stuck", extra: ["--testing-stuck-shutdown"]) { vigil in
             _ = try await eventually("caches synced") { vigil.log.contains("caches synced") ? true : nil }
-            let started = Date()
-            let status = await vigil.terminate(timeout: 40)
-            let took = Date().timeIntervalSince(started)
+            let (status, took) = await vigil.terminateTimed(timeout: 40)
             #expect(status == 3, "exit status \(String(describing: status)); log:\n\(vigil.log.suffix(2000))")
             #expect(took >= Self.bound - 0.5 && took <= Self.bound + Self.slack, "the watchdog ended it after \(took)s")
             #expect(vigil.log.contains("shutdown did not finish within"))
@@ -69,9 +67,7 @@ import Testing
                     }
                     // Long enough for requests to be in flight, hung or failing.
                     try await Task.sleep(nanoseconds: 3_000_000_000)
-                    let started = Date()
-                    let status = await vigil.terminate(timeout: 40)
-                    let took = Date().timeIntervalSince(started)
+                    let (status, took) = await vigil.terminateTimed(timeout: 40)
                     await fresh?.stop()
                     print("exit test \(fault.rawValue) round \(round): status \(status.map(String.init) ?? "none") after \(String(format: "%.1f", took)) s")
                     #expect(status != nil, "round \(round): vigil did not exit within 40 s of SIGTERM; log:\n\(vigil.log.suffix(3000))")

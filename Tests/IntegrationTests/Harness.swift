@@ -335,6 +335,11 @@ func withVigil<T>(
 final class VigilProcess: Sendable {
     let process: Process
     let logPath: String
+    /// When the process was seen to end, stamped by Foundation's termination handler on a
+    /// Dispatch thread: the test's own concurrency pool, which another suite may keep busy
+    /// on two cores, cannot make an exit look late (a poll on that pool once read 23 s for
+    /// an exit due at 15).
+    private let exitedAt = Mutex<Date?>(nil)
 
     static var binary: String {
         ProcessInfo.processInfo.environment["VIGIL_BINARY"] ?? repoRoot.appendingPathComponent(".build/debug/vigil").path
@@ -358,10 +363,14 @@ final class VigilProcess: Sendable {
         p.standardError = handle
         p.standardOutput = handle
         p.standardInput = FileHandle.nullDevice
+        process = p
+        p.terminationHandler = { [weak self] _ in
+            let now = Date()
+            self?.exitedAt.withLock { $0 = now }
+        }
         try spawn(p)
         // The child has its own copy of the log's descriptor.
         try? handle.close()
-        process = p
     }
 
     var isRunning: Bool { process.isRunning }
@@ -387,18 +396,32 @@ final class VigilProcess: Sendable {
 
     /// SIGTERM, then wait; returns the exit status, or nil if it had to be killed.
     func terminate(timeout: Double = 15) async -> Int32? {
-        guard process.isRunning else { return process.terminationStatus }
+        await terminateTimed(timeout: timeout).status
+    }
+
+    /// SIGTERM, then wait: the exit status (nil if it had to be killed) and the seconds from
+    /// the signal to the end of the process, as the termination handler saw it.
+    func terminateTimed(timeout: Double = 15) async -> (status: Int32?, seconds: Double) {
+        guard process.isRunning else { return (process.terminationStatus, 0) }
+        let sent = Date()
         Glibc.kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = sent.addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline {
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
         if process.isRunning {
             Glibc.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            return nil
+            return (nil, Date().timeIntervalSince(sent))
         }
-        return process.terminationStatus
+        // The handler runs just after `isRunning` turns false; give it a moment.
+        let handlerDeadline = Date().addingTimeInterval(5)
+        var ended = exitedAt.withLock { $0 }
+        while ended == nil && Date() < handlerDeadline {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+            ended = exitedAt.withLock { $0 }
+        }
+        return (process.terminationStatus, (ended ?? Date()).timeIntervalSince(sent))
     }
 }
 
