@@ -62,8 +62,7 @@ public struct ByteWriter: ~Copyable {
     /// The UTF-8 of a string.
     @inlinable
     public mutating func append(utf8 text: String) {
-        var text = text
-        text.withUTF8 { append($0) }
+        text.withUTF8Bytes { append($0) }
     }
 
     @inlinable

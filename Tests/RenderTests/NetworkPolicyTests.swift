@@ -318,3 +318,137 @@ struct PolicyEvaluator {
         #expect(!p.ingress(to: agent, from: .init(namespace: "-", ip: "172.18.0.2"), port: 13133))
     }
 }
+
+/// The byte-level address and endpoint readers against the Character-based ones they
+/// replaced (kept here as the reference), on random strings of the bytes that matter to
+/// them. On ASCII the two must agree; only non-ASCII (combining marks, full-width digits)
+/// is read differently now, as bytes, the way the consumers read it.
+@Suite struct AddressReaderAgreementTests {
+    enum Reference {
+        static func isASCIIDigit(_ c: Character) -> Bool { c >= "0" && c <= "9" }
+
+        static func isIPv4(_ s: String) -> Bool {
+            let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+            return parts.count == 4
+                && parts.allSatisfy { p in
+                    !p.isEmpty && p.count <= 3 && p.allSatisfy(isASCIIDigit) && Int(p)! <= 255 && !(p.count > 1 && p.first == "0")
+                }
+        }
+
+        static func isIPv6(_ s: String) -> Bool {
+            guard s.utf8.contains(UInt8(ascii: ":")), s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
+            var doubleColons = 0
+            let colons = Array(s.utf8)
+            var i = 0
+            while i + 1 < colons.count {
+                if colons[i] == UInt8(ascii: ":") && colons[i + 1] == UInt8(ascii: ":") {
+                    doubleColons += 1
+                    i += 2
+                } else {
+                    i += 1
+                }
+            }
+            guard doubleColons <= 1 else { return false }
+            let groups = s.split(separator: ":", omittingEmptySubsequences: true)
+            guard groups.allSatisfy({ $0.count <= 4 || ($0.contains(".") && isIPv4(String($0))) }) else { return false }
+            return doubleColons == 1 ? groups.count < 8 : groups.count == 8
+        }
+
+        static func hostAndPort(_ endpoint: String) -> (host: String, port: Int)? {
+            var rest = Substring(endpoint)
+            var defaultPort: Int? = nil
+            if let r = rest.firstRange(of: "://") {
+                let scheme = rest[..<r.lowerBound].lowercased()
+                defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
+                rest = rest[r.upperBound...]
+            }
+            if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+            if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+            var host: Substring
+            var portText: Substring? = nil
+            if rest.hasPrefix("[") {
+                guard let close = rest.firstIndex(of: "]") else { return nil }
+                host = rest[rest.index(after: rest.startIndex)..<close]
+                let after = rest[rest.index(after: close)...]
+                if after.hasPrefix(":") { portText = after.dropFirst() }
+            } else if let colon = rest.lastIndex(of: ":") {
+                host = rest[..<colon]
+                portText = rest[rest.index(after: colon)...]
+            } else {
+                host = rest
+            }
+            guard !host.isEmpty else { return nil }
+            let port = portText.flatMap { Int($0) } ?? defaultPort
+            guard let port, (1...65535).contains(port) else { return nil }
+            return (String(host).lowercased(), port)
+        }
+
+        static func destination(host: String, stackNamespace: String) -> String {
+            if IPAddress.isValid(host) { return "ip:\(host)" }
+            let labels = host.split(separator: ".").map(String.init)
+            if labels.count == 1 { return "ns:\(stackNamespace)" }
+            if labels.count == 2 { return "ns:\(labels[1])" }
+            if labels.count == 3, labels[2] == "svc" { return "ns:\(labels[1])" }
+            if labels.count == 5, labels[2] == "svc", labels[3] == "cluster", labels[4] == "local" { return "ns:\(labels[1])" }
+            return "external:\(host)"
+        }
+    }
+
+    static func described(_ d: EgressTarget.Destination) -> String {
+        switch d {
+        case .namespace(let n): "ns:\(n)"
+        case .ip(let i): "ip:\(i)"
+        case .external(let h): "external:\(h)"
+        }
+    }
+
+    /// Strings of `pieces`, 0 to 12 of them, from a fixed seed.
+    static func strings(_ pieces: [String], count: Int, seed: UInt64) -> [String] {
+        var state = seed
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        return (0..<count).map { _ in (0..<(next() % 13)).map { _ in pieces[next() % pieces.count] }.joined() }
+    }
+
+    @Test func addressesAgreeOnASCII() {
+        let pieces = ["0", "1", "2", "5", "9", "25", "255", "256", "01", "a", "f", "F", "g", ".", ":", "::", "ffff", "12345", "1.2.3.4", "/"]
+        var valid = (v4: 0, v6: 0)
+        for s in Self.strings(pieces, count: 20_000, seed: 7) {
+            #expect(IPAddress.isIPv4(s) == Reference.isIPv4(s), "isIPv4(\(s))")
+            #expect(IPAddress.isIPv6(s) == Reference.isIPv6(s), "isIPv6(\(s))")
+            if IPAddress.isIPv4(s) { valid.v4 += 1 }
+            if IPAddress.isIPv6(s) { valid.v6 += 1 }
+        }
+        // Both answers are exercised.
+        #expect(valid.v4 > 20 && valid.v6 > 20, "\(valid)")
+    }
+
+    @Test func endpointsAndDestinationsAgreeOnASCII() {
+        let pieces = ["https", "HTTP", "http", "://", ":", "/", "@", "[", "]", "loki", "Loki", ".", "svc", "cluster", "local", "logging", "4317", "0", "70000", "+8", "fd00::1", "10.0.0.1", "x"]
+        var found = 0
+        for s in Self.strings(pieces, count: 20_000, seed: 11) {
+            let new = NetworkPolicyRender.hostAndPort(s)
+            let old = Reference.hostAndPort(s)
+            #expect(new?.host == old?.host && new?.port == old?.port, "hostAndPort(\(s))")
+            if let hp = new {
+                found += 1
+                #expect(Self.described(NetworkPolicyRender.destination(host: hp.host, stackNamespace: "team")) == Reference.destination(host: hp.host, stackNamespace: "team"), "destination(\(hp.host))")
+            }
+        }
+        #expect(found > 500, "\(found) endpoints read")
+    }
+
+    /// Where the Character-based readers trapped or read a Character as a digit, the byte
+    /// readers answer no.
+    @Test func nonASCIIDigitsAreNoAddress() {
+        for s in ["1\u{301}.2.3.4", "10.0.0.1\u{301}", "\u{FF11}.2.3.4", "fd00::\u{FF11}", "fd00::1\u{301}"] {
+            #expect(!IPAddress.isValid(s), "\(s)")
+            #expect(!IPAddress.isValidCIDR(s + "/32"), "\(s)/32")
+        }
+        #expect(Self.described(NetworkPolicyRender.destination(host: "1\u{301}.2.3.4", stackNamespace: "team")) == "external:1\u{301}.2.3.4")
+        // Non-ASCII hosts are still lower-cased as Unicode.
+        #expect(NetworkPolicyRender.hostAndPort("https://LÖKI.example/x")?.host == "löki.example")
+    }
+}

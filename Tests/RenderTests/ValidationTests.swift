@@ -59,6 +59,11 @@ func stack(_ env: Environment = .staging, name: String = "obs", _ edit: (inout S
         ("a decision wait of an hour is rejected", { $0.sampling = SamplingSpec(decisionWait: "1h") }, "spec.sampling.decisionWait"),
         ("too few traces held for sampling are rejected", { $0.sampling = SamplingSpec(numTraces: 10) }, "spec.sampling.numTraces"),
         ("a bad API server CIDR is rejected", { $0.networkPolicy = NetworkPolicySpec(apiServerCIDRs: ["api.example.com"]) }, "spec.networkPolicy.apiServerCIDRs[0]"),
+        // A digit and a combining mark are one Character between "0" and "9" that is no
+        // number: the Character-based check trapped on these (the process, webhook and all).
+        ("a node CIDR with a combining mark after a digit is rejected", { $0.networkPolicy = NetworkPolicySpec(nodeCIDRs: ["1\u{301}.2.3.4/32"]) }, "spec.networkPolicy.nodeCIDRs[0]"),
+        ("an IP SAN with a combining mark after a digit is rejected", { $0.ingest = IngestSpec(tls: TLSSpec(ipAddresses: ["10.0.0.1\u{301}"])) }, "spec.ingest.tls.ipAddresses[0]"),
+        ("an IPv6 CIDR in full-width digits is rejected", { $0.networkPolicy = NetworkPolicySpec(nodeCIDRs: ["fd00::\u{FF11}/64"]) }, "spec.networkPolicy.nodeCIDRs[0]"),
     ]
 
     /// The knobs reach the configs as the collector reads them (Go durations), and the

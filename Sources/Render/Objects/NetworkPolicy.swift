@@ -29,43 +29,66 @@ public enum NetworkPolicyRender {
     /// Host and port of an exporter endpoint: `https://host[:port]/path`, `host:port`, or
     /// `[v6]:port`. The scheme's default port applies when none is given.
     public static func hostAndPort(_ endpoint: String) -> (host: String, port: Int)? {
-        var rest = Substring(endpoint)
-        var defaultPort: Int? = nil
-        if let r = rest.firstRange(ofASCII: "://") {
-            let scheme = rest[..<r.lowerBound].lowercased()
-            defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
-            rest = rest[r.upperBound...]
+        // Bytes, as the collector's URL parser reads them, not Characters: a separator
+        // followed by a combining mark is still a separator, and each Character step cost
+        // hundreds of instructions (grapheme breaking; a fortieth of a render, P5).
+        endpoint.withUTF8Bytes { whole -> (host: String, port: Int)? in
+            var b = whole[...]
+            var defaultPort: Int? = nil
+            if let r = b.firstRange(of: [UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "/")]) {
+                let scheme = b[..<r.lowerBound]
+                defaultPort = equalsIgnoringASCIICase(scheme, "https") ? 443 : equalsIgnoringASCIICase(scheme, "http") ? 80 : nil
+                b = b[r.upperBound...]
+            }
+            if let slash = b.firstIndex(of: UInt8(ascii: "/")) { b = b[..<slash] }
+            if let at = b.lastIndex(of: UInt8(ascii: "@")) { b = b[(at + 1)...] }
+            var host: Slice<UnsafeBufferPointer<UInt8>>
+            var portText: Slice<UnsafeBufferPointer<UInt8>>? = nil
+            if b.first == UInt8(ascii: "[") {
+                guard let close = b.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+                host = b[(b.startIndex + 1)..<close]
+                let after = b[(close + 1)...]
+                if after.first == UInt8(ascii: ":") { portText = after.dropFirst() }
+            } else if let colon = b.lastIndex(of: UInt8(ascii: ":")) {
+                host = b[..<colon]
+                portText = b[(colon + 1)...]
+            } else {
+                host = b
+            }
+            guard !host.isEmpty else { return nil }
+            let port = portText.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? defaultPort
+            guard let port, (1...65535).contains(port) else { return nil }
+            if host.allSatisfy({ $0 < 0x80 }) {
+                // ASCII: lower-cased byte by byte (String's `lowercased()` is Unicode's).
+                let lowered = String(unsafeUninitializedCapacity: host.count) { out in
+                    for (i, c) in host.enumerated() { out[i] = c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
+                    return host.count
+                }
+                return (lowered, port)
+            }
+            return (String(decoding: host, as: UTF8.self).lowercased(), port)
         }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-        var host: Substring
-        var portText: Substring? = nil
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
-        } else {
-            host = rest
-        }
-        guard !host.isEmpty else { return nil }
-        let port = portText.flatMap { Int($0) } ?? defaultPort
-        guard let port, (1...65535).contains(port) else { return nil }
-        return (String(host).lowercased(), port)
+    }
+
+    /// Whether `bytes` spell `word` (lower-case ASCII) in any case.
+    static func equalsIgnoringASCIICase(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount else { return false }
+        for (i, c) in bytes.enumerated() where (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) != word.utf8Start[i] { return false }
+        return true
     }
 
     /// How a host is reached: in-cluster Service names give their namespace (a bare name
     /// is the stack's own), address literals themselves, anything else is external.
     public static func destination(host: String, stackNamespace: String) -> EgressTarget.Destination {
         if IPAddress.isValid(host) { return .ip(host) }
-        let labels = host.split(separator: ".").map(String.init)
+        // The non-empty labels between dots, as bytes.
+        let labels = host.utf8.split(separator: UInt8(ascii: "."))
+        func label(_ i: Int) -> String { String(decoding: labels[i], as: UTF8.self) }
+        func label(_ i: Int, is word: String) -> Bool { labels[i].elementsEqual(word.utf8) }
         if labels.count == 1 { return .namespace(stackNamespace) }
-        if labels.count == 2 { return .namespace(labels[1]) }
-        if labels.count == 3, labels[2] == "svc" { return .namespace(labels[1]) }
-        if labels.count == 5, labels[2] == "svc", labels[3] == "cluster", labels[4] == "local" { return .namespace(labels[1]) }
+        if labels.count == 2 { return .namespace(label(1)) }
+        if labels.count == 3, label(2, is: "svc") { return .namespace(label(1)) }
+        if labels.count == 5, label(2, is: "svc"), label(3, is: "cluster"), label(4, is: "local") { return .namespace(label(1)) }
         return .external(host)
     }
 

@@ -432,33 +432,76 @@ public enum StackValidator {
 public enum IPAddress {
     public static func isValid(_ s: String) -> Bool { isIPv4(s) || isIPv6(s) }
 
+    /// Four decimal parts of one to three ASCII digits, each at most 255, with no leading
+    /// zero. Read as bytes, as the consumers (Kubernetes, the collector) read an address:
+    /// a digit followed by a combining mark is one `Character` that compares between "0"
+    /// and "9" but is no number, and made the Character-based check trap on `Int(p)!`.
     public static func isIPv4(_ s: String) -> Bool {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4
-            && parts.allSatisfy { p in
-                !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCIIDigit) && Int(p)! <= 255 && !(p.count > 1 && p.first == "0")
-            }
+        s.withUTF8Bytes { isIPv4($0) }
     }
 
-    public static func isIPv6(_ s: String) -> Bool {
-        guard s.utf8.contains(UInt8(ascii: ":")), s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
-        // Occurrences of "::", counted left to right without overlap (as splitting on it
-        // would), in the bytes: the check above leaves only ASCII.
-        var doubleColons = 0
-        let colons = Array(s.utf8)
-        var i = 0
-        while i + 1 < colons.count {
-            if colons[i] == UInt8(ascii: ":") && colons[i + 1] == UInt8(ascii: ":") {
-                doubleColons += 1
-                i += 2
+    static func isIPv4(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var parts = 0
+        var digits = 0
+        var value = 0
+        var leadingZero = false
+        for i in 0...b.count {
+            let c = i < b.count ? b[i] : UInt8(ascii: ".")
+            if c == UInt8(ascii: ".") {
+                guard digits > 0, value <= 255, !(digits > 1 && leadingZero) else { return false }
+                parts += 1
+                digits = 0
+                value = 0
+            } else if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") {
+                if digits == 0 { leadingZero = c == UInt8(ascii: "0") }
+                digits += 1
+                guard digits <= 3 else { return false }
+                value = value * 10 + Int(c - UInt8(ascii: "0"))
             } else {
-                i += 1
+                return false
             }
         }
-        guard doubleColons <= 1 else { return false }
-        let groups = s.split(separator: ":", omittingEmptySubsequences: true)
-        guard groups.allSatisfy({ $0.count <= 4 || ($0.contains(".") && isIPv4(String($0))) }) else { return false }
-        return doubleColons == 1 ? groups.count < 8 : groups.count == 8
+        return parts == 4
+    }
+
+    /// Hexadecimal groups of at most four ASCII digits between colons, at most one `::`,
+    /// eight groups without it and fewer with it; a group with a dot is an embedded IPv4
+    /// address. Read as bytes.
+    public static func isIPv6(_ s: String) -> Bool {
+        s.withUTF8Bytes { b in
+            var colon = false
+            for c in b {
+                switch c {
+                case UInt8(ascii: ":"): colon = true
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."): break
+                default: return false
+                }
+            }
+            guard colon else { return false }
+            // Occurrences of "::", counted left to right without overlap.
+            var doubleColons = 0
+            var i = 0
+            while i + 1 < b.count {
+                if b[i] == UInt8(ascii: ":") && b[i + 1] == UInt8(ascii: ":") {
+                    doubleColons += 1
+                    i += 2
+                } else {
+                    i += 1
+                }
+            }
+            guard doubleColons <= 1 else { return false }
+            // The non-empty groups between colons.
+            var groups = 0
+            var start = 0
+            for j in 0...b.count where j == b.count || b[j] == UInt8(ascii: ":") {
+                let group = UnsafeBufferPointer(rebasing: b[start..<j])
+                start = j + 1
+                if group.isEmpty { continue }
+                groups += 1
+                guard group.count <= 4 || (group.contains(UInt8(ascii: ".")) && isIPv4(group)) else { return false }
+            }
+            return doubleColons == 1 ? groups < 8 : groups == 8
+        }
     }
 
     public static func isValidCIDR(_ s: String) -> Bool {

@@ -95,8 +95,7 @@ enum FastYAML {
     /// A one-line string: single-quoted when asked, else plain where libyaml allows a
     /// plain scalar in block context, else single-quoted; false where unsure.
     static func scalar(_ s: String, explicitQuote: Bool, into out: inout ByteWriter) -> Bool {
-        var s = s
-        return s.withUTF8 { b in
+        return s.withUTF8Bytes { b in
             // Control characters, and non-ASCII (printable in general, but libyaml's to
             // judge): use Yams. The same pass notes whether a `:` or `#` (an indicator inside
             // a plain scalar) is there at all.
@@ -185,8 +184,7 @@ enum FastYAML {
     /// A literal block (`|`, `|-`) whose lines go at `indent`; nil-like false where libyaml
     /// would choose otherwise (leading space or break, trailing spaces, tabs, kept breaks).
     static func literal(_ s: String, indent: Int, into out: inout ByteWriter) -> Bool {
-        var s = s
-        return s.withUTF8 { b in
+        return s.withUTF8Bytes { b in
             guard let first = b.first, first != 0x20, first != 0x0A else { return false }
             for i in 0..<b.count {
                 let c = b[i]
@@ -217,8 +215,7 @@ extension String {
     /// Whether the UTF-8 of this string holds `byte`, read from contiguous storage where the
     /// string has it (native strings do): `utf8.contains` walks the view a byte at a time.
     func containsUTF8(_ byte: UInt8) -> Bool {
-        var s = self
-        return s.withUTF8 { b in
+        return withUTF8Bytes { b in
             guard let p = b.baseAddress, b.count > 0 else { return false }
             return memchr(p, Int32(byte), b.count) != nil
         }

@@ -39,8 +39,7 @@ public enum YAMLText {
     /// Written out rather than asking Yams' resolver, whose regular expressions were a
     /// quarter of a stack's render time; a test compares the two on every rendered scalar.
     public static func needsQuotes(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { b in
+        return s.withUTF8Bytes { b in
             guard let c0 = b.first else { return true }
             func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
             func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }

@@ -61,8 +61,7 @@ public struct SHA256Text {
     public init() {}
 
     public mutating func add(_ text: String) {
-        var text = text
-        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        text.withUTF8Bytes { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
     public var hex: String {
