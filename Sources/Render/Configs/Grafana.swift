@@ -36,6 +36,16 @@ public enum GrafanaRender {
     /// written into a ConfigMap.
     public static func envVar(_ backend: Backend, _ what: String, _ ctx: StackContext) -> String {
         func clean(_ s: String) -> String {
+            if s.utf8.allSatisfy({ $0 < 0x80 }) {
+                // ASCII (names and namespaces are): byte by byte, as below.
+                return String(unsafeUninitializedCapacity: s.utf8.count) { out in
+                    for (i, c) in s.utf8.enumerated() {
+                        let u = c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") ? c - 0x20 : c
+                        out[i] = (u >= UInt8(ascii: "A") && u <= UInt8(ascii: "Z")) || (u >= UInt8(ascii: "0") && u <= UInt8(ascii: "9")) ? u : UInt8(ascii: "_")
+                    }
+                    return s.utf8.count
+                }
+            }
             // Upper-cased first (ß becomes SS), then each scalar outside A-Z and 0-9 is one `_`.
             var out = ""
             out.reserveCapacity(s.utf8.count)
@@ -121,10 +131,12 @@ public enum GrafanaRender {
     /// `scheme://host[:port]` of a URL, without its path.
     static func origin(_ url: String) -> String? {
         guard let schemeEnd = url.firstRange(ofASCII: "://") else { return nil }
-        let rest = url[schemeEnd.upperBound...]
-        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        guard !host.isEmpty else { return nil }
-        return String(url[..<schemeEnd.upperBound]) + host
+        // Bytes: a URL's delimiters are ASCII (a Character walk cost hundreds of
+        // instructions a step).
+        let rest = url.utf8[schemeEnd.upperBound...]
+        let end = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
+        guard end != schemeEnd.upperBound else { return nil }
+        return String(url[..<end])
     }
 
     public static func prometheusURL(_ ctx: StackContext) -> String {

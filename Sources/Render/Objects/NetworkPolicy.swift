@@ -35,10 +35,13 @@ public enum NetworkPolicyRender {
         endpoint.withUTF8Bytes { whole -> (host: String, port: Int)? in
             var b = whole[...]
             var defaultPort: Int? = nil
-            if let r = b.firstRange(of: [UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "/")]) {
-                let scheme = b[..<r.lowerBound]
+            // The scheme ends at the first `://`.
+            var i = b.startIndex
+            while i + 2 < b.endIndex, !(b[i] == UInt8(ascii: ":") && b[i + 1] == UInt8(ascii: "/") && b[i + 2] == UInt8(ascii: "/")) { i += 1 }
+            if i + 2 < b.endIndex {
+                let scheme = b[..<i]
                 defaultPort = equalsIgnoringASCIICase(scheme, "https") ? 443 : equalsIgnoringASCIICase(scheme, "http") ? 80 : nil
-                b = b[r.upperBound...]
+                b = b[(i + 3)...]
             }
             if let slash = b.firstIndex(of: UInt8(ascii: "/")) { b = b[..<slash] }
             if let at = b.lastIndex(of: UInt8(ascii: "@")) { b = b[(at + 1)...] }
