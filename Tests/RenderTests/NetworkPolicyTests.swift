@@ -452,3 +452,18 @@ struct PolicyEvaluator {
         #expect(NetworkPolicyRender.hostAndPort("https://LÖKI.example/x")?.host == "löki.example")
     }
 }
+
+@Suite struct TempoQueryURLTests {
+    @Test(arguments: [
+        ("tempo.tracing.svc:4317", false, "https://tempo.tracing.svc:3200"),
+        ("tempo.tracing.svc:4317", true, "http://tempo.tracing.svc:3200"),
+        ("http://tempo:4317/x:y", false, "http://tempo:3200"),
+        ("HTTPS://Tempo.example.com/otlp", false, "https://Tempo.example.com:3200"),
+        ("[fd00::1]:4317", false, "https://[fd00::1]:3200"),
+        ("[fd00::1]", false, "https://[fd00::1]:3200"),
+    ])
+    func theQueryURLIsTheEndpointsHostOnTempoPort(_ endpoint: String, _ insecure: Bool, _ expected: String) {
+        let s = stack(.development) { $0.exporters = ExportersSpec(tempo: TempoExporterSpec(endpoint: endpoint, insecure: insecure)) }
+        #expect(GrafanaRender.tempoURL(StackContext(s)) == expected)
+    }
+}

@@ -26,7 +26,9 @@ public enum GrafanaRender {
         sha256Hex(Array("\(ctx.stack.metadata.namespace ?? "")/\(ctx.name)".utf8)).prefix(16)
     }
 
-    public static func uid(_ backend: Backend, _ ctx: StackContext) -> String { "vigil-\(backend.rawValue.prefix(4))-\(stackHash(ctx))" }
+    public static func uid(_ backend: Backend, _ ctx: StackContext) -> String { uid(backend, stackHash: stackHash(ctx)) }
+
+    static func uid(_ backend: Backend, stackHash: Substring) -> String { "vigil-\(backend.rawValue.prefix(4))-\(stackHash)" }
 
     public static func datasourceName(_ backend: Backend, _ ctx: StackContext) -> String { "\(ctx.namespace)/\(ctx.name) \(backend.title)" }
 
@@ -161,17 +163,20 @@ public enum GrafanaRender {
             scheme = hostPort.hasPrefix("http://") ? "http" : "https"
             hostPort = String(hostPort[r.upperBound...])
         }
-        hostPort = String(hostPort.prefix { $0 != "/" })
-        var host = hostPort
-        if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") { host = String(hostPort[..<colon]) }
-        return "\(scheme)://\(host):3200"
+        // Bytes: the delimiters are ASCII.
+        let u = hostPort.utf8
+        let hostAndPort = u[..<(u.firstIndex(of: UInt8(ascii: "/")) ?? u.endIndex)]
+        var host = hostAndPort
+        if let colon = hostAndPort.lastIndex(of: UInt8(ascii: ":")), hostAndPort.last != UInt8(ascii: "]") { host = hostAndPort[..<colon] }
+        return "\(scheme)://\(String(decoding: host, as: UTF8.self)):3200"
     }
 
     /// Each datasource of the stack, by backend, without its secrets.
     static func datasourceList(_ ctx: StackContext) -> [(Backend, JSONValue)] {
         let loki = lokiURL(ctx)
         let tempo = tempoURL(ctx)
-        let promUID = uid(.prometheus, ctx), lokiUID = uid(.loki, ctx), tempoUID = uid(.tempo, ctx)
+        let hash = stackHash(ctx)
+        let promUID = uid(.prometheus, stackHash: hash), lokiUID = uid(.loki, stackHash: hash), tempoUID = uid(.tempo, stackHash: hash)
         var list: [(Backend, JSONValue)] = [
             (.prometheus, [
                 "name": .string(datasourceName(.prometheus, ctx)), "type": "prometheus", "uid": .string(promUID), "access": "proxy",
