@@ -338,7 +338,7 @@ public enum GrafanaRender {
             ])],
             "panels": .array(panels),
         ]
-        return String(decoding: doc.serialized(), as: UTF8.self)
+        return doc.withSerialized { String(decoding: $0, as: UTF8.self) }
     }
 
     public static func datasourcesConfigMap(_ ctx: StackContext) throws -> JSONValue {
