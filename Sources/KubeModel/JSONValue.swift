@@ -160,24 +160,22 @@ extension JSONValue {
         case .string(let s): Self.writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
-            // Elements read in place (a buffer's subscript lends them), not copied out and
-            // retained one by one as `for v in a` does.
-            a.withUnsafeBufferPointer { items in
-                for i in items.indices {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    items[i].write(into: &out)
-                }
+            var first = true
+            for v in a {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                v.write(into: &out)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            o.members.withUnsafeBufferPointer { members in
-                for i in members.indices {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    Self.writeString(members[i].0, into: &out)
-                    out.append(UInt8(ascii: ":"))
-                    members[i].1.write(into: &out)
-                }
+            var first = true
+            for m in o.members {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                Self.writeString(m.0, into: &out)
+                out.append(UInt8(ascii: ":"))
+                m.1.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }

@@ -354,6 +354,15 @@ struct PolicyEvaluator {
             return doubleColons == 1 ? groups.count < 8 : groups.count == 8
         }
 
+        static func isValidCIDR(_ s: String) -> Bool {
+            let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let bits = Int(parts[1]), parts[1].allSatisfy(isASCIIDigit) else { return false }
+            let ip = String(parts[0])
+            if isIPv4(ip) { return (0...32).contains(bits) }
+            if isIPv6(ip) { return (0...128).contains(bits) }
+            return false
+        }
+
         static func hostAndPort(_ endpoint: String) -> (host: String, port: Int)? {
             var rest = Substring(endpoint)
             var defaultPort: Int? = nil
@@ -413,16 +422,18 @@ struct PolicyEvaluator {
     }
 
     @Test func addressesAgreeOnASCII() {
-        let pieces = ["0", "1", "2", "5", "9", "25", "255", "256", "01", "a", "f", "F", "g", ".", ":", "::", "ffff", "12345", "1.2.3.4", "/"]
-        var valid = (v4: 0, v6: 0)
+        let pieces = ["0", "1", "2", "5", "9", "25", "255", "256", "01", "a", "f", "F", "g", ".", ":", "::", "ffff", "12345", "1.2.3.4", "/", "/24", "/128", "+"]
+        var valid = (v4: 0, v6: 0, cidr: 0)
         for s in Self.strings(pieces, count: 20_000, seed: 7) {
             #expect(IPAddress.isIPv4(s) == Reference.isIPv4(s), "isIPv4(\(s))")
             #expect(IPAddress.isIPv6(s) == Reference.isIPv6(s), "isIPv6(\(s))")
+            #expect(IPAddress.isValidCIDR(s) == Reference.isValidCIDR(s), "isValidCIDR(\(s))")
             if IPAddress.isIPv4(s) { valid.v4 += 1 }
             if IPAddress.isIPv6(s) { valid.v6 += 1 }
+            if IPAddress.isValidCIDR(s) { valid.cidr += 1 }
         }
-        // Both answers are exercised.
-        #expect(valid.v4 > 20 && valid.v6 > 20, "\(valid)")
+        // Every answer is exercised.
+        #expect(valid.v4 > 20 && valid.v6 > 20 && valid.cidr > 20, "\(valid)")
     }
 
     @Test func endpointsAndDestinationsAgreeOnASCII() {

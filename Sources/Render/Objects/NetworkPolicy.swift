@@ -32,13 +32,12 @@ public enum NetworkPolicyRender {
         // Bytes, as the collector's URL parser reads them, not Characters: a separator
         // followed by a combining mark is still a separator, and each Character step cost
         // hundreds of instructions (grapheme breaking; a fortieth of a render, P5).
-        endpoint.withUTF8Bytes { whole -> (host: String, port: Int)? in
+        // The scheme ends at the first `://`, as a byte offset.
+        let schemeEnd = endpoint.firstRange(ofASCII: "://").map { endpoint.utf8.distance(from: endpoint.startIndex, to: $0.lowerBound) }
+        return endpoint.withUTF8Bytes { whole -> (host: String, port: Int)? in
             var b = whole[...]
             var defaultPort: Int? = nil
-            // The scheme ends at the first `://`.
-            var i = b.startIndex
-            while i + 2 < b.endIndex, !(b[i] == UInt8(ascii: ":") && b[i + 1] == UInt8(ascii: "/") && b[i + 2] == UInt8(ascii: "/")) { i += 1 }
-            if i + 2 < b.endIndex {
+            if let i = schemeEnd {
                 let scheme = b[..<i]
                 defaultPort = equalsIgnoringASCIICase(scheme, "https") ? 443 : equalsIgnoringASCIICase(scheme, "http") ? 80 : nil
                 b = b[(i + 3)...]
@@ -64,7 +63,7 @@ public enum NetworkPolicyRender {
             if host.allSatisfy({ $0 < 0x80 }) {
                 // ASCII: lower-cased byte by byte (String's `lowercased()` is Unicode's).
                 let lowered = String(unsafeUninitializedCapacity: host.count) { out in
-                    for (i, c) in host.enumerated() { out[i] = c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
+                    for (i, c) in host.enumerated() { out[i] = asciiLowercased(c) }
                     return host.count
                 }
                 return (lowered, port)
@@ -76,9 +75,11 @@ public enum NetworkPolicyRender {
     /// Whether `bytes` spell `word` (lower-case ASCII) in any case.
     static func equalsIgnoringASCIICase(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ word: StaticString) -> Bool {
         guard bytes.count == word.utf8CodeUnitCount else { return false }
-        for (i, c) in bytes.enumerated() where (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) != word.utf8Start[i] { return false }
+        for (i, c) in bytes.enumerated() where asciiLowercased(c) != word.utf8Start[i] { return false }
         return true
     }
+
+    static func asciiLowercased(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
 
     /// How a host is reached: in-cluster Service names give their namespace (a bare name
     /// is the stack's own), address literals themselves, anything else is external.

@@ -468,54 +468,58 @@ public enum IPAddress {
     /// eight groups without it and fewer with it; a group with a dot is an embedded IPv4
     /// address. Read as bytes.
     public static func isIPv6(_ s: String) -> Bool {
+        s.withUTF8Bytes { isIPv6($0) }
+    }
+
+    static func isIPv6(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var colon = false
+        for c in b {
+            switch c {
+            case UInt8(ascii: ":"): colon = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."): break
+            default: return false
+            }
+        }
+        guard colon else { return false }
+        // Occurrences of "::", counted left to right without overlap.
+        var doubleColons = 0
+        var i = 0
+        while i + 1 < b.count {
+            if b[i] == UInt8(ascii: ":") && b[i + 1] == UInt8(ascii: ":") {
+                doubleColons += 1
+                i += 2
+            } else {
+                i += 1
+            }
+        }
+        guard doubleColons <= 1 else { return false }
+        // The non-empty groups between colons.
+        var groups = 0
+        var start = 0
+        for j in 0...b.count where j == b.count || b[j] == UInt8(ascii: ":") {
+            let group = UnsafeBufferPointer(rebasing: b[start..<j])
+            start = j + 1
+            if group.isEmpty { continue }
+            groups += 1
+            guard group.count <= 4 || (group.contains(UInt8(ascii: ".")) && isIPv4(group)) else { return false }
+        }
+        return doubleColons == 1 ? groups < 8 : groups == 8
+    }
+
+    /// An address, one `/`, and a prefix length of ASCII digits within the address's bits.
+    public static func isValidCIDR(_ s: String) -> Bool {
         s.withUTF8Bytes { b in
-            var colon = false
-            for c in b {
-                switch c {
-                case UInt8(ascii: ":"): colon = true
-                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."): break
-                default: return false
-                }
-            }
-            guard colon else { return false }
-            // Occurrences of "::", counted left to right without overlap.
-            var doubleColons = 0
-            var i = 0
-            while i + 1 < b.count {
-                if b[i] == UInt8(ascii: ":") && b[i + 1] == UInt8(ascii: ":") {
-                    doubleColons += 1
-                    i += 2
-                } else {
-                    i += 1
-                }
-            }
-            guard doubleColons <= 1 else { return false }
-            // The non-empty groups between colons.
-            var groups = 0
-            var start = 0
-            for j in 0...b.count where j == b.count || b[j] == UInt8(ascii: ":") {
-                let group = UnsafeBufferPointer(rebasing: b[start..<j])
-                start = j + 1
-                if group.isEmpty { continue }
-                groups += 1
-                guard group.count <= 4 || (group.contains(UInt8(ascii: ".")) && isIPv4(group)) else { return false }
-            }
-            return doubleColons == 1 ? groups < 8 : groups == 8
+            guard let slash = b.firstIndex(of: UInt8(ascii: "/")), !b[(slash + 1)...].contains(UInt8(ascii: "/")) else { return false }
+            let digits = b[(slash + 1)...]
+            guard !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                let bits = Int(String(decoding: digits, as: UTF8.self))
+            else { return false }
+            let ip = UnsafeBufferPointer(rebasing: b[..<slash])
+            if isIPv4(ip) { return bits <= 32 }
+            if isIPv6(ip) { return bits <= 128 }
+            return false
         }
     }
-
-    public static func isValidCIDR(_ s: String) -> Bool {
-        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let bits = Int(parts[1]), parts[1].allSatisfy(\.isASCIIDigit) else { return false }
-        let ip = String(parts[0])
-        if isIPv4(ip) { return (0...32).contains(bits) }
-        if isIPv6(ip) { return (0...128).contains(bits) }
-        return false
-    }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { self >= "0" && self <= "9" }
 }
 
 extension String {
