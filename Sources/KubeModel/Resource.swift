@@ -2,8 +2,8 @@ import Foundation
 
 /// Where a kind lives in the API: enough to build its REST paths.
 public struct ResourceDescriptor: Sendable, Hashable, CustomStringConvertible {
-    public var group: String
-    public var version: String
+    public let group: String
+    public let version: String
     public var kind: String
     public var plural: String
     public var namespaced: Bool
@@ -11,13 +11,15 @@ public struct ResourceDescriptor: Sendable, Hashable, CustomStringConvertible {
     public init(group: String, version: String, kind: String, plural: String, namespaced: Bool = true) {
         self.group = group
         self.version = version
+        apiVersion = group.isEmpty ? version : "\(group)/\(version)"
         self.kind = kind
         self.plural = plural
         self.namespaced = namespaced
     }
 
-    /// `v1` for the core group, `group/version` otherwise.
-    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    /// `v1` for the core group, `group/version` otherwise: made once (every rendered object
+    /// and owner reference reads it).
+    public let apiVersion: String
 
     public var description: String { group.isEmpty ? plural : "\(plural).\(group)" }
 

@@ -160,7 +160,11 @@ public enum CollectorPod {
             "readinessProbe": probe,
             "securityContext": securityContext(ctx, role: role),
         ]
-        let labels = Labels.forStack(ctx, component: role.rawValue).merging(selector(ctx, role: role)) { _, selected in selected }
+        // The stack's labels, and the selector's over them.
+        var labels: JSONObject = [:]
+        labels.reserveCapacity(8)
+        Labels.stamp(&labels, ctx, component: role.rawValue)
+        for (key, value) in selector(ctx, role: role) { labels[key] = .string(value) }
         var spec: JSONObject = [
             "serviceAccountName": .string(Naming.collector(name)),
             // Only k8sattributes talks to the API server (resource detection uses the env and
@@ -180,7 +184,7 @@ public enum CollectorPod {
         }
         return [
             "metadata": [
-                "labels": .object(labels.jsonObject),
+                "labels": .object(labels),
                 "annotations": .object([Annotations.configHash: .string(configHash)]),
             ],
             "spec": .object(spec),

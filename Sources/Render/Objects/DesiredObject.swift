@@ -25,6 +25,26 @@ public struct DesiredObject: Sendable, Hashable {
         self.hash = h
     }
 
+    /// Stamp's form: the body's top level and its metadata given apart, so that the hash is
+    /// written into the annotations without a search down the tree and back.
+    init(resource: ResourceDescriptor, namespace: String, name: String, object: consuming JSONObject, metadata: consuming JSONObject) {
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+        var o = object
+        var meta = metadata
+        o["metadata"] = .object(meta)
+        let h = JSONValue.object(o).withSerialized { sha256Hex($0) }
+        // Taken out again, each is this object's own, and changes in place.
+        o.removeValue(forKey: "metadata")
+        var annotations = meta.removeValue(forKey: "annotations")?.objectValue ?? [:]
+        annotations[Annotations.desiredHash] = .string(h)
+        meta["annotations"] = .object(annotations)
+        o["metadata"] = .object(meta)
+        self.body = .object(o)
+        self.hash = h
+    }
+
     public init(_ object: some KubeResource) throws {
         try self.init(
             resource: type(of: object).resource,

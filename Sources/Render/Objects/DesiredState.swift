@@ -168,10 +168,11 @@ public enum DesiredState {
         var drafts = drafts
         var out: [DesiredObject] = []
         out.reserveCapacity(drafts.count)
+        let shared = Stamp.Shared(ctx)
         for i in drafts.indices {
             // Each body is moved out of the list, so that stamping changes it in place.
             let body = Swift.exchange(&drafts[i].body, with: .null)
-            out.append(try Stamp.object(drafts[i], body: body, for: ctx))
+            out.append(try Stamp.object(drafts[i], body: body, for: ctx, shared: shared))
         }
         return out
     }
