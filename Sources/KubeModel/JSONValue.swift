@@ -182,12 +182,17 @@ extension JSONValue {
     }
 
     static func writeString(_ s: String, into out: inout ByteWriter) {
+        out.append(UInt8(ascii: "\""))
+        writeEscaped(s, into: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `s` as the inside of a JSON string, without its quotes: escaping is byte by byte, so
+    /// the escaped parts of a string, put together, are the escaped string (a template's
+    /// text and the strings written into it).
+    public static func writeEscaped(_ s: String, into out: inout ByteWriter) {
         s.withUTF8Bytes { bytes in
-            out.append(UInt8(ascii: "\""))
-            guard let source = bytes.baseAddress else {
-                out.append(UInt8(ascii: "\""))
-                return
-            }
+            guard let source = bytes.baseAddress else { return }
             // A chunk at a time, with room for its worst case (every byte `\u00XX`), so
             // that bytes are stored without a check each: eight bytes at a time where none
             // needs escaping (most strings, and the runs between a config's line breaks),
@@ -229,7 +234,6 @@ extension JSONValue {
                 }
                 offset += chunk
             }
-            out.append(UInt8(ascii: "\""))
         }
     }
 

@@ -246,15 +246,31 @@ public enum GrafanaRender {
     }
 
     public static func dashboardUID(_ ctx: StackContext) -> String {
-        "vigil-" + sha256Hex(Array("\(ctx.stack.metadata.namespace ?? "")/\(ctx.name)".utf8)).prefix(16)
+        "vigil-" + stackHash(ctx)
     }
 
     /// The overview dashboard: p95 latency, error rate, RPS, CPU, memory, logs; templated by
-    /// environment and service, on the metric names of `MonitoringMetrics`.
+    /// environment and service, on the metric names of `MonitoringMetrics`. Stacks of one
+    /// environment, thresholds and logs share all of it but seven strings (their names and
+    /// uids): it is written once per such shape with markers in their places
+    /// (`DashboardTemplate`), and each stack's copy is that text with its strings written in.
     public static func dashboard(_ ctx: StackContext) throws -> String {
-        let ns = ctx.namespace
-        let env = ctx.spec.environment.rawValue
-        let settings = AlertSettings(ctx)
+        let logs = lokiURL(ctx) != nil
+        let hash = stackHash(ctx)
+        let strings = DashboardStrings(
+            namespace: ctx.namespace, name: ctx.name, uid: "vigil-" + hash,
+            prometheusName: datasourceName(.prometheus, ctx), prometheusUID: uid(.prometheus, stackHash: hash),
+            lokiName: logs ? datasourceName(.loki, ctx) : "", lokiUID: logs ? uid(.loki, stackHash: hash) : ""
+        )
+        return DashboardTemplate.shared(DashboardShape(environment: ctx.spec.environment.rawValue, settings: AlertSettings(ctx), logs: logs)).filled(strings)
+    }
+
+    /// The dashboard of one shape and one stack's strings, written out: what the template
+    /// is made from (with markers for strings), and the tests' reference for it.
+    static func dashboardDocument(_ shape: DashboardShape, _ strings: DashboardStrings) -> String {
+        let ns = strings.namespace
+        let env = shape.environment
+        let settings = shape.settings
         let M = MonitoringMetrics.self
         let base = "job=\"\(M.job)\",namespace=\"\(ns)\",deployment_environment=~\"$environment\""
         let services = base + ",service_name=~\"$service\""
@@ -298,7 +314,7 @@ public enum GrafanaRender {
                 ("sum by (host_name) (\(M.memoryUtilization){\(base),state=\"used\"})", "{{host_name}}"),
             ]),
         ]
-        if lokiURL(ctx) != nil {
+        if shape.logs {
             nextID += 1
             panels.append([
                 "id": .int(nextID), "type": "logs", "title": "Logs",
@@ -321,14 +337,14 @@ public enum GrafanaRender {
         func datasourceVariable(_ backend: Backend) -> JSONValue {
             [
                 "name": .string(backend.rawValue), "label": .string(backend.title), "type": "datasource", "query": .string(backend.rawValue),
-                "current": ["text": .string(datasourceName(backend, ctx)), "value": .string(uid(backend, ctx)), "selected": true],
+                "current": ["text": .string(backend == .loki ? strings.lokiName : strings.prometheusName), "value": .string(backend == .loki ? strings.lokiUID : strings.prometheusUID), "selected": true],
                 "hide": 0, "refresh": 1, "includeAll": false, "multi": false,
             ]
         }
-        let datasourceVariables = [datasourceVariable(.prometheus)] + (lokiURL(ctx) != nil ? [datasourceVariable(.loki)] : [])
+        let datasourceVariables = [datasourceVariable(.prometheus)] + (shape.logs ? [datasourceVariable(.loki)] : [])
         let doc: JSONValue = [
-            "uid": .string(dashboardUID(ctx)),
-            "title": .string("Vigil overview: \(ctx.name) (\(env))"),
+            "uid": .string(strings.uid),
+            "title": .string("Vigil overview: \(strings.name) (\(env))"),
             "tags": ["vigil", "opentelemetry", .string(env)],
             "timezone": "browser", "schemaVersion": 39, "version": 1, "editable": false, "refresh": "30s",
             "time": ["from": "now-6h", "to": "now"],

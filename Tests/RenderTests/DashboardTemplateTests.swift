@@ -1,0 +1,86 @@
+import Foundation
+import KubeModel
+@testable import Render
+import Testing
+
+/// The overview dashboard is written once per shape with markers, then filled with each
+/// stack's strings (`DashboardTemplate`). These tests hold the filled text to the text
+/// written directly for the same strings, byte for byte.
+@Suite struct DashboardTemplateTests {
+    /// Strings no stack name could hold, and some that look like the markers or escapes.
+    static let hostile = [
+        "", "a", "ns-1", "quote\"d", "back\\slash", "line\nbreak", "tab\tand\r\u{0}nul", "\u{1F}\u{7F}",
+        "\u{E000}", "\u{E001}x\u{E006}", "\u{E007}", "é\u{301}", "日本語", "{{ $labels.x }}", "${env:SECRET}", "</script>", "\\u0000",
+    ]
+
+    static func shapes() -> [DashboardShape] {
+        var out: [DashboardShape] = []
+        for env in ["development", "staging", "production"] {
+            for logs in [false, true] {
+                out.append(DashboardShape(environment: env, settings: AlertSettings(latencyP95Ms: 500, errorRatio: 0.05, cpuUtilization: 0.8, memoryUtilization: 0.85, forSeconds: 300, collectorDownForSeconds: 120), logs: logs))
+            }
+        }
+        out.append(DashboardShape(environment: "production", settings: AlertSettings(latencyP95Ms: 1, errorRatio: 1e-9, cpuUtilization: 0.333, memoryUtilization: -0.0, forSeconds: 1, collectorDownForSeconds: 1), logs: true))
+        return out
+    }
+
+    @Test func theFilledTemplateIsTheDashboardWrittenDirectlyForHostileStrings() throws {
+        var generator = SystemRandomNumberGenerator()
+        for shape in Self.shapes() {
+            let template = DashboardTemplate(shape)
+            #expect(template.slots.count >= 6, "markers found: \(template.slots)")
+            for _ in 0..<60 {
+                var s: [String] = []
+                for _ in 0..<DashboardStrings.count { s.append(Self.hostile.randomElement(using: &generator)! + Self.hostile.randomElement(using: &generator)!) }
+                let strings = DashboardStrings(namespace: s[0], name: s[1], uid: s[2], prometheusName: s[3], prometheusUID: s[4], lokiName: s[5], lokiUID: s[6])
+                let direct = Array(GrafanaRender.dashboardDocument(shape, strings).utf8)
+                let filled = Array(template.filled(strings).utf8)
+                guard filled != direct else { continue }
+                // The first difference, with some text around it, and no more cases.
+                let at = (0..<min(filled.count, direct.count)).first { filled[$0] != direct[$0] } ?? min(filled.count, direct.count)
+                func around(_ b: [UInt8]) -> String { String(decoding: b[max(0, at - 60)..<min(b.count, at + 60)], as: UTF8.self) }
+                Issue.record("filled and direct dashboards differ at byte \(at) for \(s): filled …\(around(filled))… direct …\(around(direct))…")
+                return
+            }
+        }
+    }
+
+    @Test func everyStringOfTheStackReachesTheDashboard() throws {
+        let strings = DashboardStrings(namespace: "n", name: "s", uid: "U", prometheusName: "PN", prometheusUID: "PU", lokiName: "LN", lokiUID: "LU")
+        let shape = Self.shapes()[1]
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(DashboardTemplate(shape).filled(strings).utf8)) as? [String: Any])
+        #expect(json["uid"] as? String == "U")
+        #expect(json["title"] as? String == "Vigil overview: s (development)")
+        let variables = try #require((json["templating"] as? [String: Any])?["list"] as? [[String: Any]])
+        let current = variables.compactMap { $0["current"] as? [String: Any] }
+        #expect(current.contains { $0["text"] as? String == "PN" && $0["value"] as? String == "PU" })
+        #expect(current.contains { $0["text"] as? String == "LN" && $0["value"] as? String == "LU" })
+        let text = DashboardTemplate(shape).filled(strings)
+        #expect(text.contains("namespace=\\\"n\\\""))
+        #expect(!text.unicodeScalars.contains { (0xE000...0xE006).contains($0.value) })
+    }
+
+    /// Each stack of the examples gets the dashboard written for it, whatever template the
+    /// table held before: shapes that differ only in a threshold's sign or logs give
+    /// different text.
+    @Test func stacksOfDifferentShapesDoNotShareATemplate() throws {
+        let shapes = Self.shapes()
+        let strings = DashboardStrings(namespace: "n", name: "s", uid: "U", prometheusName: "PN", prometheusUID: "PU", lokiName: "LN", lokiUID: "LU")
+        for shape in shapes {
+            #expect(DashboardTemplate.shared(shape).filled(strings) == GrafanaRender.dashboardDocument(shape, strings))
+        }
+        var zero = shapes[shapes.count - 1]
+        zero.settings.memoryUtilization = 0.0
+        #expect(zero != shapes[shapes.count - 1])
+        #expect(DashboardTemplate.shared(zero).filled(strings) == GrafanaRender.dashboardDocument(zero, strings))
+        #expect(GrafanaRender.dashboardDocument(zero, strings) != GrafanaRender.dashboardDocument(shapes[shapes.count - 1], strings))
+    }
+
+    @Test func theTableOfTemplatesStaysBounded() {
+        for latency in 1...(DashboardTemplate.limit * 2 + 3) {
+            let shape = DashboardShape(environment: "staging", settings: AlertSettings(latencyP95Ms: latency, errorRatio: 0.1, cpuUtilization: 0.5, memoryUtilization: 0.5, forSeconds: 60, collectorDownForSeconds: 60), logs: false)
+            _ = DashboardTemplate.shared(shape)
+        }
+        #expect(DashboardTemplate.count <= DashboardTemplate.limit)
+    }
+}
