@@ -77,10 +77,41 @@ import Testing
     }
 
     @Test func theTableOfTemplatesStaysBounded() {
-        for latency in 1...(DashboardTemplate.limit * 2 + 3) {
+        for latency in 1...(DashboardTemplate.table.limit * 2 + 3) {
             let shape = DashboardShape(environment: "staging", settings: AlertSettings(latencyP95Ms: latency, errorRatio: 0.1, cpuUtilization: 0.5, memoryUtilization: 0.5, forSeconds: 60, collectorDownForSeconds: 60), logs: false)
             _ = DashboardTemplate.shared(shape)
         }
-        #expect(DashboardTemplate.count <= DashboardTemplate.limit)
+        #expect(DashboardTemplate.table.count <= DashboardTemplate.table.limit)
+    }
+
+    /// The alert rules, cut the same way, filled by concatenation.
+    @Test func theFilledRulesAreTheRulesWrittenDirectlyForHostileStrings() throws {
+        var generator = SystemRandomNumberGenerator()
+        for shape in Self.shapes() {
+            let environment = try #require(Environment(rawValue: shape.environment))
+            let ruleShape = RuleShape(environment: environment, settings: shape.settings)
+            let template = RuleTemplate(ruleShape)
+            #expect(template.texts.contains { !$0.expr.slots.isEmpty } && template.texts.contains { !$0.runbook.slots.isEmpty })
+            for _ in 0..<40 {
+                let namespace = Self.hostile.randomElement(using: &generator)! + Self.hostile.randomElement(using: &generator)!
+                let name = Self.hostile.randomElement(using: &generator)! + Self.hostile.randomElement(using: &generator)!
+                let direct = PrometheusRules.rules(environment: environment, settings: shape.settings, namespace: namespace, name: name)
+                let filled = template.filled(namespace: namespace, name: name)
+                #expect(filled == direct, "namespace \(namespace.debugDescription), name \(name.debugDescription)")
+                if filled != direct { return }
+            }
+        }
+        // Through the table, for a stack: the namespace and name reach the rules.
+        let stack = try #require(try StackFile.parse("""
+            apiVersion: observability.vigil.dev/v1alpha1
+            kind: ObservabilityStack
+            metadata: {name: shop, namespace: team-a}
+            spec: {environment: staging}
+            """).first)
+        let rules = PrometheusRules.rules(StackContext(stack))
+        #expect(rules.allSatisfy { $0.expr.contains("namespace=\"team-a\"") })
+        #expect(rules.contains { $0.summary.contains("stack shop ") })
+        #expect(!rules.contains { r in [r.expr, r.summary, r.description, r.runbook].contains { $0.unicodeScalars.contains { (0xE000...0xE001).contains($0.value) } } })
     }
 }
+

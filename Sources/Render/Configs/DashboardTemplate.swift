@@ -1,32 +1,22 @@
 import KubeModel
-import Synchronization
 
 /// What makes two stacks' overview dashboards differ beyond their strings: the
-/// environment, the alert thresholds drawn on the panels, and whether there is a logs
-/// panel. The thresholds are compared by their bits, so that two values that are equal
-/// but written differently (0 and -0) are two shapes.
+/// environment, the alert thresholds drawn on the panels (compared by their bits, so that
+/// 0 and -0, which are written differently, are two shapes), and whether there is a logs
+/// panel.
 struct DashboardShape: Hashable, Sendable {
     var environment: String
     var settings: AlertSettings
     var logs: Bool
 
-    static func == (a: DashboardShape, b: DashboardShape) -> Bool { a.key == b.key }
-    func hash(into h: inout Hasher) { h.combine(key) }
-
-    private var key: Key {
-        Key(
-            environment: environment, latencyP95Ms: settings.latencyP95Ms, errorRatio: settings.errorRatio.bitPattern,
-            cpuUtilization: settings.cpuUtilization.bitPattern, memoryUtilization: settings.memoryUtilization.bitPattern, logs: logs
-        )
+    static func == (a: DashboardShape, b: DashboardShape) -> Bool {
+        a.environment == b.environment && a.settings.bits == b.settings.bits && a.logs == b.logs
     }
 
-    private struct Key: Hashable {
-        var environment: String
-        var latencyP95Ms: Int
-        var errorRatio: UInt64
-        var cpuUtilization: UInt64
-        var memoryUtilization: UInt64
-        var logs: Bool
+    func hash(into h: inout Hasher) {
+        h.combine(environment)
+        h.combine(settings.bits)
+        h.combine(logs)
     }
 }
 
@@ -65,14 +55,11 @@ struct DashboardStrings: Sendable {
         }
     }
 
-    /// Each string a marker: one private-use character, U+E000 and its index, which no
-    /// other text of the dashboard holds (its other text is Vigil's own).
+    /// Each string its marker.
     static let markers = DashboardStrings(
-        namespace: marker(0), name: marker(1), uid: marker(2), prometheusName: marker(3), prometheusUID: marker(4), lokiName: marker(5),
-        lokiUID: marker(6)
+        namespace: Markers.marker(0), name: Markers.marker(1), uid: Markers.marker(2), prometheusName: Markers.marker(3),
+        prometheusUID: Markers.marker(4), lokiName: Markers.marker(5), lokiUID: Markers.marker(6)
     )
-
-    static func marker(_ i: Int) -> String { String(Character(Unicode.Scalar(0xE000 + UInt32(i))!)) }
 }
 
 /// The dashboard of one shape, written once with markers for the stack's strings and cut
@@ -86,25 +73,9 @@ struct DashboardTemplate: Sendable {
     let slots: [Int]
 
     init(_ shape: DashboardShape) {
-        let text = Array(GrafanaRender.dashboardDocument(shape, .markers).utf8)
-        var pieces: [[UInt8]] = []
-        var slots: [Int] = []
-        var start = 0
-        var i = 0
-        // U+E000 + k is EE 80 80+k in UTF-8.
-        while i + 2 < text.count {
-            if text[i] == 0xEE, text[i + 1] == 0x80, text[i + 2] >= 0x80, Int(text[i + 2] - 0x80) < DashboardStrings.count {
-                pieces.append(Array(text[start..<i]))
-                slots.append(Int(text[i + 2] - 0x80))
-                i += 3
-                start = i
-            } else {
-                i += 1
-            }
-        }
-        pieces.append(Array(text[start...]))
-        self.pieces = pieces
-        self.slots = slots
+        let cut = Markers.cut(GrafanaRender.dashboardDocument(shape, .markers), count: DashboardStrings.count)
+        pieces = cut.pieces.map { Array($0) }
+        slots = cut.slots
     }
 
     /// The dashboard of one stack.
@@ -118,20 +89,7 @@ struct DashboardTemplate: Sendable {
         return out.string
     }
 
-    /// Templates already made, by shape. A cluster's stacks have few shapes; thresholds are
-    /// the user's, so the table is emptied when it reaches `limit` rather than grow.
-    private static let made = Mutex<[DashboardShape: DashboardTemplate]>([:])
-    static let limit = 64
-    /// How many templates the table holds (tests).
-    static var count: Int { made.withLock { $0.count } }
+    static let table = TemplateTable<DashboardShape, DashboardTemplate>()
 
-    static func shared(_ shape: DashboardShape) -> DashboardTemplate {
-        if let t = made.withLock({ $0[shape] }) { return t }
-        let t = DashboardTemplate(shape)
-        made.withLock { table in
-            if table.count >= limit { table.removeAll() }
-            table[shape] = t
-        }
-        return t
-    }
+    static func shared(_ shape: DashboardShape) -> DashboardTemplate { table.template(shape, make: DashboardTemplate.init) }
 }

@@ -30,7 +30,9 @@ public enum GrafanaRender {
 
     static func uid(_ backend: Backend, stackHash: Substring) -> String { "vigil-\(backend.rawValue.prefix(4))-\(stackHash)" }
 
-    public static func datasourceName(_ backend: Backend, _ ctx: StackContext) -> String { "\(ctx.namespace)/\(ctx.name) \(backend.title)" }
+    public static func datasourceName(_ backend: Backend, _ ctx: StackContext) -> String { datasourceName(backend, namespace: ctx.namespace, name: ctx.name) }
+
+    static func datasourceName(_ backend: Backend, namespace: String, name: String) -> String { "\(namespace)/\(name) \(backend.title)" }
 
     /// The environment variable Grafana's container must carry for one of a backend's
     /// secrets (`VIGIL_<NAMESPACE>__<STACK>__<BACKEND>_<WHAT>`, upper case, `-` and anything

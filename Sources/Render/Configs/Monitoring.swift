@@ -83,18 +83,25 @@ public enum PrometheusRules {
     }
 
     /// The selector of a stack's series: its collectors, by job and namespace.
-    static func selector(_ ctx: StackContext, job: String = MonitoringMetrics.job, _ extra: String = "") -> String {
+    static func selector(_ namespace: String, job: String = MonitoringMetrics.job, _ extra: String = "") -> String {
         // One interpolation: the rules call this a hundred times a stack.
-        "{job=\"\(job)\",namespace=\"\(ctx.namespace)\"\(extra.isEmpty ? "" : ",")\(extra)}"
+        "{job=\"\(job)\",namespace=\"\(namespace)\"\(extra.isEmpty ? "" : ",")\(extra)}"
     }
 
     static func number(_ d: Double) -> String {
         d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : "\(d)"
     }
 
+    /// The stack's alert rules. Stacks of one environment and alert settings share them but
+    /// for their namespace and name: they are written once per such shape with markers in
+    /// those places (`RuleTemplate`), and each stack's are that text with its strings in.
     public static func rules(_ ctx: StackContext) -> [AlertRule] {
-        let s = AlertSettings(ctx)
-        let env = ctx.spec.environment
+        RuleTemplate.shared(RuleShape(environment: ctx.spec.environment, settings: AlertSettings(ctx))).filled(namespace: ctx.namespace, name: ctx.name)
+    }
+
+    /// The rules of one shape for the stack `namespace/name`, written out: what the template
+    /// is made from (with markers for the strings), and the tests' reference for it.
+    static func rules(environment env: Environment, settings s: AlertSettings, namespace: String, name: String) -> [AlertRule] {
         let prod = env == .production
         let server = "span_kind=\"SPAN_KIND_SERVER\""
         let M = MonitoringMetrics.self
@@ -106,16 +113,16 @@ public enum PrometheusRules {
         let window = "[5m]"
         func p95(_ by: String, _ filters: String...) -> String {
             // Several filters: their series together (`or` takes a series matched by both once).
-            let rates = filters.map { "rate(\(M.spanDurationBucket)\(selector(ctx, $0))\(window))" }.joined(separator: " or ")
+            let rates = filters.map { "rate(\(M.spanDurationBucket)\(selector(namespace, $0))\(window))" }.joined(separator: " or ")
             return "histogram_quantile(0.95, sum by (le, \(by)) (\(rates)))"
         }
         // HTTP spans name their method and status by the current semantic conventions
         // (http.request.method, http.response.status_code) or, from older SDKs, by the old
         // ones (http.method, http.status_code): the HTTP alerts read both.
         func calls(_ filters: String...) -> String {
-            "sum by (service_name) (" + filters.map { "rate(\(M.spanCalls)\(selector(ctx, server + "," + $0))\(window))" }.joined(separator: " or ") + ")"
+            "sum by (service_name) (" + filters.map { "rate(\(M.spanCalls)\(selector(namespace, server + "," + $0))\(window))" }.joined(separator: " or ") + ")"
         }
-        let traceRunbook = "Find the slow or failing spans in Tempo (Grafana Explore, datasource \(GrafanaRender.datasourceName(.tempo, ctx))) and the logs linked by trace_id in Loki; raise the threshold in spec.alerting.thresholds only if the SLO changed."
+        let traceRunbook = "Find the slow or failing spans in Tempo (Grafana Explore, datasource \(GrafanaRender.datasourceName(.tempo, namespace: namespace, name: name))) and the logs linked by trace_id in Loki; raise the threshold in spec.alerting.thresholds only if the SLO changed."
         var rules: [AlertRule] = [
             AlertRule(
                 alert: "HighLatencyP95",
@@ -135,7 +142,7 @@ public enum PrometheusRules {
             ),
             AlertRule(
                 alert: "HighErrorRate",
-                expr: "sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server + ",status_code=\"STATUS_CODE_ERROR\""))\(window))) / sum by (service_name) (rate(\(M.spanCalls)\(selector(ctx, server))\(window))) > \(ratio)",
+                expr: "sum by (service_name) (rate(\(M.spanCalls)\(selector(namespace, server + ",status_code=\"STATUS_CODE_ERROR\""))\(window))) / sum by (service_name) (rate(\(M.spanCalls)\(selector(namespace, server))\(window))) > \(ratio)",
                 forSeconds: s.forSeconds, severity: prod ? "critical" : "warning",
                 summary: "error rate of {{ $labels.service_name }} is above \(pct)%",
                 description: "More than \(pct)% of the server spans of {{ $labels.service_name }} have ended in error for \(prometheusDuration(s.forSeconds)).",
@@ -152,8 +159,8 @@ public enum PrometheusRules {
             AlertRule(
                 alert: "HighCPUUtilization",
                 // The collector's host metrics; node-exporter's only where those are absent.
-                expr: "(1 - avg by (host_name) (\(M.cpuUtilization)\(selector(ctx, "state=\"idle\"")))) > \(cpu)"
-                    + " or ((1 - avg by (instance) (rate(\(M.nodeCPU){mode=\"idle\"}\(window)))) > \(cpu) unless on() (count(\(M.cpuUtilization)\(selector(ctx))) > 0))",
+                expr: "(1 - avg by (host_name) (\(M.cpuUtilization)\(selector(namespace, "state=\"idle\"")))) > \(cpu)"
+                    + " or ((1 - avg by (instance) (rate(\(M.nodeCPU){mode=\"idle\"}\(window)))) > \(cpu) unless on() (count(\(M.cpuUtilization)\(selector(namespace))) > 0))",
                 forSeconds: s.forSeconds, severity: "warning",
                 summary: "CPU of {{ $labels.host_name }}{{ $labels.instance }} is above \(number(s.cpuUtilization * 100))%",
                 description: "CPU utilization has been above \(number(s.cpuUtilization * 100))% for \(prometheusDuration(s.forSeconds)) (collector host metrics, else node-exporter).",
@@ -162,8 +169,8 @@ public enum PrometheusRules {
             ),
             AlertRule(
                 alert: "HighMemoryUtilization",
-                expr: "sum by (host_name) (\(M.memoryUtilization)\(selector(ctx, "state=\"used\""))) > \(mem)"
-                    + " or ((1 - \(M.nodeMemoryAvailable) / \(M.nodeMemoryTotal)) > \(mem) unless on() (count(\(M.memoryUtilization)\(selector(ctx))) > 0))",
+                expr: "sum by (host_name) (\(M.memoryUtilization)\(selector(namespace, "state=\"used\""))) > \(mem)"
+                    + " or ((1 - \(M.nodeMemoryAvailable) / \(M.nodeMemoryTotal)) > \(mem) unless on() (count(\(M.memoryUtilization)\(selector(namespace))) > 0))",
                 forSeconds: s.forSeconds, severity: "warning",
                 summary: "memory of {{ $labels.host_name }}{{ $labels.instance }} is above \(number(s.memoryUtilization * 100))%",
                 description: "Memory utilization has been above \(number(s.memoryUtilization * 100))% for \(prometheusDuration(s.forSeconds)) (collector host metrics, else node-exporter).",
@@ -172,9 +179,9 @@ public enum PrometheusRules {
             ),
             AlertRule(
                 alert: "OtelCollectorDown",
-                expr: "up\(selector(ctx, job: MonitoringMetrics.job)) == 0 or up\(selector(ctx, job: MonitoringMetrics.telemetryJob)) == 0 or absent(up\(selector(ctx)))",
+                expr: "up\(selector(namespace, job: MonitoringMetrics.job)) == 0 or up\(selector(namespace, job: MonitoringMetrics.telemetryJob)) == 0 or absent(up\(selector(namespace)))",
                 forSeconds: s.collectorDownForSeconds, severity: "critical",
-                summary: "an OpenTelemetry collector of stack \(ctx.name) is down",
+                summary: "an OpenTelemetry collector of stack \(name) is down",
                 description: "Prometheus cannot scrape {{ if $labels.instance }}{{ $labels.instance }}{{ else }}any collector of the stack{{ end }} for \(prometheusDuration(s.collectorDownForSeconds)); telemetry from its node is lost.",
                 runbook: "Health checks: curl http://<pod-ip>:13133/ on the collector, kubectl describe the DaemonSet and the stack (kubectl describe observabilitystack), and read the collector's log.",
                 threshold: nil
@@ -182,7 +189,7 @@ public enum PrometheusRules {
         ]
         func exportRule(_ name: String, _ series: [(String, String)], _ what: String, severity: String, runbook: String) -> AlertRule {
             let parts = series.map { signal, metric in
-                "label_replace(sum by (exporter) (rate(\(metric)\(selector(ctx, job: MonitoringMetrics.telemetryJob))\(window))), \"signal\", \"\(signal)\", \"\", \"\") > 0"
+                "label_replace(sum by (exporter) (rate(\(metric)\(selector(namespace, job: MonitoringMetrics.telemetryJob))\(window))), \"signal\", \"\(signal)\", \"\", \"\") > 0"
             }
             return AlertRule(
                 alert: name, expr: parts.joined(separator: " or "), forSeconds: s.collectorDownForSeconds, severity: severity,
