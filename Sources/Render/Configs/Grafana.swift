@@ -247,9 +247,9 @@ public enum GrafanaRender {
         return try YAMLText.document(["apiVersion": 1, "datasources": .array(list)])
     }
 
-    public static func dashboardUID(_ ctx: StackContext) -> String {
-        "vigil-" + stackHash(ctx)
-    }
+    public static func dashboardUID(_ ctx: StackContext) -> String { dashboardUID(stackHash: stackHash(ctx)) }
+
+    static func dashboardUID(stackHash: Substring) -> String { "vigil-" + stackHash }
 
     /// The overview dashboard: p95 latency, error rate, RPS, CPU, memory, logs; templated by
     /// environment and service, on the metric names of `MonitoringMetrics`. Stacks of one
@@ -260,7 +260,7 @@ public enum GrafanaRender {
         let logs = lokiURL(ctx) != nil
         let hash = stackHash(ctx)
         let strings = DashboardStrings(
-            namespace: ctx.namespace, name: ctx.name, uid: "vigil-" + hash,
+            namespace: ctx.namespace, name: ctx.name, uid: dashboardUID(stackHash: hash),
             prometheusName: datasourceName(.prometheus, ctx), prometheusUID: uid(.prometheus, stackHash: hash),
             lokiName: logs ? datasourceName(.loki, ctx) : "", lokiUID: logs ? uid(.loki, stackHash: hash) : ""
         )

@@ -78,9 +78,9 @@ public enum PrometheusRules {
     public static let serviceMonitorResource = ResourceDescriptor(group: "monitoring.coreos.com", version: "v1", kind: "ServiceMonitor", plural: "servicemonitors")
 
     /// The group name: unique per ctx, so several stacks load into one Prometheus.
-    public static func groupName(_ ctx: StackContext) -> String {
-        "vigil.\(ctx.namespace).\(ctx.name)"
-    }
+    public static func groupName(_ ctx: StackContext) -> String { groupName(namespace: ctx.namespace, name: ctx.name) }
+
+    static func groupName(namespace: String, name: String) -> String { "vigil.\(namespace).\(name)" }
 
     /// The selector of a stack's series: its collectors, by job and namespace.
     static func selector(_ namespace: String, job: String = MonitoringMetrics.job, _ extra: String = "") -> String {
@@ -211,24 +211,34 @@ public enum PrometheusRules {
 
     /// The rule groups, as a rules file and a PrometheusRule spec both hold them.
     public static func groups(_ ctx: StackContext) -> JSONValue {
-        let env = ctx.spec.environment.rawValue
-        let name = ctx.name
-        let rules: [JSONValue] = rules(ctx).map { r in
+        groups(
+            environment: ctx.spec.environment.rawValue, rules: rules(ctx), namespace: ctx.namespace, name: ctx.name,
+            namespaceLabel: ctx.namespace, nameLabel: ctx.name
+        )
+    }
+
+    /// The groups of `rules` for the stack `namespace/name`; the label values given apart
+    /// (the rules file's template marks them apart from the strings' other places).
+    static func groups(environment env: String, rules: [AlertRule], namespace: String, name: String, namespaceLabel: String, nameLabel: String) -> JSONValue {
+        let rules: [JSONValue] = rules.map { r in
             [
                 "alert": .string(r.alert),
                 "expr": .string(r.expr),
                 "for": .string(prometheusDuration(r.forSeconds)),
                 // `namespace`: an AlertmanagerConfig routes only its namespace's alerts.
-                "labels": ["severity": .string(r.severity), "environment": .string(env), "stack": .string(name), "namespace": .string(ctx.namespace)],
+                "labels": ["severity": .string(r.severity), "environment": .string(env), "stack": .string(nameLabel), "namespace": .string(namespaceLabel)],
                 "annotations": ["summary": .string(r.summary), "description": .string(r.description), "runbook": .string(r.runbook)],
             ]
         }
-        return [["name": .string(groupName(ctx)), "rules": .array(rules)]]
+        return [["name": .string(groupName(namespace: namespace, name: name)), "rules": .array(rules)]]
     }
 
-    /// `alerts.yml`.
+    /// `alerts.yml`: the shape's file filled with the stack's namespace and name
+    /// (`AlertsFileTemplate`), or written out where they are not Kubernetes names.
     public static func alertsFile(_ ctx: StackContext) throws -> String {
-        try YAMLText.document(["groups": groups(ctx)])
+        let shape = RuleShape(environment: ctx.spec.environment, settings: AlertSettings(ctx))
+        if let text = AlertsFileTemplate.shared(shape)?.filled(namespace: ctx.namespace, name: ctx.name) { return text }
+        return try YAMLText.document(["groups": groups(ctx)])
     }
 
     public static func prometheusRule(_ ctx: StackContext) -> JSONValue {

@@ -70,3 +70,67 @@ struct RuleTemplate: Sendable {
 
     static func shared(_ shape: RuleShape) -> RuleTemplate { table.template(shape, make: RuleTemplate.init) }
 }
+
+/// `alerts.yml` of one rule shape, written once with ASCII markers for the stack's
+/// namespace and name and cut at them. The file is YAML, whose scalar styles depend on a
+/// scalar's whole text, so it is filled only with Kubernetes names (lower-case letters,
+/// digits, `-` and `.`), and two kinds of place are told apart:
+/// - inside a longer scalar (rule text, the group's name), where such a name changes
+///   nothing of the scalar's style and is copied as it is;
+/// - a whole scalar (the `namespace` and `stack` labels), written as the YAML writer writes
+///   it (`123` or `true` quoted, say).
+/// Other strings (a stack file read offline) get the file written out.
+struct AlertsFileTemplate: Sendable {
+    /// The markers: namespace and name inside a scalar (0, 1), namespace and name as the
+    /// whole scalar (2, 3). Made of the names' own letters, so the scalars holding them take
+    /// the style they take with a name.
+    static func marker(_ i: Int) -> String { "zzvigilmark\(i)zz" }
+
+    let pieces: [[UInt8]]
+    let slots: [Int]
+
+    init?(_ shape: RuleShape) {
+        let rules = PrometheusRules.rules(environment: shape.environment, settings: shape.settings, namespace: Self.marker(0), name: Self.marker(1))
+        let groups = PrometheusRules.groups(
+            environment: shape.environment.rawValue, rules: rules, namespace: Self.marker(0), name: Self.marker(1),
+            namespaceLabel: Self.marker(2), nameLabel: Self.marker(3)
+        )
+        guard let text = try? YAMLText.document(["groups": groups]) else { return nil }
+        let prefix = Array("zzvigilmark".utf8)
+        let cut = Markers.cut(text) { b, i in
+            let d = i + prefix.count
+            guard d + 2 < b.count, b[i..<d].elementsEqual(prefix), b[d] >= UInt8(ascii: "0"), b[d] <= UInt8(ascii: "3"),
+                b[d + 1] == UInt8(ascii: "z"), b[d + 2] == UInt8(ascii: "z")
+            else { return nil }
+            return (Int(b[d] - UInt8(ascii: "0")), prefix.count + 3)
+        }
+        pieces = cut.pieces.map { Array($0) }
+        slots = cut.slots
+    }
+
+    /// Whether `s` is a name this template may be filled with.
+    static func isName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { c in (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") }
+    }
+
+    /// The file of the stack `namespace/name`, or nil when either is not a name.
+    func filled(namespace: String, name: String) -> String? {
+        guard Self.isName(namespace), Self.isName(name) else { return nil }
+        var out = ByteWriter(capacity: pieces.reduce(0) { $0 + $1.count } + slots.count * max(namespace.utf8.count, name.utf8.count) + 64)
+        for (k, slot) in slots.enumerated() {
+            pieces[k].withUnsafeBufferPointer { out.append($0) }
+            let value = slot % 2 == 0 ? namespace : name
+            if slot < 2 {
+                out.append(utf8: value)
+            } else {
+                guard FastYAML.leaf(.string(value), into: &out) else { return nil }
+            }
+        }
+        pieces[pieces.count - 1].withUnsafeBufferPointer { out.append($0) }
+        return out.string
+    }
+
+    static let table = TemplateTable<RuleShape, AlertsFileTemplate?>()
+
+    static func shared(_ shape: RuleShape) -> AlertsFileTemplate? { table.template(shape, make: AlertsFileTemplate.init) }
+}

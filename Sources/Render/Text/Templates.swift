@@ -3,7 +3,7 @@ import Synchronization
 
 /// Documents that stacks of one shape share but for a few strings are written once with a
 /// marker in each string's place, cut at the markers, and filled per stack
-/// (`DashboardTemplate`, `RuleTemplate`).
+/// (`DashboardTemplate`, `RuleTemplate`, `AlertsFileTemplate`).
 enum Markers {
     /// The marker of the i-th string: one private-use character, U+E000 + i, which no text
     /// Vigil writes itself holds.
@@ -12,16 +12,24 @@ enum Markers {
     /// `text` cut at the markers of strings `0..<count`: one more piece than slots, and the
     /// string each slot takes. U+E000 + i is EE 80 80+i in UTF-8.
     static func cut(_ text: String, count: Int) -> (pieces: [ArraySlice<UInt8>], slots: [Int]) {
+        cut(text) { b, i in
+            guard i + 2 < b.count, b[i] == 0xEE, b[i + 1] == 0x80, b[i + 2] >= 0x80, Int(b[i + 2] - 0x80) < count else { return nil }
+            return (Int(b[i + 2] - 0x80), 3)
+        }
+    }
+
+    /// `text` cut where `marker` finds a marker at a byte offset (its slot and length).
+    static func cut(_ text: String, marker: ([UInt8], Int) -> (slot: Int, length: Int)?) -> (pieces: [ArraySlice<UInt8>], slots: [Int]) {
         let bytes = Array(text.utf8)
         var pieces: [ArraySlice<UInt8>] = []
         var slots: [Int] = []
         var start = 0
         var i = 0
-        while i + 2 < bytes.count {
-            if bytes[i] == 0xEE, bytes[i + 1] == 0x80, bytes[i + 2] >= 0x80, Int(bytes[i + 2] - 0x80) < count {
+        while i < bytes.count {
+            if let (slot, length) = marker(bytes, i) {
                 pieces.append(bytes[start..<i])
-                slots.append(Int(bytes[i + 2] - 0x80))
-                i += 3
+                slots.append(slot)
+                i += length
                 start = i
             } else {
                 i += 1

@@ -3,10 +3,10 @@ import KubeModel
 @testable import Render
 import Testing
 
-/// The overview dashboard is written once per shape with markers, then filled with each
-/// stack's strings (`DashboardTemplate`). These tests hold the filled text to the text
-/// written directly for the same strings, byte for byte.
-@Suite struct DashboardTemplateTests {
+/// Documents written once per shape with markers, then filled with each stack's strings
+/// (`DashboardTemplate`, `RuleTemplate`, `AlertsFileTemplate`). These tests hold the filled
+/// text to the text written directly for the same strings, byte for byte.
+@Suite struct TemplateTests {
     /// Strings no stack name could hold, and some that look like the markers or escapes.
     static let hostile = [
         "", "a", "ns-1", "quote\"d", "back\\slash", "line\nbreak", "tab\tand\r\u{0}nul", "\u{1F}\u{7F}",
@@ -112,6 +112,51 @@ import Testing
         #expect(rules.allSatisfy { $0.expr.contains("namespace=\"team-a\"") })
         #expect(rules.contains { $0.summary.contains("stack shop ") })
         #expect(!rules.contains { r in [r.expr, r.summary, r.description, r.runbook].contains { $0.unicodeScalars.contains { (0xE000...0xE001).contains($0.value) } } })
+    }
+
+    /// Kubernetes names, with the ones a YAML reader takes for something else.
+    static let names = [
+        "a", "shop", "team-a", "a.b", "x-1.y", "1", "123", "0", "01", "1e3", "1.5", ".5", "0x1f", "0o7", "true", "false", "yes", "no", "y", "n",
+        "on", "off", "null", "nan", ".inf", ".nan", "-1", "1-2", "-", ".", "...", "---", "zzvigilmark0zz",
+    ]
+
+    @Test func theFilledAlertsFileIsTheFileWrittenDirectlyForKubernetesNames() throws {
+        var generator = SystemRandomNumberGenerator()
+        for shape in Self.shapes() {
+            let environment = try #require(Environment(rawValue: shape.environment))
+            let ruleShape = RuleShape(environment: environment, settings: shape.settings)
+            let template = try #require(AlertsFileTemplate(ruleShape))
+            #expect(Set(template.slots) == [0, 1, 2, 3], "markers found: \(template.slots)")
+            var pairs = Self.names.map { ($0, $0) }
+            for _ in 0..<60 { pairs.append((Self.names.randomElement(using: &generator)!, Self.names.randomElement(using: &generator)!)) }
+            for (namespace, name) in pairs {
+                let rules = PrometheusRules.rules(environment: environment, settings: shape.settings, namespace: namespace, name: name)
+                let groups = PrometheusRules.groups(environment: environment.rawValue, rules: rules, namespace: namespace, name: name, namespaceLabel: namespace, nameLabel: name)
+                let direct = try YAMLText.document(["groups": groups])
+                let filled = template.filled(namespace: namespace, name: name)
+                #expect(filled == direct, "namespace \(namespace), name \(name)")
+                if filled != direct { return }
+            }
+        }
+    }
+
+    @Test func theAlertsFileTemplateRefusesWhatIsNotAName() throws {
+        let template = try #require(AlertsFileTemplate(RuleShape(environment: .production, settings: Self.shapes()[5].settings)))
+        for bad in Self.hostile + ["A", "a b", "a:b", "a#b", "a'b", "a_b", "é"] where !AlertsFileTemplate.isName(bad) || bad.isEmpty {
+            #expect(template.filled(namespace: bad, name: "ok") == nil)
+            #expect(template.filled(namespace: "ok", name: bad) == nil)
+        }
+        // A stack file read offline may name anything: its file is written out, and is the
+        // file for those strings.
+        let stack = try #require(try StackFile.parse("""
+            apiVersion: observability.vigil.dev/v1alpha1
+            kind: ObservabilityStack
+            metadata: {name: "Shop: 1", namespace: team-a}
+            spec: {environment: staging}
+            """).first)
+        let ctx = StackContext(stack)
+        #expect(try PrometheusRules.alertsFile(ctx) == (try YAMLText.document(["groups": PrometheusRules.groups(ctx)])))
+        #expect(try PrometheusRules.alertsFile(ctx).contains("'Shop: 1'"))
     }
 }
 
