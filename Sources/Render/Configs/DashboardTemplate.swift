@@ -32,17 +32,7 @@ struct DashboardStrings: Sendable {
 
     static let count = 7
 
-    init(namespace: String, name: String, uid: String, prometheusName: String, prometheusUID: String, lokiName: String, lokiUID: String) {
-        self.namespace = namespace
-        self.name = name
-        self.uid = uid
-        self.prometheusName = prometheusName
-        self.prometheusUID = prometheusUID
-        self.lokiName = lokiName
-        self.lokiUID = lokiUID
-    }
-
-    /// The i-th string, in the order of `init`.
+    /// The i-th string, in the order of the fields.
     subscript(i: Int) -> String {
         switch i {
         case 0: return namespace

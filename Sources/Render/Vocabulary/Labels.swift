@@ -21,9 +21,9 @@ public enum Labels {
     /// The selector that finds every object Vigil manages.
     public static let managedSelector = "\(managedBy)=\(managerValue)"
 
-    /// The labels of one stack's objects, in one place for both forms below.
-    static func pairs(_ ctx: StackContext, component: String) -> KeyValuePairs<String, String> {
-        [
+    /// Sets the labels of one stack's objects in an object's labels.
+    static func stamp(_ labels: inout JSONObject, _ ctx: StackContext, component: String) {
+        let pairs: KeyValuePairs<String, String> = [
             Labels.managedBy: managerValue,
             Labels.stack: Naming.shorten(ctx.name),
             Labels.name: "opentelemetry-collector",
@@ -31,17 +31,7 @@ public enum Labels {
             Labels.partOf: "vigil",
             Labels.environment: ctx.spec.environment.rawValue,
         ]
-    }
-
-    /// The labels of one stack's objects.
-    public static func forStack(_ ctx: StackContext, component: String) -> [String: String] {
-        Dictionary(uniqueKeysWithValues: pairs(ctx, component: component).map { ($0.key, $0.value) })
-    }
-
-    /// Sets the labels of one stack's objects in an object's labels (without the dictionary
-    /// `forStack` builds: stamping does this for every object it renders).
-    static func stamp(_ labels: inout JSONObject, _ ctx: StackContext, component: String) {
-        for (key, value) in pairs(ctx, component: component) { labels[key] = .string(value) }
+        for (key, value) in pairs { labels[key] = .string(value) }
     }
 
     /// The selector for one stack's objects.
