@@ -1,3 +1,4 @@
+import Foundation
 @testable import Controller
 import KubeModel
 import Render
@@ -55,25 +56,76 @@ import Testing
         #expect(Applier.needsApply(desired, live: tampered))
     }
 
+    /// The Alertmanager Secret, as Render makes it for the production example with receiver
+    /// secrets, passed through the Secret cache: none of its values stays, in any encoding,
+    /// and the cached form still tells an unchanged Secret from an edited one.
+    @Test func theAlertmanagerSecretIsCachedWithoutTheReceiversSecrets() throws {
+        let text = try String(contentsOf: HealthCheckTests.repoRoot.appendingPathComponent("examples/production.yaml"), encoding: .utf8)
+        let stack = try #require(try StackFile.parse(text).first)
+        let secrets = AlertReceiverSecrets(
+            slackWebhookURL: "https://hooks.slack.com/services/T000/B000/sentinel-slack-5f1c", pagerDutyRoutingKey: "sentinel-pagerduty-9a2e",
+            smtpPassword: "sentinel-smtp-77d0"
+        )
+        let rendered = try DesiredState.render(StackContext(stack), inputs: RenderInputs(alertSecrets: secrets))
+        let desired = try #require(rendered.objects.first { $0.resource == Secret.resource && $0.name == Naming.name("fba-bench", "alertmanager") })
+        let store = Store<Unstructured>(transform: CachedForm.transform(for: Secret.resource))
+        var body = desired.body
+        body["metadata"]?["resourceVersion"] = "7"
+        store.upsert(try Unstructured(object: body))
+        let live = try #require(store.get(desired.namespace.map { "\($0)/\(desired.name)" } ?? desired.name))
+        let cached = String(decoding: try JSONCoding.encode(live.object), as: UTF8.self)
+        let values = try #require(desired.body["data"]?.objectValue)
+        #expect(!values.isEmpty)
+        for (key, value) in values {
+            let b64 = try #require(value.stringValue)
+            #expect(!cached.contains(b64), "\(key) is cached whole")
+            #expect(live.object["data"]?[key]?.stringValue?.hasPrefix("vigil-cached-sha256:") == true)
+        }
+        // The rendered Secret does carry them (the premise), the cached one does not.
+        let yaml = String(decoding: Data(base64Encoded: values[AlertmanagerConfig.key]?.stringValue ?? "") ?? Data(), as: UTF8.self)
+        for s in [secrets.slackWebhookURL!, secrets.pagerDutyRoutingKey!, secrets.smtpPassword!] {
+            #expect(yaml.contains(s))
+            #expect(!cached.contains(s))
+        }
+        // Twice is the same as once.
+        #expect(CachedForm.digested(live.object, .all) == live.object)
+        #expect(!Applier.needsApply(desired, live: live))
+        // A value edited by hand under the same hash annotation is applied again.
+        var tampered = live
+        tampered.object["data"]?[AlertmanagerConfig.key] = .string(CachedForm.digested(["data": ["v": .string(Data("route: {}\n".utf8).base64EncodedString())]], .all)["data"]?["v"]?.stringValue ?? "")
+        #expect(Applier.needsApply(desired, live: tampered))
+        // Other receiver secrets change the Secret.
+        let other = try DesiredState.render(StackContext(stack), inputs: RenderInputs(alertSecrets: AlertReceiverSecrets(slackWebhookURL: "https://hooks.slack.com/services/T000/B000/other")))
+        #expect(Applier.needsApply(try #require(other.objects.first { $0.key == desired.key }), live: live))
+    }
+
     /// Other kinds keep their values whole; every kind drops `creationTimestamp`, and
     /// nothing else.
     @Test func otherKindsAreKeptWholeButForTheirCreationTime() throws {
         let large = self.large
         for resource in [Secret.resource, Kinds.daemonSet, ConfigMap.resource] {
-            let transform = CachedForm.transform(for: resource)
-            let meta: JSONValue = [
-                "name": "a", "namespace": "team", "uid": "u", "resourceVersion": "3", "creationTimestamp": "2026-12-03T02:20:31Z",
-                "labels": .object([Labels.managedBy: "vigil"]),
-            ]
-            let object = try Unstructured(object: ["apiVersion": "v1", "kind": "X", "metadata": meta, "data": ["k": "dg==", "big": .string(large)]])
-            let kept = transform(object)
-            #expect(kept.metadata.creationTimestamp == nil)
-            var expected = object
-            expected.metadata.creationTimestamp = nil
-            if resource == ConfigMap.resource {
-                #expect(kept.object["data"]?["big"]?.stringValue?.hasPrefix("vigil-cached-sha256:") == true)
-            } else {
-                #expect(kept == expected)
+            for component in [nil, "certificates", AlertmanagerConfig.component] {
+                let transform = CachedForm.transform(for: resource)
+                var labels: JSONObject = [Labels.managedBy: "vigil"]
+                if let component { labels[Labels.component] = .string(component) }
+                let meta: JSONValue = [
+                    "name": "a", "namespace": "team", "uid": "u", "resourceVersion": "3", "creationTimestamp": "2026-12-03T02:20:31Z", "labels": .object(labels),
+                ]
+                let object = try Unstructured(object: ["apiVersion": "v1", "kind": "X", "metadata": meta, "data": ["k": "dg==", "big": .string(large)]])
+                let kept = transform(object)
+                #expect(kept.metadata.creationTimestamp == nil)
+                var expected = object
+                expected.metadata.creationTimestamp = nil
+                if resource == ConfigMap.resource {
+                    #expect(kept.object["data"]?["big"]?.stringValue?.hasPrefix("vigil-cached-sha256:") == true)
+                    #expect(kept.object["data"]?["k"] == "dg==")
+                } else if resource == Secret.resource && component == AlertmanagerConfig.component {
+                    // The Alertmanager Secret: every value, small ones too.
+                    #expect(kept.object["data"]?["big"]?.stringValue?.hasPrefix("vigil-cached-sha256:") == true)
+                    #expect(kept.object["data"]?["k"]?.stringValue?.hasPrefix("vigil-cached-sha256:") == true)
+                } else {
+                    #expect(kept == expected)
+                }
             }
         }
     }

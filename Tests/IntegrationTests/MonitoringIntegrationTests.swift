@@ -126,6 +126,26 @@ import Testing
                 let c = s?.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
                 return c.contains("sentinel-routing-key-43") ? true : nil
             }
+            // Vigil's cache keeps the Secret's values as digests only, and still compares it:
+            // a reconcile with nothing changed writes nothing, and an edit by hand that
+            // keeps the hash annotation is put back.
+            func version() async throws -> String { try await plane.kubectl("get", "secret", "app-alertmanager", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}") }
+            // (An apply that changes nothing leaves the resourceVersion as it was, so the
+            // applies are counted in Vigil's log, which names each object it applies.)
+            func applies() -> Int { vigil.log.components(separatedBy: "secrets/\(ns)/app-alertmanager").count }
+            let settled = try await version()
+            let applied = applies()
+            try await plane.kubectl("annotate", "observabilitystack", "app", "-n", ns, "test/poke=1")
+            try await Task.sleep(nanoseconds: 3_000_000_000)
+            #expect(try await version() == settled)
+            #expect(applies() == applied, "the Alertmanager Secret was applied again with nothing changed")
+            let edited = Data("route: {receiver: x}\nreceivers: [{name: x}]\n".utf8).base64EncodedString()
+            try await plane.kubectl("patch", "secret", "app-alertmanager", "-n", ns, "--type=merge", "-p", "{\"data\":{\"\(AlertmanagerConfig.key)\":\"\(edited)\"}}")
+            _ = try await eventually("the edited Alertmanager Secret put back", timeout: 20) { () -> Bool? in
+                let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
+                let c = s?.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                return c.contains("sentinel-routing-key-43") ? true : nil
+            }
             #expect(!vigil.log.contains("sentinel-routing-key"))
             try await plane.kubectl("delete", "namespace", ns, "--wait=false")
         }

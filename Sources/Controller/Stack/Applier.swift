@@ -175,8 +175,9 @@ struct Applier: Sendable {
         // Lists may omit apiVersion and kind on their items.
         body["apiVersion"] = nil
         body["kind"] = nil
-        // Compared in the form the cache keeps (large ConfigMap values as digests).
-        guard desired.resource == ConfigMap.resource else { return !JSONValue.object(body).isSubset(of: live.object) }
-        return !CachedForm.digested(.object(body)).isSubset(of: CachedForm.digested(live.object))
+        // Compared in the form the cache keeps (some values as digests).
+        let component = body["metadata"]?["labels"]?[Labels.component]?.stringValue
+        guard let rule = CachedForm.digests(desired.resource, component: component) else { return !JSONValue.object(body).isSubset(of: live.object) }
+        return !CachedForm.digested(.object(body), rule).isSubset(of: CachedForm.digested(live.object, rule))
     }
 }

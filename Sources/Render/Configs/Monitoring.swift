@@ -446,6 +446,10 @@ public enum AlertmanagerConfig {
         return try YAMLText.document(doc)
     }
 
+    /// The component label of the Secret and of the Prometheus Operator's
+    /// `AlertmanagerConfig` (the caches keep the Secret's values as digests only).
+    public static let component = "alerting"
+
     /// The Secret `<stack>-alertmanager`.
     public static func secret(_ ctx: StackContext, secrets: AlertReceiverSecrets) throws -> JSONValue {
         SecretBody.make(name: ctx.names.alertmanager, data: [AlertmanagerConfig.key: try render(ctx, secrets: secrets)])

@@ -109,9 +109,9 @@ public enum DesiredState {
         // Alerting: an AlertmanagerConfig for a shared Alertmanager where asked for and
         // served, else the whole alertmanager.yaml in a Secret.
         if AlertmanagerConfigObject.wanted(ctx, monitoringKinds: inputs.monitoringKinds) {
-            bodies.append(Draft(AlertmanagerConfigObject.resource, component: "alerting", body: AlertmanagerConfigObject.body(ctx)))
+            bodies.append(Draft(AlertmanagerConfigObject.resource, component: AlertmanagerConfig.component, body: AlertmanagerConfigObject.body(ctx)))
         } else if let alertSecrets = inputs.alertSecrets {
-            bodies.append(Draft(Kinds.secret, component: "alerting", body: try AlertmanagerConfig.secret(ctx, secrets: alertSecrets)))
+            bodies.append(Draft(Kinds.secret, component: AlertmanagerConfig.component, body: try AlertmanagerConfig.secret(ctx, secrets: alertSecrets)))
         }
         // Grafana: the Grafana Operator's objects where asked for and served, else the
         // sidecar's ConfigMaps.
