@@ -71,8 +71,9 @@ import Testing
         let store = Store<Unstructured>(transform: CachedForm.transform(for: Secret.resource))
         var body = desired.body
         body["metadata"]?["resourceVersion"] = "7"
-        store.upsert(try Unstructured(object: body))
-        let live = try #require(store.get(desired.namespace.map { "\($0)/\(desired.name)" } ?? desired.name))
+        let fresh = try Unstructured(object: body)
+        store.upsert(fresh)
+        let live = try #require(store.get(fresh.metadata.key))
         let cached = String(decoding: try JSONCoding.encode(live.object), as: UTF8.self)
         let values = try #require(desired.body["data"]?.objectValue)
         #expect(!values.isEmpty)
