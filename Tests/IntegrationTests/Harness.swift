@@ -328,7 +328,14 @@ func withVigil<T>(
 ) async throws -> T {
     let vigil = try VigilProcess(kubeconfig: kubeconfig, namespace: namespace, extra: extra)
     defer { vigil.kill() }
-    return try await body(vigil)
+    do {
+        return try await body(vigil)
+    } catch {
+        // A test that gives up shows what Vigil was doing (CI keeps only the test output).
+        let tail = vigil.log.split(separator: "\n", omittingEmptySubsequences: false).suffix(60)
+        print("vigil log (last \(tail.count) lines) of a test that failed with: \(error)\n" + tail.joined(separator: "\n"))
+        throw error
+    }
 }
 
 /// A running `vigil run` process.

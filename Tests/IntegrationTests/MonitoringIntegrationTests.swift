@@ -114,14 +114,14 @@ import Testing
             }
             #expect(refused.message.contains("spec.alerting.receivers.pagerDuty.routingKeySecret") && refused.message.contains("pd"))
             try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-42")
-            let secret = try await eventually("the Alertmanager Secret", timeout: 20) { try await plane.getIfExists(Secret.self, ns, "app-alertmanager") }
+            let secret = try await eventually("the Alertmanager Secret") { try await plane.getIfExists(Secret.self, ns, "app-alertmanager") }
             let config = secret.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
             #expect(config.contains("routing_key: sentinel-routing-key-42"))
             // A changed key follows, through the Secret watch.
             try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-43", "--dry-run=client", "-o", "yaml")
                 .write(toFile: "\(plane.dir)/pd.yaml", atomically: true, encoding: .utf8)
             try await plane.kubectl("apply", "-f", "\(plane.dir)/pd.yaml")
-            _ = try await eventually("the new routing key", timeout: 20) { () -> Bool? in
+            _ = try await eventually("the new routing key") { () -> Bool? in
                 let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
                 let c = s?.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
                 return c.contains("sentinel-routing-key-43") ? true : nil
@@ -141,7 +141,7 @@ import Testing
             #expect(applies() == applied, "the Alertmanager Secret was applied again with nothing changed")
             let edited = Data("route: {receiver: x}\nreceivers: [{name: x}]\n".utf8).base64EncodedString()
             try await plane.kubectl("patch", "secret", "app-alertmanager", "-n", ns, "--type=merge", "-p", "{\"data\":{\"\(AlertmanagerConfig.key)\":\"\(edited)\"}}")
-            _ = try await eventually("the edited Alertmanager Secret put back", timeout: 20) { () -> Bool? in
+            _ = try await eventually("the edited Alertmanager Secret put back") { () -> Bool? in
                 let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
                 let c = s?.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
                 return c.contains("sentinel-routing-key-43") ? true : nil

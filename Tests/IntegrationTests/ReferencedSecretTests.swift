@@ -13,7 +13,8 @@ import Testing
         let plane = try await SharedControlPlane.shared.get()
         let ns = "refs"
         try await plane.createNamespace(ns)
-        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns, extra: ["--log-format", "json"]) { vigil in
+        // The resync an hour away: whatever happens within the waits below is the watch's doing.
+        try await withVigil(kubeconfig: plane.kubeconfig, namespace: ns, extra: ["--log-format", "json", "--resync-period", "3600"]) { vigil in
             let loki = "    loki:\n      endpoint: https://loki.example.com/otlp\n      credentialsSecret:\n        name: loki-creds\n"
             let yaml = stackYAML(name: "app", namespace: ns, environment: "staging").replacingOccurrences(of: "  exporters:\n", with: "  exporters:\n" + loki)
             try await plane.kubectl("apply", "-f", "-", input: yaml)
@@ -25,7 +26,7 @@ import Testing
             #expect(refused.message.contains("loki-creds") && refused.message.contains("spec.exporters.loki.credentialsSecret"))
             #expect(try await plane.getIfExists(ConfigMap.self, ns, "app-collector") == nil)
 
-            // Created: the watch wakes the stack (the resync is ten minutes away).
+            // Created: the watch wakes the stack.
             func putSecret(_ password: String) async throws {
                 try await plane.kubectl("apply", "-f", "-", input: """
                     apiVersion: v1
@@ -35,7 +36,10 @@ import Testing
                     """)
             }
             try await putSecret("first-value")
-            _ = try await eventually("Ready once the Secret exists", timeout: 20) { try await stack()?.status?.condition("Ready")?.status == "True" ? true : nil }
+            // Vigil's own writes first; Ready also waits for kube-controller-manager's
+            // DaemonSet and Deployment controllers, which other suites keep busy in CI.
+            _ = try await eventually("the collector's ConfigMap once the Secret exists") { try await plane.getIfExists(ConfigMap.self, ns, "app-collector") }
+            _ = try await eventually("Ready once the Secret exists", timeout: 180) { try await stack()?.status?.condition("Ready")?.status == "True" ? true : nil }
             let dsResource = ResourceDescriptor(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets")
             func templateHash() async throws -> String? {
                 try await plane.client.list(Unstructured.self, resource: dsResource, namespace: ns).items.first?
@@ -45,7 +49,7 @@ import Testing
 
             // Changed: the collector reads it at start, so the pods roll.
             try await putSecret("second-value")
-            _ = try await eventually("the pod template to change", timeout: 20) { () -> Bool? in
+            _ = try await eventually("the pod template to change") { () -> Bool? in
                 try await templateHash() != before ? true : nil
             }
             for value in ["first-value", "second-value"] { #expect(!vigil.log.contains(value)) }
