@@ -114,17 +114,15 @@ import Testing
             }
             #expect(refused.message.contains("spec.alerting.receivers.pagerDuty.routingKeySecret") && refused.message.contains("pd"))
             try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-42")
-            let secret = try await eventually("the Alertmanager Secret") { try await plane.getIfExists(Secret.self, ns, "app-alertmanager") }
-            let config = secret.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            #expect(config.contains("routing_key: sentinel-routing-key-42"))
+            func config() async throws -> String? { try await plane.secretData(ns, "app-alertmanager")?[AlertmanagerConfig.key] }
+            let first = try await eventually("the Alertmanager Secret") { try await config() }
+            #expect(first.contains("routing_key: sentinel-routing-key-42"))
             // A changed key follows, through the Secret watch.
             try await plane.kubectl("create", "secret", "generic", "pd", "-n", ns, "--from-literal=routing-key=sentinel-routing-key-43", "--dry-run=client", "-o", "yaml")
                 .write(toFile: "\(plane.dir)/pd.yaml", atomically: true, encoding: .utf8)
             try await plane.kubectl("apply", "-f", "\(plane.dir)/pd.yaml")
             _ = try await eventually("the new routing key") { () -> Bool? in
-                let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
-                let c = s?.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-                return c.contains("sentinel-routing-key-43") ? true : nil
+                try await config()?.contains("sentinel-routing-key-43") == true ? true : nil
             }
             // Vigil's cache keeps the Secret's values as digests only, and still compares it:
             // a reconcile with nothing changed writes nothing, and an edit by hand that
@@ -142,9 +140,7 @@ import Testing
             let edited = Data("route: {receiver: x}\nreceivers: [{name: x}]\n".utf8).base64EncodedString()
             try await plane.kubectl("patch", "secret", "app-alertmanager", "-n", ns, "--type=merge", "-p", "{\"data\":{\"\(AlertmanagerConfig.key)\":\"\(edited)\"}}")
             _ = try await eventually("the edited Alertmanager Secret put back") { () -> Bool? in
-                let s = try await plane.getIfExists(Secret.self, ns, "app-alertmanager")
-                let c = s?.data?[AlertmanagerConfig.key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-                return c.contains("sentinel-routing-key-43") ? true : nil
+                try await config()?.contains("sentinel-routing-key-43") == true ? true : nil
             }
             #expect(!vigil.log.contains("sentinel-routing-key"))
             try await plane.kubectl("delete", "namespace", ns, "--wait=false")
